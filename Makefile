@@ -1,0 +1,91 @@
+# ratewall build. `make` builds build/ratewall; see README.md for the rest.
+CLANG    ?= clang
+CC       ?= gcc
+BPFTOOL  ?= bpftool
+BUILD    := build
+ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
+	-Wall -Wextra -Werror -Iinclude -Ivmlinux -Ibpf
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
+	-Iinclude -Iuser -I$(BUILD)
+LDLIBS  := -lbpf -lelf -lz -ljson-c
+
+USER_LIB_SRCS := user/args.c user/limits.c user/pins.c user/counters.c \
+	user/loader.c user/status.c user/netns.c user/privileges.c
+USER_LIB_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_LIB_SRCS))
+BPF_OBJS := $(BUILD)/ratewall.bpf.o
+SKELS := $(BUILD)/ratewall.skel.h
+
+TEST_UNIT := $(BUILD)/tests/unit_args $(BUILD)/tests/unit_limits $(BUILD)/tests/unit_pins
+TEST_BPF := $(BUILD)/tests/bpf_verdicts $(BUILD)/tests/bpf_concurrency
+TEST_TOOLS := $(BUILD)/tests/udp_burst $(BUILD)/tests/udp_sink
+BENCH := $(BUILD)/bench/prog_run_cost $(BUILD)/bench/baseline.bpf.o
+
+.PHONY: all deps vmlinux test demo bench clean install
+all: $(BUILD)/ratewall
+
+deps:
+	@./tools/deps.sh
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/*.h include/ratewall.h vmlinux/vmlinux.h | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c include/ratewall.h | $(BUILD)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst .bpf.o,,$(notdir $<))_bpf > $@
+
+$(BUILD)/user/%.o: user/%.c user/*.h include/ratewall.h $(SKELS) | $(BUILD)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libratewall.a: $(USER_LIB_OBJS)
+	ar rcs $@ $^
+
+$(BUILD)/ratewall: $(BUILD)/user/main.o $(BUILD)/libratewall.a
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/tests/unit_%: tests/unit/test_%.c $(BUILD)/libratewall.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< -o $@ $(BUILD)/libratewall.a $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/bpf_%: tests/bpf/test_%.c tests/bpf/*.h $(BUILD)/libratewall.a $(SKELS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/bpf $< -o $@ $(BUILD)/libratewall.a $(LDLIBS) -lcmocka -lpthread
+
+$(BUILD)/tests/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< -o $@
+
+$(BUILD)/bench/prog_run_cost: tests/bench/prog_run_cost.c $(BUILD)/libratewall.a $(SKELS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< -o $@ $(BUILD)/libratewall.a $(LDLIBS)
+
+$(BUILD):
+	@mkdir -p $(BUILD)
+
+test: deps
+	@$(MAKE) --no-print-directory $(BUILD)/ratewall $(TEST_UNIT) $(TEST_BPF) $(TEST_TOOLS)
+	@./tests/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory $(BUILD)/ratewall $(TEST_TOOLS)
+	@./tests/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory $(BUILD)/ratewall $(BENCH)
+	@./tests/bench/run.sh
+
+PREFIX ?= /usr/local
+install: $(BUILD)/ratewall
+	install -D -m 0755 $(BUILD)/ratewall $(DESTDIR)$(PREFIX)/sbin/ratewall
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+/*
+ * ratewall XDP program: parse, key by masked source, run the source's
+ * packet bucket, count the verdict by reason.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "ratewall.h"
+#include "parse.h"
+#include "gcra.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rw_config);
+} rw_config SEC(".maps");
+
+/* max_entries is set by the loader from the `entries` option. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, RW_DEFAULT_MAX_ENTRIES);
+	__type(key, struct rw_src_key);
+	__type(value, struct rw_src_state);
+} rw_sources SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RW_COUNTER_SLOTS);
+	__type(key, __u32);
+	__type(value, struct rw_counter);
+} rw_counters SEC(".maps");
+
+static __always_inline int finish(__u32 class_id, __u32 reason, __u32 verdict,
+				  __u64 bytes)
+{
+	__u32 idx = rw_counter_index(class_id, reason, verdict);
+	struct rw_counter *c = bpf_map_lookup_elem(&rw_counters, &idx);
+
+	if (c) {
+		c->packets++;
+		c->bytes += bytes;
+	}
+	return verdict == RW_VERDICT_DROP ? XDP_DROP : XDP_PASS;
+}
+
+/* Runs the source's bucket; creates the entry for a source seen first. */
+static __always_inline int source_bucket(struct rw_src_key *key,
+					 const struct rw_config *cfg, __u64 now)
+{
+	struct rw_src_state *st = bpf_map_lookup_elem(&rw_sources, key);
+
+	if (!st) {
+		struct rw_src_state fresh = { .pkt_tat = now + cfg->pkt_interval };
+
+		if (bpf_map_update_elem(&rw_sources, key, &fresh, BPF_NOEXIST) == 0)
+			return GCRA_ADMIT;
+		/* Another CPU created it first: take from the entry it made. */
+		st = bpf_map_lookup_elem(&rw_sources, key);
+		if (!st)
+			return -1;
+	}
+	return gcra_take(&st->pkt_tat, now, cfg->pkt_interval, cfg->pkt_window);
+}
+
+SEC("xdp")
+int ratewall_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u64 bytes = end - data;
+	struct packet_info pi = {};
+	struct rw_src_key key = {};
+	const struct rw_config *cfg;
+	__u32 zero = 0;
+	int res;
+
+	cfg = bpf_map_lookup_elem(&rw_config, &zero);
+	if (!cfg)
+		return XDP_PASS;
+
+	res = parse_packet(data, end, &pi);
+	if (res == PARSE_NON_IP)
+		return finish(0, RW_REASON_NON_IP, RW_VERDICT_PASS, bytes);
+	if (res == PARSE_MALFORMED)
+		return finish(0, RW_REASON_MALFORMED,
+			      cfg->malformed_drop ? RW_VERDICT_DROP : RW_VERDICT_PASS,
+			      bytes);
+
+	key.family = pi.family;
+	if (pi.family == 4) {
+		key.addr[0] = pi.saddr[0] & cfg->mask4;
+	} else {
+		key.addr[0] = pi.saddr[0] & cfg->mask6[0];
+		key.addr[1] = pi.saddr[1] & cfg->mask6[1];
+		key.addr[2] = pi.saddr[2] & cfg->mask6[2];
+		key.addr[3] = pi.saddr[3] & cfg->mask6[3];
+	}
+
+	res = source_bucket(&key, cfg, bpf_ktime_get_ns() << RW_TICK_SHIFT);
+	switch (res) {
+	case GCRA_ADMIT:
+		return finish(0, RW_REASON_ADMITTED, RW_VERDICT_PASS, bytes);
+	case GCRA_REFUSE:
+		return finish(0, RW_REASON_SRC_PKT, RW_VERDICT_DROP, bytes);
+	case GCRA_CONTENDED:
+		return finish(0, RW_REASON_CONTENDED, RW_VERDICT_DROP, bytes);
+	default:
+		return finish(0, RW_REASON_NO_STATE, RW_VERDICT_PASS, bytes);
+	}
+}

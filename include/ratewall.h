@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * The one header shared by the XDP program and userspace: map keys and
+ * values, verdict reasons and the limits both sides must agree on.
+ * Nothing here is duplicated elsewhere, so the two sides cannot drift.
+ */
+#ifndef RATEWALL_H
+#define RATEWALL_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/*
+ * Bucket time is kept in ticks of 1/64 ns so that the emission interval of
+ * a high rate (1e9 / rate ns) keeps six bits of fraction. 2^64 ticks is
+ * about nine years of uptime.
+ */
+#define RW_TICK_SHIFT 6
+#define RW_NS_PER_SEC 1000000000ULL
+
+/* Bounds that keep bucket arithmetic inside 64 bits and the program sane. */
+#define RW_RATE_MAX 100000000ULL /* packets per second per key */
+#define RW_BURST_MAX 10000000ULL /* packets */
+#define RW_MAX_ENTRIES_MIN 1024U
+#define RW_MAX_ENTRIES_MAX (64U << 20)
+#define RW_DEFAULT_MAX_ENTRIES (1U << 20)
+#define RW_DEFAULT_RATE 1000ULL
+#define RW_DEFAULT_BURST 1000ULL
+#define RW_DEFAULT_PREFIX4 32
+#define RW_DEFAULT_PREFIX6 64
+
+/* How often a bucket update may lose a compare-and-swap race before the
+ * packet is refused (and counted as contended) rather than spinning. */
+#define RW_CAS_RETRIES 8
+/* IPv6 extension headers walked before giving up on finding ports. */
+#define RW_MAX_EXT_HDRS 8
+/* Route classes come with the policy issue; class 0 is the default. */
+#define RW_MAX_CLASSES 16
+
+/* Why a packet got its verdict. Order is ABI for the counters map. */
+enum rw_reason {
+	RW_REASON_ADMITTED = 0,  /* within its source's bucket */
+	RW_REASON_NON_IP,        /* not IPv4/IPv6: never limited */
+	RW_REASON_MALFORMED,     /* truncated or invalid L2/L3/L4 header */
+	RW_REASON_SRC_PKT,       /* over its per-source packet bucket */
+	RW_REASON_CONTENDED,     /* bucket CAS lost RW_CAS_RETRIES times */
+	RW_REASON_NO_STATE,      /* could not create the source's entry */
+	RW_REASON_MAX,
+};
+
+enum rw_verdict {
+	RW_VERDICT_PASS = 0,
+	RW_VERDICT_DROP,
+	RW_VERDICT_WOULD_DROP,
+	RW_VERDICT_MAX,
+};
+
+enum rw_attach_mode {
+	RW_MODE_NATIVE = 0,
+	RW_MODE_SKB,
+};
+
+#define RW_COUNTER_SLOTS (RW_MAX_CLASSES * RW_REASON_MAX * RW_VERDICT_MAX)
+
+static inline __u32 rw_counter_index(__u32 class_id, __u32 reason, __u32 verdict)
+{
+	return (class_id * RW_REASON_MAX + reason) * RW_VERDICT_MAX + verdict;
+}
+
+struct rw_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* Per-source bucket key: the source address masked to the configured
+ * prefix. IPv4 uses addr[0] only; the rest stays zero. */
+struct rw_src_key {
+	__u32 addr[4]; /* network byte order */
+	__u16 class_id;
+	__u8 family;   /* 4 or 6 */
+	__u8 pad;
+};
+
+/* Per-source bucket state: GCRA theoretical arrival time, in ticks. */
+struct rw_src_state {
+	__u64 pkt_tat;
+};
+
+/*
+ * Live configuration, one entry in an array map. The program reads the
+ * bucket fields on every packet, so a change applies to every key at its
+ * next packet. The remaining fields describe the attachment for status.
+ */
+struct rw_config {
+	/* read by the fast path */
+	__u64 pkt_interval;   /* ticks between admitted packets: rate^-1 */
+	__u64 pkt_window;     /* burst * pkt_interval */
+	__u32 mask4;          /* network byte order */
+	__u32 mask6[4];       /* network byte order */
+	__u8 malformed_drop;  /* 1: drop malformed frames; 0: pass them */
+	__u8 pad0[3];
+	/* read by userspace only */
+	__u64 rate;           /* packets per second, as the operator gave it */
+	__u64 burst;          /* packets */
+	__u32 prefix4;
+	__u32 prefix6;
+	__u32 max_entries;
+	__u32 ifindex;
+	__u32 attach_mode;    /* enum rw_attach_mode */
+	__u32 pad1;
+	__u64 netns_cookie;
+	__u64 attached_at_ns; /* CLOCK_REALTIME at attach */
+};
+
+#endif /* RATEWALL_H */

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "counters.h"
+
+static const char *const reason_names[RW_REASON_MAX] = {
+	[RW_REASON_ADMITTED] = "admitted",
+	[RW_REASON_NON_IP] = "non_ip",
+	[RW_REASON_MALFORMED] = "malformed",
+	[RW_REASON_SRC_PKT] = "src_pkt",
+	[RW_REASON_CONTENDED] = "contended",
+	[RW_REASON_NO_STATE] = "no_state",
+};
+
+static const char *const verdict_names[RW_VERDICT_MAX] = {
+	[RW_VERDICT_PASS] = "pass",
+	[RW_VERDICT_DROP] = "drop",
+	[RW_VERDICT_WOULD_DROP] = "would_drop",
+};
+
+const char *reason_name(unsigned int reason)
+{
+	return reason < RW_REASON_MAX ? reason_names[reason] : "unknown";
+}
+
+const char *verdict_name(unsigned int verdict)
+{
+	return verdict < RW_VERDICT_MAX ? verdict_names[verdict] : "unknown";
+}
+
+int counters_read(int map_fd, struct counter_table *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct rw_counter *percpu;
+	int err = 0;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	percpu = calloc(ncpu, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	memset(out, 0, sizeof(*out));
+	for (__u32 i = 0; i < RW_COUNTER_SLOTS; i++) {
+		if (bpf_map_lookup_elem(map_fd, &i, percpu)) {
+			err = -errno;
+			break;
+		}
+		for (int c = 0; c < ncpu; c++) {
+			out->slot[i].packets += percpu[c].packets;
+			out->slot[i].bytes += percpu[c].bytes;
+		}
+	}
+	free(percpu);
+	return err;
+}
+
+uint64_t counters_verdict_packets(const struct counter_table *t, unsigned int verdict)
+{
+	uint64_t sum = 0;
+
+	for (unsigned int c = 0; c < RW_MAX_CLASSES; c++)
+		for (unsigned int r = 0; r < RW_REASON_MAX; r++)
+			sum += t->slot[rw_counter_index(c, r, verdict)].packets;
+	return sum;
+}

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "limits.h"
+
+void limit_opts_default(struct limit_opts *o)
+{
+	o->rate = RW_DEFAULT_RATE;
+	o->burst = RW_DEFAULT_BURST;
+	o->prefix4 = RW_DEFAULT_PREFIX4;
+	o->prefix6 = RW_DEFAULT_PREFIX6;
+	o->entries = RW_DEFAULT_MAX_ENTRIES;
+	o->malformed_drop = 0;
+}
+
+uint64_t gcra_interval_ticks(uint64_t rate)
+{
+	uint64_t one_sec = RW_NS_PER_SEC << RW_TICK_SHIFT;
+
+	return (one_sec + rate - 1) / rate;
+}
+
+uint32_t prefix_mask4(uint32_t prefix)
+{
+	if (prefix == 0)
+		return 0;
+	return htonl(0xffffffffu << (32 - prefix));
+}
+
+void prefix_mask6(uint32_t prefix, uint32_t mask[4])
+{
+	for (int i = 0; i < 4; i++) {
+		uint32_t bits = prefix > 32 ? 32 : prefix;
+
+		mask[i] = prefix_mask4(bits);
+		prefix -= bits;
+	}
+}
+
+void limits_to_config(const struct limit_opts *o, struct rw_config *cfg)
+{
+	cfg->pkt_interval = gcra_interval_ticks(o->rate);
+	cfg->pkt_window = o->burst * cfg->pkt_interval;
+	cfg->mask4 = prefix_mask4(o->prefix4);
+	prefix_mask6(o->prefix6, cfg->mask6);
+	cfg->malformed_drop = o->malformed_drop ? 1 : 0;
+	cfg->rate = o->rate;
+	cfg->burst = o->burst;
+	cfg->prefix4 = o->prefix4;
+	cfg->prefix6 = o->prefix6;
+	cfg->max_entries = o->entries;
+}

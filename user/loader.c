@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+
+#include "log.h"
+#include "loader.h"
+#include "netns.h"
+#include "pins.h"
+#include "ratewall.skel.h"
+
+const char *attach_mode_name(unsigned int mode)
+{
+	return mode == RW_MODE_SKB ? "skb" : "native";
+}
+
+static int open_pin(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+
+	if (pins_path(path, sizeof(path), dir, name))
+		return -ENAMETOOLONG;
+	return bpf_obj_get(path);
+}
+
+int attachment_open_dir(const char *dir, const char *ifname, struct attachment *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->link_fd = a->config_fd = a->sources_fd = a->counters_fd = -1;
+	snprintf(a->ifname, sizeof(a->ifname), "%s", ifname);
+	snprintf(a->dir, sizeof(a->dir), "%s", dir);
+
+	a->link_fd = open_pin(dir, RW_PIN_LINK);
+	a->config_fd = open_pin(dir, RW_PIN_CONFIG);
+	a->sources_fd = open_pin(dir, RW_PIN_SOURCES);
+	a->counters_fd = open_pin(dir, RW_PIN_COUNTERS);
+	if (a->link_fd < 0 || a->config_fd < 0 || a->sources_fd < 0 || a->counters_fd < 0) {
+		attachment_close(a);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int attachment_open(const char *ifname, struct attachment *a)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	int err;
+
+	err = pins_ensure_bpffs(false);
+	if (err)
+		return err;
+	err = pins_dev_dir_here(dir, sizeof(dir), ifname);
+	if (err)
+		return err;
+	if (stat(dir, &st) < 0) {
+		rw_err("%s is not attached (no pins at %s)", ifname, dir);
+		return -ENOENT;
+	}
+	err = attachment_open_dir(dir, ifname, a);
+	if (err)
+		rw_err("%s has incomplete pins at %s: run 'ratewall detach dev %s' to clear them",
+		       ifname, dir, ifname);
+	return err;
+}
+
+void attachment_close(struct attachment *a)
+{
+	int *fds[] = { &a->link_fd, &a->config_fd, &a->sources_fd, &a->counters_fd };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+static const char *const pin_names[] = {
+	RW_PIN_LINK, RW_PIN_CONFIG, RW_PIN_SOURCES, RW_PIN_COUNTERS,
+};
+
+/*
+ * Removes an attachment's pins: the link first, which detaches the
+ * program, then the maps, then the directory and its empty parents.
+ */
+static int remove_pins(const char *dir)
+{
+	char path[PATH_MAX], parent[PATH_MAX];
+	int err = 0;
+
+	for (size_t i = 0; i < sizeof(pin_names) / sizeof(pin_names[0]); i++) {
+		if (pins_path(path, sizeof(path), dir, pin_names[i]) == 0 &&
+		    unlink(path) < 0 && errno != ENOENT && !err)
+			err = -errno;
+	}
+	if (rmdir(dir) < 0 && errno != ENOENT && !err)
+		err = -errno;
+
+	/* Parents (netns:COOKIE, then ratewall/) go when nothing else is in them. */
+	snprintf(parent, sizeof(parent), "%s", dir);
+	for (int up = 0; up < 2; up++) {
+		char *slash = strrchr(parent, '/');
+
+		if (!slash || strcmp(parent, RW_PIN_ROOT) == 0)
+			break;
+		*slash = '\0';
+		if (strncmp(parent, RW_PIN_ROOT, strlen(RW_PIN_ROOT)) != 0)
+			break;
+		rmdir(parent); /* ENOTEMPTY is the common, fine answer */
+	}
+	return err;
+}
+
+static int mkdir_p(const char *dir)
+{
+	char buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", dir);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	/* The attachment's own directory must be new: it is the attach lock. */
+	if (mkdir(buf, 0700) < 0)
+		return -errno;
+	return 0;
+}
+
+static int explain_link_error(int err, const char *ifname, enum rw_attach_mode mode)
+{
+	if (err == -EOPNOTSUPP && mode == RW_MODE_NATIVE)
+		rw_err("the driver of %s has no native XDP support; use 'mode skb'", ifname);
+	else if (err == -EBUSY || err == -EEXIST)
+		rw_err("another XDP program is already attached to %s", ifname);
+	else
+		rw_err("cannot attach XDP to %s in %s mode: %s", ifname,
+		       attach_mode_name(mode), strerror(-err));
+	return err;
+}
+
+static int pin_map(struct bpf_map *map, const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	int err = pins_path(path, sizeof(path), dir, name);
+
+	if (!err)
+		err = bpf_map__pin(map, path);
+	if (err)
+		rw_err("cannot pin %s: %s", path, strerror(-err));
+	return err;
+}
+
+static int fill_config(struct rw_config *cfg, const struct limit_opts *o,
+		       unsigned int ifindex, enum rw_attach_mode mode)
+{
+	struct timespec now;
+	int err;
+
+	memset(cfg, 0, sizeof(*cfg));
+	limits_to_config(o, cfg);
+	cfg->ifindex = ifindex;
+	cfg->attach_mode = mode;
+	uint64_t cookie = 0;
+
+	err = netns_cookie(&cookie);
+	cfg->netns_cookie = cookie;
+	if (err) {
+		rw_err("cannot read the network namespace cookie: %s", strerror(-err));
+		return err;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	cfg->attached_at_ns = (uint64_t)now.tv_sec * RW_NS_PER_SEC + now.tv_nsec;
+	return 0;
+}
+
+int loader_attach(const char *ifname, enum rw_attach_mode mode, const struct limit_opts *o)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, link_opts);
+	struct ratewall_bpf *skel = NULL;
+	char dir[PATH_MAX], path[PATH_MAX];
+	struct rw_config cfg;
+	unsigned int ifindex;
+	bool made_dir = false;
+	struct stat st;
+	int link_fd = -1, err;
+	__u32 zero = 0;
+
+	ifindex = if_nametoindex(ifname);
+	if (!ifindex) {
+		rw_err("unknown interface '%s' in this network namespace", ifname);
+		return -ENODEV;
+	}
+	err = pins_ensure_bpffs(true);
+	if (err)
+		return err;
+	err = pins_dev_dir_here(dir, sizeof(dir), ifname);
+	if (err)
+		return err;
+	if (stat(dir, &st) == 0) {
+		pins_path(path, sizeof(path), dir, RW_PIN_LINK);
+		if (access(path, F_OK) == 0)
+			rw_err("%s is already attached (pins at %s); detach it first", ifname, dir);
+		else
+			rw_err("%s has stale pins at %s: run 'ratewall detach dev %s' to clear them",
+			       ifname, dir, ifname);
+		return -EEXIST;
+	}
+
+	err = fill_config(&cfg, o, ifindex, mode);
+	if (err)
+		return err;
+
+	skel = ratewall_bpf__open();
+	if (!skel) {
+		err = -errno;
+		rw_err("cannot open the BPF object: %s", strerror(-err));
+		return err;
+	}
+	err = bpf_map__set_max_entries(skel->maps.rw_sources, o->entries);
+	if (!err)
+		err = ratewall_bpf__load(skel);
+	if (err) {
+		rw_err("cannot load the XDP program: %s", strerror(-err));
+		goto out;
+	}
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.rw_config), &zero, &cfg, BPF_ANY)) {
+		err = -errno;
+		rw_err("cannot write the configuration: %s", strerror(-err));
+		goto out;
+	}
+
+	err = mkdir_p(dir);
+	if (err == -EEXIST) {
+		rw_err("%s is already attached (pins at %s); detach it first", ifname, dir);
+		goto out;
+	} else if (err) {
+		rw_err("cannot create %s: %s", dir, strerror(-err));
+		goto out;
+	}
+	made_dir = true;
+	err = pin_map(skel->maps.rw_config, dir, RW_PIN_CONFIG);
+	if (!err)
+		err = pin_map(skel->maps.rw_sources, dir, RW_PIN_SOURCES);
+	if (!err)
+		err = pin_map(skel->maps.rw_counters, dir, RW_PIN_COUNTERS);
+	if (err)
+		goto out;
+
+	link_opts.flags = mode == RW_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+	link_fd = bpf_link_create(bpf_program__fd(skel->progs.ratewall_xdp), ifindex,
+				  BPF_XDP, &link_opts);
+	if (link_fd < 0) {
+		err = explain_link_error(-errno, ifname, mode);
+		goto out;
+	}
+	pins_path(path, sizeof(path), dir, RW_PIN_LINK);
+	if (bpf_obj_pin(link_fd, path)) {
+		err = -errno;
+		rw_err("cannot pin %s: %s", path, strerror(-err));
+		goto out;
+	}
+	err = 0;
+out:
+	/* On failure nothing stays: closing an unpinned link detaches it. */
+	if (link_fd >= 0)
+		close(link_fd);
+	if (err && made_dir)
+		remove_pins(dir);
+	ratewall_bpf__destroy(skel);
+	return err;
+}
+
+int loader_detach(const char *ifname)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	int err;
+
+	err = pins_ensure_bpffs(false);
+	if (err)
+		return err;
+	err = pins_dev_dir_here(dir, sizeof(dir), ifname);
+	if (err)
+		return err;
+	if (stat(dir, &st) < 0) {
+		rw_err("%s is not attached (no pins at %s)", ifname, dir);
+		return -ENOENT;
+	}
+	err = remove_pins(dir);
+	if (err)
+		rw_err("cannot remove the pins at %s: %s", dir, strerror(-err));
+	return err;
+}
+
+int loader_set(const char *ifname, const struct live_change *chg)
+{
+	struct attachment a;
+	struct limit_opts o;
+	struct rw_config cfg;
+	__u32 zero = 0;
+	int err;
+
+	err = attachment_open(ifname, &a);
+	if (err)
+		return err;
+	if (bpf_map_lookup_elem(a.config_fd, &zero, &cfg)) {
+		err = -errno;
+		rw_err("cannot read the configuration of %s: %s", ifname, strerror(-err));
+		goto out;
+	}
+	o.rate = chg->has_rate ? chg->rate : cfg.rate;
+	o.burst = chg->has_burst ? chg->burst : cfg.burst;
+	o.prefix4 = cfg.prefix4;
+	o.prefix6 = cfg.prefix6;
+	o.entries = cfg.max_entries;
+	o.malformed_drop = chg->has_malformed ? chg->malformed_drop : cfg.malformed_drop;
+	limits_to_config(&o, &cfg);
+	if (bpf_map_update_elem(a.config_fd, &zero, &cfg, BPF_EXIST)) {
+		err = -errno;
+		rw_err("cannot write the configuration of %s: %s", ifname, strerror(-err));
+	}
+out:
+	attachment_close(&a);
+	return err;
+}

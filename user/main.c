@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+/*
+ * ratewall command line: `ratewall [OPTIONS] COMMAND ARGS...`, keywords
+ * matched by unique prefix as bpftool does.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+
+#include "args.h"
+#include "log.h"
+#include "loader.h"
+#include "privileges.h"
+#include "status.h"
+
+#define RW_VERSION "0.1.0"
+
+static enum output_format output = OUTPUT_TEXT;
+
+static void usage_attach(FILE *f)
+{
+	fprintf(f,
+		"Usage: ratewall attach dev IFACE [mode native|skb] [rate N] [burst N]\n"
+		"                       [prefix4 N] [prefix6 N] [entries N] [malformed pass|drop]\n"
+		"  Loads the XDP limiter on IFACE and pins it under /sys/fs/bpf/ratewall/.\n"
+		"  mode       native (default) or skb (generic XDP, for drivers without native)\n"
+		"  rate       packets per second per source, 1..%llu (default %llu)\n"
+		"  burst      packets a source may send at once, 1..%llu (default %llu)\n"
+		"  prefix4    IPv4 source prefix length that forms one key, 0..32 (default %d)\n"
+		"  prefix6    IPv6 source prefix length that forms one key, 0..128 (default %d)\n"
+		"  entries    sources tracked at once (LRU), %u..%u (default %u)\n"
+		"  malformed  verdict for truncated or invalid frames (default pass)\n",
+		(unsigned long long)RW_RATE_MAX, (unsigned long long)RW_DEFAULT_RATE,
+		(unsigned long long)RW_BURST_MAX, (unsigned long long)RW_DEFAULT_BURST,
+		RW_DEFAULT_PREFIX4, RW_DEFAULT_PREFIX6, RW_MAX_ENTRIES_MIN, RW_MAX_ENTRIES_MAX,
+		RW_DEFAULT_MAX_ENTRIES);
+}
+
+static void usage_detach(FILE *f)
+{
+	fprintf(f, "Usage: ratewall detach dev IFACE\n"
+		   "  Removes the limiter from IFACE and deletes its pins.\n");
+}
+
+static void usage_set(FILE *f)
+{
+	fprintf(f, "Usage: ratewall set dev IFACE [rate N] [burst N] [malformed pass|drop]\n"
+		   "  Changes the live limits; every source sees them at its next packet.\n");
+}
+
+static void usage_status(FILE *f)
+{
+	fprintf(f, "Usage: ratewall [-j|-p] status [dev IFACE]\n"
+		   "  Shows what is attached in this network namespace, with its counters.\n");
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: ratewall [OPTIONS] COMMAND [ARGS...]\n"
+		"       ratewall COMMAND help\n"
+		"Commands:\n"
+		"  attach dev IFACE [mode native|skb] [rate N] [burst N] [prefix4 N] [prefix6 N]\n"
+		"                   [entries N] [malformed pass|drop]\n"
+		"  detach dev IFACE\n"
+		"  set dev IFACE [rate N] [burst N] [malformed pass|drop]\n"
+		"  status [dev IFACE]\n"
+		"  help | version\n"
+		"Options:\n"
+		"  -j, --json     JSON output\n"
+		"  -p, --pretty   pretty-printed JSON output\n"
+		"  -h, --help     this text\n"
+		"Keywords may be shortened to any unique prefix.\n");
+}
+
+static bool wants_help(const struct arg_cursor *cur)
+{
+	return cur->argc > 0 &&
+	       (strcmp(cur->argv[0], "help") == 0 || strcmp(cur->argv[0], "--help") == 0 ||
+		strcmp(cur->argv[0], "-h") == 0);
+}
+
+/* Matches one keyword of `keywords`; errors name the word and the command. */
+static int take_keyword(struct arg_cursor *cur, const char *command,
+			const char *const *keywords)
+{
+	const char *word = cur->argv[0];
+	int idx = arg_match(word, keywords);
+
+	if (idx == -2)
+		rw_err("'%s' is ambiguous for '%s'", word, command);
+	else if (idx < 0)
+		rw_err("unknown keyword '%s' for '%s' (see 'ratewall %s help')", word, command,
+		       command);
+	else {
+		cur->argc--;
+		cur->argv++;
+	}
+	return idx;
+}
+
+static int parse_mode(const char *value, enum rw_attach_mode *mode)
+{
+	static const char *const modes[] = { "native", "skb", NULL };
+	int idx = arg_match(value, modes);
+
+	if (idx < 0) {
+		rw_err("mode '%s' is not one of native, skb", value);
+		return -1;
+	}
+	*mode = idx == 0 ? RW_MODE_NATIVE : RW_MODE_SKB;
+	return 0;
+}
+
+static int parse_malformed(const char *value, int *drop)
+{
+	static const char *const verdicts[] = { "pass", "drop", NULL };
+	int idx = arg_match(value, verdicts);
+
+	if (idx < 0) {
+		rw_err("malformed '%s' is not one of pass, drop", value);
+		return -1;
+	}
+	*drop = idx == 1;
+	return 0;
+}
+
+static int parse_dev(const char *value, const char **ifname)
+{
+	if (strlen(value) >= IF_NAMESIZE || !value[0] || strchr(value, '/') ||
+	    strchr(value, ':')) {
+		rw_err("'%s' is not a valid interface name", value);
+		return -1;
+	}
+	*ifname = value;
+	return 0;
+}
+
+enum kw { KW_DEV, KW_MODE, KW_RATE, KW_BURST, KW_PREFIX4, KW_PREFIX6, KW_ENTRIES,
+	  KW_MALFORMED };
+
+static int cmd_attach(struct arg_cursor *cur)
+{
+	static const char *const kws[] = { "dev", "mode", "rate", "burst", "prefix4",
+					   "prefix6", "entries", "malformed", NULL };
+	enum rw_attach_mode mode = RW_MODE_NATIVE;
+	const char *ifname = NULL, *value;
+	struct limit_opts o;
+	uint64_t v;
+
+	if (wants_help(cur)) {
+		usage_attach(stdout);
+		return 0;
+	}
+	limit_opts_default(&o);
+	while (cur->argc > 0) {
+		int kw = take_keyword(cur, "attach", kws);
+
+		if (kw < 0 || arg_take_value(cur, kws[kw], &value))
+			return -1;
+		switch (kw) {
+		case KW_DEV:
+			if (parse_dev(value, &ifname))
+				return -1;
+			break;
+		case KW_MODE:
+			if (parse_mode(value, &mode))
+				return -1;
+			break;
+		case KW_RATE:
+			if (arg_parse_u64("rate", value, 1, RW_RATE_MAX, &o.rate))
+				return -1;
+			break;
+		case KW_BURST:
+			if (arg_parse_u64("burst", value, 1, RW_BURST_MAX, &o.burst))
+				return -1;
+			break;
+		case KW_PREFIX4:
+			if (arg_parse_u64("prefix4", value, 0, 32, &v))
+				return -1;
+			o.prefix4 = v;
+			break;
+		case KW_PREFIX6:
+			if (arg_parse_u64("prefix6", value, 0, 128, &v))
+				return -1;
+			o.prefix6 = v;
+			break;
+		case KW_ENTRIES:
+			if (arg_parse_u64("entries", value, RW_MAX_ENTRIES_MIN, RW_MAX_ENTRIES_MAX, &v))
+				return -1;
+			o.entries = v;
+			break;
+		case KW_MALFORMED:
+			if (parse_malformed(value, &o.malformed_drop))
+				return -1;
+			break;
+		}
+	}
+	if (!ifname) {
+		rw_err("attach needs 'dev IFACE'");
+		return -1;
+	}
+	if (privileges_check("attach"))
+		return -1;
+	return loader_attach(ifname, mode, &o) ? -1 : 0;
+}
+
+/* Parses exactly `dev IFACE`, for commands that take nothing else. */
+static int parse_only_dev(struct arg_cursor *cur, const char *command, const char **ifname)
+{
+	static const char *const kws[] = { "dev", NULL };
+	const char *value;
+
+	while (cur->argc > 0) {
+		if (take_keyword(cur, command, kws) < 0 || arg_take_value(cur, "dev", &value) ||
+		    parse_dev(value, ifname))
+			return -1;
+	}
+	return 0;
+}
+
+static int cmd_detach(struct arg_cursor *cur)
+{
+	const char *ifname = NULL;
+
+	if (wants_help(cur)) {
+		usage_detach(stdout);
+		return 0;
+	}
+	if (parse_only_dev(cur, "detach", &ifname))
+		return -1;
+	if (!ifname) {
+		rw_err("detach needs 'dev IFACE'");
+		return -1;
+	}
+	if (privileges_check("detach"))
+		return -1;
+	return loader_detach(ifname) ? -1 : 0;
+}
+
+static int cmd_status(struct arg_cursor *cur)
+{
+	const char *ifname = NULL;
+
+	if (wants_help(cur)) {
+		usage_status(stdout);
+		return 0;
+	}
+	if (parse_only_dev(cur, "status", &ifname))
+		return -1;
+	if (privileges_check("status"))
+		return -1;
+	return status_show(ifname, output) ? -1 : 0;
+}
+
+static int cmd_set(struct arg_cursor *cur)
+{
+	static const char *const kws[] = { "dev", "rate", "burst", "malformed", NULL };
+	struct live_change chg = { 0 };
+	const char *ifname = NULL, *value;
+
+	if (wants_help(cur)) {
+		usage_set(stdout);
+		return 0;
+	}
+	while (cur->argc > 0) {
+		int kw = take_keyword(cur, "set", kws);
+
+		if (kw < 0 || arg_take_value(cur, kws[kw], &value))
+			return -1;
+		if (kw == 0 && parse_dev(value, &ifname))
+			return -1;
+		if (kw == 1) {
+			if (arg_parse_u64("rate", value, 1, RW_RATE_MAX, &chg.rate))
+				return -1;
+			chg.has_rate = true;
+		}
+		if (kw == 2) {
+			if (arg_parse_u64("burst", value, 1, RW_BURST_MAX, &chg.burst))
+				return -1;
+			chg.has_burst = true;
+		}
+		if (kw == 3) {
+			if (parse_malformed(value, &chg.malformed_drop))
+				return -1;
+			chg.has_malformed = true;
+		}
+	}
+	if (!ifname) {
+		rw_err("set needs 'dev IFACE'");
+		return -1;
+	}
+	if (!chg.has_rate && !chg.has_burst && !chg.has_malformed) {
+		rw_err("set needs at least one of rate, burst, malformed");
+		return -1;
+	}
+	if (privileges_check("set"))
+		return -1;
+	return loader_set(ifname, &chg) ? -1 : 0;
+}
+
+/* Global options may appear before or after the command; they are pulled out. */
+static int strip_options(int *argc, char **argv)
+{
+	int out = 1;
+
+	for (int i = 1; i < *argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "-j") == 0 || strcmp(a, "--json") == 0) {
+			if (output == OUTPUT_TEXT)
+				output = OUTPUT_JSON;
+		} else if (strcmp(a, "-p") == 0 || strcmp(a, "--pretty") == 0) {
+			output = OUTPUT_JSON_PRETTY;
+		} else if (a[0] == '-' && a[1] && strcmp(a, "-h") && strcmp(a, "--help")) {
+			rw_err("unknown option '%s' (see 'ratewall help')", a);
+			return -1;
+		} else {
+			argv[out++] = argv[i];
+		}
+	}
+	*argc = out;
+	return 0;
+}
+
+static int silent_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	/* libbpf's warnings repeat what our own error line says; keep its debug off. */
+	if (level == LIBBPF_WARN && getenv("RATEWALL_DEBUG"))
+		return vfprintf(stderr, fmt, ap);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const char *const commands[] = { "attach", "detach", "set", "status", "help",
+						"version", NULL };
+	struct arg_cursor cur;
+	int cmd;
+
+	libbpf_set_print(silent_print);
+	if (strip_options(&argc, argv))
+		return 1;
+	cur.argc = argc - 1;
+	cur.argv = argv + 1;
+	if (cur.argc == 0) {
+		usage(stderr);
+		return 1;
+	}
+	if (wants_help(&cur)) {
+		usage(stdout);
+		return 0;
+	}
+	cmd = take_keyword(&cur, "ratewall", commands);
+	switch (cmd) {
+	case 0:
+		return cmd_attach(&cur) ? 1 : 0;
+	case 1:
+		return cmd_detach(&cur) ? 1 : 0;
+	case 2:
+		return cmd_set(&cur) ? 1 : 0;
+	case 3:
+		return cmd_status(&cur) ? 1 : 0;
+	case 4:
+		usage(stdout);
+		return 0;
+	case 5:
+		printf("ratewall %s\n", RW_VERSION);
+		return 0;
+	default:
+		return 1;
+	}
+}

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "netns.h"
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+/* Since Linux 6.18 the initial namespaces have fixed inode numbers (uapi
+ * linux/nsfs.h); older kernels need PID 1's /proc entry to tell. */
+#define RW_NET_NS_INIT_INO 0xEFFFFFF9U
+
+int netns_cookie(uint64_t *cookie)
+{
+	socklen_t len = sizeof(*cookie);
+	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	int err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, cookie, &len) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* 1 same, 0 different, -1 unknown (PID's entry not readable). */
+static int same_ns(pid_t pid, const char *name)
+{
+	char self[64], other[64];
+	struct stat a, b;
+
+	snprintf(self, sizeof(self), "/proc/self/ns/%s", name);
+	snprintf(other, sizeof(other), "/proc/%d/ns/%s", (int)pid, name);
+	if (stat(self, &a) < 0 || stat(other, &b) < 0)
+		return -1;
+	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+bool netns_is_host(void)
+{
+	struct stat st;
+	int same = same_ns(1, "net");
+
+	if (same >= 0)
+		return same;
+	return stat("/proc/self/ns/net", &st) == 0 && st.st_ino == RW_NET_NS_INIT_INO;
+}
+
+bool mntns_is_private(void)
+{
+	if (same_ns(1, "mnt") == 1)
+		return false;
+	return same_ns(getppid(), "mnt") == 0;
+}

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
+
+#include "log.h"
+#include "netns.h"
+#include "pins.h"
+
+static int fits(int n, size_t len)
+{
+	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
+}
+
+int pins_ns_dir(char *buf, size_t len, bool init_netns, uint64_t cookie)
+{
+	if (init_netns)
+		return fits(snprintf(buf, len, "%s", RW_PIN_ROOT), len);
+	return fits(snprintf(buf, len, "%s/netns:%" PRIu64, RW_PIN_ROOT, cookie), len);
+}
+
+int pins_dev_dir(char *buf, size_t len, bool init_netns, uint64_t cookie,
+		 const char *ifname)
+{
+	char ns[256];
+	int err = pins_ns_dir(ns, sizeof(ns), init_netns, cookie);
+
+	return err ? err : pins_path(buf, len, ns, ifname);
+}
+
+int pins_ns_dir_here(char *buf, size_t len)
+{
+	uint64_t cookie = 0;
+	int err = netns_cookie(&cookie);
+
+	if (err) {
+		rw_err("cannot read the network namespace cookie: %s", strerror(-err));
+		return err;
+	}
+	return pins_ns_dir(buf, len, netns_is_host(), cookie);
+}
+
+int pins_dev_dir_here(char *buf, size_t len, const char *ifname)
+{
+	char ns[256];
+	int err = pins_ns_dir_here(ns, sizeof(ns));
+
+	return err ? err : pins_path(buf, len, ns, ifname);
+}
+
+int pins_path(char *buf, size_t len, const char *dir, const char *name)
+{
+	return fits(snprintf(buf, len, "%s/%s", dir, name), len);
+}
+
+bool pins_bpffs_mounted(void)
+{
+	struct statfs st;
+
+	return statfs(RW_BPFFS, &st) == 0 && st.f_type == BPF_FS_MAGIC;
+}
+
+int pins_ensure_bpffs(bool may_mount)
+{
+	if (pins_bpffs_mounted())
+		return 0;
+	if (!may_mount) {
+		rw_err("bpffs is not mounted at %s: nothing is attached here", RW_BPFFS);
+		return -ENOENT;
+	}
+	if (mntns_is_private()) {
+		rw_err("bpffs is not mounted at %s in this mount namespace (as under "
+		       "'ip netns exec'); pins made here would vanish when ratewall exits: "
+		       "use 'nsenter --net=/run/netns/NAME ratewall ...' or mount bpffs first",
+		       RW_BPFFS);
+		return -ENOENT;
+	}
+	if (mount("bpf", RW_BPFFS, "bpf", 0, "mode=0700") < 0) {
+		int err = errno;
+
+		rw_err("cannot mount bpffs at %s: %s", RW_BPFFS, strerror(err));
+		return -err;
+	}
+	return 0;
+}

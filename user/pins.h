@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * Where an attachment's pins live. Interface names are per network
+ * namespace, so pins outside the host namespace sit under a directory
+ * named after the namespace's cookie, which is never reused:
+ *   host netns:  /sys/fs/bpf/ratewall/IFACE/
+ *   other netns: /sys/fs/bpf/ratewall/netns:COOKIE/IFACE/
+ * ':' cannot appear in an interface name, so the two never collide.
+ */
+#ifndef RW_PINS_H
+#define RW_PINS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RW_BPFFS "/sys/fs/bpf"
+#define RW_PIN_ROOT RW_BPFFS "/ratewall"
+
+#define RW_PIN_LINK "link"
+#define RW_PIN_CONFIG "config"
+#define RW_PIN_SOURCES "sources"
+#define RW_PIN_COUNTERS "counters"
+
+/* Directory holding this namespace's attachments (no trailing slash). */
+int pins_ns_dir(char *buf, size_t len, bool init_netns, uint64_t cookie);
+int pins_dev_dir(char *buf, size_t len, bool init_netns, uint64_t cookie,
+		 const char *ifname);
+/* The same for the calling process's network namespace. */
+int pins_ns_dir_here(char *buf, size_t len);
+int pins_dev_dir_here(char *buf, size_t len, const char *ifname);
+
+/* dir + "/" + name into buf. */
+int pins_path(char *buf, size_t len, const char *dir, const char *name);
+
+/* True when bpffs is mounted at /sys/fs/bpf. */
+bool pins_bpffs_mounted(void);
+
+/*
+ * Makes sure bpffs is mounted at /sys/fs/bpf, mounting it when it is not
+ * and this process shares the host's mount namespace. In another mount
+ * namespace (`ip netns exec` is one) a fresh bpffs would vanish with the
+ * command and take the attachment with it, so that is refused.
+ */
+int pins_ensure_bpffs(bool may_mount);
+
+#endif

@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+#include <dirent.h>
+#include <stdlib.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <json-c/json.h>
+
+#include "counters.h"
+#include "log.h"
+#include "loader.h"
+#include "pins.h"
+#include "status.h"
+
+struct attachment_view {
+	struct rw_config cfg;
+	struct bpf_link_info link;
+	struct counter_table counters;
+};
+
+static int read_view(const struct attachment *a, struct attachment_view *v)
+{
+	__u32 len = sizeof(v->link), zero = 0;
+	int err;
+
+	memset(v, 0, sizeof(*v));
+	if (bpf_map_lookup_elem(a->config_fd, &zero, &v->cfg))
+		return -errno;
+	if (bpf_obj_get_info_by_fd(a->link_fd, &v->link, &len))
+		return -errno;
+	err = counters_read(a->counters_fd, &v->counters);
+	return err;
+}
+
+/* A link whose interface went away stays pinned but no longer runs. */
+static const char *link_state(const struct attachment_view *v)
+{
+	return v->link.xdp.ifindex ? "attached" : "defunct";
+}
+
+static json_object *view_to_json(const struct attachment *a, const struct attachment_view *v)
+{
+	json_object *o = json_object_new_object();
+	json_object *list = json_object_new_array();
+	json_object *totals = json_object_new_object();
+
+	json_object_object_add(o, "dev", json_object_new_string(a->ifname));
+	json_object_object_add(o, "ifindex", json_object_new_int64(v->cfg.ifindex));
+	json_object_object_add(o, "state", json_object_new_string(link_state(v)));
+	json_object_object_add(o, "pin_dir", json_object_new_string(a->dir));
+	json_object_object_add(o, "mode",
+			       json_object_new_string(attach_mode_name(v->cfg.attach_mode)));
+	json_object_object_add(o, "prog_id", json_object_new_int64(v->link.prog_id));
+	json_object_object_add(o, "link_id", json_object_new_int64(v->link.id));
+	json_object_object_add(o, "rate", json_object_new_uint64(v->cfg.rate));
+	json_object_object_add(o, "burst", json_object_new_uint64(v->cfg.burst));
+	json_object_object_add(o, "prefix4", json_object_new_int64(v->cfg.prefix4));
+	json_object_object_add(o, "prefix6", json_object_new_int64(v->cfg.prefix6));
+	json_object_object_add(o, "entries", json_object_new_int64(v->cfg.max_entries));
+	json_object_object_add(o, "malformed",
+			       json_object_new_string(v->cfg.malformed_drop ? "drop" : "pass"));
+
+	for (unsigned int r = 0; r < RW_REASON_MAX; r++) {
+		for (unsigned int vd = 0; vd < RW_VERDICT_MAX; vd++) {
+			const struct rw_counter *c =
+				&v->counters.slot[rw_counter_index(0, r, vd)];
+			json_object *e;
+
+			if (!c->packets)
+				continue;
+			e = json_object_new_object();
+			json_object_object_add(e, "reason", json_object_new_string(reason_name(r)));
+			json_object_object_add(e, "verdict", json_object_new_string(verdict_name(vd)));
+			json_object_object_add(e, "packets", json_object_new_uint64(c->packets));
+			json_object_object_add(e, "bytes", json_object_new_uint64(c->bytes));
+			json_object_array_add(list, e);
+		}
+	}
+	json_object_object_add(o, "counters", list);
+	for (unsigned int vd = 0; vd < RW_VERDICT_MAX; vd++)
+		json_object_object_add(totals, verdict_name(vd),
+				       json_object_new_uint64(
+					       counters_verdict_packets(&v->counters, vd)));
+	json_object_object_add(o, "totals", totals);
+	return o;
+}
+
+static void print_text(const struct attachment *a, const struct attachment_view *v)
+{
+	printf("%s: %s, mode %s, prog %u, link %u\n", a->ifname, link_state(v),
+	       attach_mode_name(v->cfg.attach_mode), v->link.prog_id, v->link.id);
+	printf("  rate %" PRIu64 "/s  burst %" PRIu64 "  prefix4 /%u  prefix6 /%u"
+	       "  entries %u  malformed %s\n",
+	       (uint64_t)v->cfg.rate, (uint64_t)v->cfg.burst, v->cfg.prefix4, v->cfg.prefix6,
+	       v->cfg.max_entries, v->cfg.malformed_drop ? "drop" : "pass");
+	printf("  pins %s\n", a->dir);
+	printf("  %-12s %-10s %14s %16s\n", "reason", "verdict", "packets", "bytes");
+	for (unsigned int r = 0; r < RW_REASON_MAX; r++) {
+		for (unsigned int vd = 0; vd < RW_VERDICT_MAX; vd++) {
+			const struct rw_counter *c =
+				&v->counters.slot[rw_counter_index(0, r, vd)];
+
+			if (c->packets)
+				printf("  %-12s %-10s %14" PRIu64 " %16" PRIu64 "\n", reason_name(r),
+				       verdict_name(vd), (uint64_t)c->packets, (uint64_t)c->bytes);
+		}
+	}
+}
+
+static int show_one(const struct attachment *a, enum output_format fmt, json_object *arr)
+{
+	struct attachment_view v;
+	int err = read_view(a, &v);
+
+	if (err) {
+		rw_err("cannot read the state of %s: %s", a->ifname, strerror(-err));
+		return err;
+	}
+	if (fmt == OUTPUT_TEXT)
+		print_text(a, &v);
+	else
+		json_object_array_add(arr, view_to_json(a, &v));
+	return 0;
+}
+
+/* Every attachment directory of this namespace, in name order. */
+static int show_all(enum output_format fmt, json_object *arr)
+{
+	struct dirent **names;
+	char ns_dir[PATH_MAX], dir[PATH_MAX];
+	int n, err = 0, shown = 0;
+
+	if (pins_ns_dir_here(ns_dir, sizeof(ns_dir)))
+		return -EINVAL;
+	n = scandir(ns_dir, &names, NULL, alphasort);
+	if (n < 0) {
+		if (errno != ENOENT) {
+			rw_err("cannot list %s: %s", ns_dir, strerror(errno));
+			return -errno;
+		}
+		n = 0;
+	}
+	for (int i = 0; i < n; i++) {
+		const char *name = names[i]->d_name;
+		struct attachment a;
+
+		/* Skip dot entries and other namespaces' directories. */
+		if (name[0] != '.' && !strchr(name, ':') &&
+		    pins_path(dir, sizeof(dir), ns_dir, name) == 0) {
+			if (attachment_open_dir(dir, name, &a) == 0) {
+				if (show_one(&a, fmt, arr))
+					err = -EIO;
+				attachment_close(&a);
+				shown++;
+			} else {
+				rw_err("%s has incomplete pins at %s: run 'ratewall detach dev %s'",
+				       name, dir, name);
+				err = -ENOENT;
+			}
+		}
+		free(names[i]);
+	}
+	if (n > 0)
+		free(names);
+	if (!shown && fmt == OUTPUT_TEXT)
+		printf("nothing attached in this network namespace\n");
+	return err;
+}
+
+int status_show(const char *ifname, enum output_format fmt)
+{
+	json_object *root = NULL, *arr = NULL;
+	struct attachment a;
+	int err;
+
+	if (fmt != OUTPUT_TEXT) {
+		root = json_object_new_object();
+		arr = json_object_new_array();
+		json_object_object_add(root, "attachments", arr);
+	}
+	if (ifname) {
+		err = attachment_open(ifname, &a);
+		if (!err) {
+			err = show_one(&a, fmt, arr);
+			attachment_close(&a);
+		}
+	} else if (pins_bpffs_mounted()) {
+		err = show_all(fmt, arr);
+	} else {
+		/* No bpffs means nothing can be attached: an empty answer, not an error. */
+		err = 0;
+	}
+	if (root) {
+		if (!err)
+			printf("%s\n", json_object_to_json_string_ext(
+					       root, fmt == OUTPUT_JSON_PRETTY ? JSON_C_TO_STRING_PRETTY
+									 : JSON_C_TO_STRING_PLAIN));
+		json_object_put(root);
+	}
+	return err;
+}

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/* `ratewall status`: what is attached in this network namespace. */
+#ifndef RW_STATUS_H
+#define RW_STATUS_H
+
+#include <stdbool.h>
+
+enum output_format {
+	OUTPUT_TEXT = 0,
+	OUTPUT_JSON,
+	OUTPUT_JSON_PRETTY,
+};
+
+/* ifname NULL lists every attachment of this network namespace. */
+int status_show(const char *ifname, enum output_format fmt);
+
+#endif
