@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+/* Conversion of operator limits into GCRA words and prefix masks. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <arpa/inet.h>
+#include <cmocka.h>
+
+#include "limits.h"
+
+static void interval_is_one_second_over_rate_in_ticks(void **state)
+{
+	(void)state;
+	assert_int_equal(gcra_interval_ticks(1), 1000000000ULL << RW_TICK_SHIFT);
+	assert_int_equal(gcra_interval_ticks(1000), 1000000ULL << RW_TICK_SHIFT);
+	assert_int_equal(gcra_interval_ticks(RW_RATE_MAX), 10ULL << RW_TICK_SHIFT);
+}
+
+static void interval_rounds_up_so_the_rate_is_never_exceeded(void **state)
+{
+	(void)state;
+	for (uint64_t rate = 1; rate < 5000000; rate = rate * 3 + 7) {
+		uint64_t t = gcra_interval_ticks(rate);
+		uint64_t sec = 1000000000ULL << RW_TICK_SHIFT;
+
+		/* rate intervals never fit in less than a second... */
+		assert_true(t * rate >= sec);
+		/* ...and one interval less would already be under a second. */
+		assert_true((t - 1) * rate < sec);
+	}
+}
+
+static void ipv4_masks(void **state)
+{
+	(void)state;
+	assert_int_equal(prefix_mask4(32), 0xffffffffu);
+	assert_int_equal(prefix_mask4(0), 0);
+	assert_int_equal(prefix_mask4(24), htonl(0xffffff00u));
+	assert_int_equal(prefix_mask4(1), htonl(0x80000000u));
+}
+
+static void ipv6_masks(void **state)
+{
+	uint32_t m[4];
+
+	(void)state;
+	prefix_mask6(64, m);
+	assert_int_equal(m[0], 0xffffffffu);
+	assert_int_equal(m[1], 0xffffffffu);
+	assert_int_equal(m[2], 0);
+	assert_int_equal(m[3], 0);
+	prefix_mask6(56, m);
+	assert_int_equal(m[1], htonl(0xffffff00u));
+	assert_int_equal(m[2], 0);
+	prefix_mask6(128, m);
+	assert_int_equal(m[3], 0xffffffffu);
+	prefix_mask6(0, m);
+	assert_int_equal(m[0] | m[1] | m[2] | m[3], 0);
+}
+
+static void config_carries_window_and_echo(void **state)
+{
+	struct limit_opts o;
+	struct rw_config cfg = { 0 };
+
+	(void)state;
+	limit_opts_default(&o);
+	o.rate = 20;
+	o.burst = 60;
+	o.malformed_drop = 1;
+	limits_to_config(&o, &cfg);
+	assert_int_equal(cfg.pkt_interval, 50000000ULL << RW_TICK_SHIFT);
+	assert_int_equal(cfg.pkt_window, 60 * cfg.pkt_interval);
+	assert_int_equal(cfg.rate, 20);
+	assert_int_equal(cfg.burst, 60);
+	assert_int_equal(cfg.malformed_drop, 1);
+	assert_int_equal(cfg.prefix6, RW_DEFAULT_PREFIX6);
+	assert_int_equal(cfg.max_entries, RW_DEFAULT_MAX_ENTRIES);
+}
+
+static void largest_window_fits_in_64_bits(void **state)
+{
+	(void)state;
+	/* The slowest rate with the biggest burst must not wrap. */
+	assert_true(gcra_interval_ticks(1) <= UINT64_MAX / RW_BURST_MAX);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(interval_is_one_second_over_rate_in_ticks),
+		cmocka_unit_test(interval_rounds_up_so_the_rate_is_never_exceeded),
+		cmocka_unit_test(ipv4_masks),
+		cmocka_unit_test(ipv6_masks),
+		cmocka_unit_test(config_carries_window_and_echo),
+		cmocka_unit_test(largest_window_fits_in_64_bits),
+	};
+
+	return cmocka_run_group_tests_name("unit_limits", tests, NULL, NULL);
+}
