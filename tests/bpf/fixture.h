@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * Test fixture: a freshly loaded ratewall skeleton per test (so maps and
+ * counters start empty), config writes, frame runs through
+ * BPF_PROG_TEST_RUN, and per-CPU counter sums. Deliberately independent
+ * of user/ so the kernel side can be tested on its own.
+ */
+#ifndef RW_TEST_FIXTURE_H
+#define RW_TEST_FIXTURE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "ratewall.h"
+#include "ratewall.skel.h"
+
+/* Small, so a test that leaks entries would notice eviction quickly. */
+#define FX_MAX_ENTRIES 4096
+
+struct fx {
+	struct ratewall_bpf *skel;
+	int prog_fd;
+	int cfg_fd;
+	int src_fd;
+	int cnt_fd;
+	int ncpus;
+};
+
+/* Class-0 counters by [reason][verdict], summed over CPUs. */
+struct fx_counters {
+	struct rw_counter c[RW_REASON_MAX][RW_VERDICT_MAX];
+};
+
+static inline uint64_t fx_now_ns(void)
+{
+	struct timespec ts;
+
+	/* Same clock as bpf_ktime_get_ns(), so bounds compare like with like. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static inline void fx_sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000ull),
+			       .tv_nsec = (long)(ns % 1000000000ull) };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* Network-order mask of the first `bits` (0..32) bits of a 32-bit word. */
+static inline uint32_t fx_mask32(int bits)
+{
+	if (bits <= 0)
+		return 0;
+	if (bits >= 32)
+		return 0xffffffffu;
+	return htonl(~0u << (32 - bits));
+}
+
+/*
+ * The one place the tests derive fast-path fields from operator values:
+ * interval = ceil((1e9 << RW_TICK_SHIFT) / rate) ticks, window = burst *
+ * interval, masks in network order.
+ */
+static inline void fx_config_compute(struct rw_config *c, uint64_t rate, uint64_t burst,
+				     uint32_t prefix4, uint32_t prefix6,
+				     uint8_t malformed_drop)
+{
+	const uint64_t per_sec = RW_NS_PER_SEC << RW_TICK_SHIFT;
+	int i;
+
+	memset(c, 0, sizeof(*c));
+	c->pkt_interval = (per_sec + rate - 1) / rate;
+	c->pkt_window = burst * c->pkt_interval;
+	c->mask4 = fx_mask32((int)prefix4);
+	for (i = 0; i < 4; i++)
+		c->mask6[i] = fx_mask32((int)prefix6 - 32 * i);
+	c->malformed_drop = malformed_drop;
+	c->rate = rate;
+	c->burst = burst;
+	c->prefix4 = prefix4;
+	c->prefix6 = prefix6;
+	c->max_entries = FX_MAX_ENTRIES;
+}
+
+/* Not cmocka-asserting: usable from group/test setup. */
+static inline int fx_open(struct fx *f)
+{
+	int err;
+
+	memset(f, 0, sizeof(*f));
+	f->ncpus = libbpf_num_possible_cpus();
+	if (f->ncpus <= 0) {
+		fprintf(stderr, "# libbpf_num_possible_cpus: %d\n", f->ncpus);
+		return -1;
+	}
+	f->skel = ratewall_bpf__open();
+	if (!f->skel) {
+		fprintf(stderr, "# ratewall_bpf__open: %s\n", strerror(errno));
+		return -1;
+	}
+	err = bpf_map__set_max_entries(f->skel->maps.rw_sources, FX_MAX_ENTRIES);
+	if (!err)
+		err = ratewall_bpf__load(f->skel);
+	if (err) {
+		fprintf(stderr, "# loading ratewall skeleton: %s\n", strerror(-err));
+		ratewall_bpf__destroy(f->skel);
+		f->skel = NULL;
+		return -1;
+	}
+	f->prog_fd = bpf_program__fd(f->skel->progs.ratewall_xdp);
+	f->cfg_fd = bpf_map__fd(f->skel->maps.rw_config);
+	f->src_fd = bpf_map__fd(f->skel->maps.rw_sources);
+	f->cnt_fd = bpf_map__fd(f->skel->maps.rw_counters);
+	return 0;
+}
+
+static inline void fx_close(struct fx *f)
+{
+	ratewall_bpf__destroy(f->skel);
+	f->skel = NULL;
+}
+
+static inline int fx_setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	if (!f || fx_open(f)) {
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static inline int fx_teardown(void **state)
+{
+	struct fx *f = *state;
+
+	if (f) {
+		fx_close(f);
+		free(f);
+	}
+	return 0;
+}
+
+static inline void fx_write_config(struct fx *f, const struct rw_config *c)
+{
+	uint32_t zero = 0;
+
+	assert_int_equal(bpf_map_update_elem(f->cfg_fd, &zero, c, BPF_ANY), 0);
+}
+
+static inline void fx_set_config(struct fx *f, uint64_t rate, uint64_t burst,
+				 uint32_t prefix4, uint32_t prefix6, uint8_t malformed_drop)
+{
+	struct rw_config c;
+
+	fx_config_compute(&c, rate, burst, prefix4, prefix6, malformed_drop);
+	fx_write_config(f, &c);
+}
+
+/*
+ * Raw run, no cmocka: safe from worker threads. meta_len bytes of XDP
+ * metadata are put in front of the frame, which is how a frame shorter
+ * than the kernel's 14-byte minimum for test runs reaches the program.
+ */
+static inline int fx_run_raw(int prog_fd, const void *frame, uint32_t len, uint32_t meta_len,
+			     uint32_t repeat, uint32_t *retval)
+{
+	uint8_t buf[FRAME_MAX + 32];
+	struct xdp_md ctx = { .data = meta_len, .data_end = meta_len + len };
+	LIBBPF_OPTS(bpf_test_run_opts, opts,
+		    .data_in = frame,
+		    .data_size_in = len,
+		    .repeat = (int)repeat);
+	int err;
+
+	if (meta_len) {
+		if (len + meta_len > sizeof(buf))
+			return -E2BIG;
+		memset(buf, 0, meta_len);
+		memcpy(buf + meta_len, frame, len);
+		opts.data_in = buf;
+		opts.data_size_in = len + meta_len;
+		opts.ctx_in = &ctx;
+		opts.ctx_size_in = sizeof(ctx);
+	}
+	err = bpf_prog_test_run_opts(prog_fd, &opts);
+	if (err)
+		return -errno;
+	*retval = opts.retval;
+	return 0;
+}
+
+/* Runs a frame `repeat` times; returns the XDP action of the last run. */
+static inline uint32_t fx_run(struct fx *f, const void *frame, size_t len, uint32_t repeat)
+{
+	uint32_t ret = ~0u;
+
+	assert_true(len > 0);
+	assert_int_equal(fx_run_raw(f->prog_fd, frame, (uint32_t)len, 0, repeat, &ret), 0);
+	return ret;
+}
+
+static inline uint32_t fx_run_meta(struct fx *f, const void *frame, size_t len,
+				   uint32_t meta_len)
+{
+	uint32_t ret = ~0u;
+
+	assert_int_equal(fx_run_raw(f->prog_fd, frame, (uint32_t)len, meta_len, 1, &ret), 0);
+	return ret;
+}
+
+/* Raw counter sum, no cmocka; returns 0 or -errno. */
+static inline int fx_counter_raw(int cnt_fd, int ncpus, uint32_t reason, uint32_t verdict,
+				 struct rw_counter *out)
+{
+	struct rw_counter *vals = calloc((size_t)ncpus, sizeof(*vals));
+	uint32_t idx = rw_counter_index(0, reason, verdict);
+	int i, err;
+
+	if (!vals)
+		return -ENOMEM;
+	err = bpf_map_lookup_elem(cnt_fd, &idx, vals) ? -errno : 0;
+	out->packets = out->bytes = 0;
+	for (i = 0; !err && i < ncpus; i++) {
+		out->packets += vals[i].packets;
+		out->bytes += vals[i].bytes;
+	}
+	free(vals);
+	return err;
+}
+
+static inline struct rw_counter fx_counter(struct fx *f, uint32_t reason, uint32_t verdict)
+{
+	struct rw_counter c;
+
+	assert_int_equal(fx_counter_raw(f->cnt_fd, f->ncpus, reason, verdict, &c), 0);
+	return c;
+}
+
+static inline void fx_snapshot(struct fx *f, struct fx_counters *s)
+{
+	uint32_t r, v;
+
+	for (r = 0; r < RW_REASON_MAX; r++)
+		for (v = 0; v < RW_VERDICT_MAX; v++)
+			s->c[r][v] = fx_counter(f, r, v);
+}
+
+/*
+ * Between two snapshots exactly one (reason, verdict) slot moved, by the
+ * given packets and bytes; every other slot stayed put.
+ */
+static inline void fx_assert_delta(const struct fx_counters *before,
+				   const struct fx_counters *after, uint32_t reason,
+				   uint32_t verdict, uint64_t packets, uint64_t bytes)
+{
+	uint32_t r, v;
+
+	for (r = 0; r < RW_REASON_MAX; r++) {
+		for (v = 0; v < RW_VERDICT_MAX; v++) {
+			bool hit = r == reason && v == verdict;
+			uint64_t dp = after->c[r][v].packets - before->c[r][v].packets;
+			uint64_t db = after->c[r][v].bytes - before->c[r][v].bytes;
+
+			if (dp != (hit ? packets : 0) || db != (hit ? bytes : 0))
+				print_error("counter reason %u verdict %u moved by %llu pkts %llu bytes\n",
+					    r, v, (unsigned long long)dp,
+					    (unsigned long long)db);
+			assert_int_equal(dp, hit ? packets : 0);
+			assert_int_equal(db, hit ? bytes : 0);
+		}
+	}
+}
+
+static inline struct rw_src_key fx_key4(const char *addr, uint32_t prefix)
+{
+	struct rw_src_key k;
+	uint32_t a;
+
+	memset(&k, 0, sizeof(k));
+	assert_int_equal(inet_pton(AF_INET, addr, &a), 1);
+	k.addr[0] = a & fx_mask32((int)prefix);
+	k.family = 4;
+	return k;
+}
+
+static inline struct rw_src_key fx_key6(const char *addr, uint32_t prefix)
+{
+	struct rw_src_key k;
+	int i;
+
+	memset(&k, 0, sizeof(k));
+	assert_int_equal(inet_pton(AF_INET6, addr, k.addr), 1);
+	for (i = 0; i < 4; i++)
+		k.addr[i] &= fx_mask32((int)prefix - 32 * i);
+	k.family = 6;
+	return k;
+}
+
+/* True if the key has an entry; its TAT goes to *tat when non-NULL. */
+static inline bool fx_src_lookup(struct fx *f, const struct rw_src_key *k, uint64_t *tat)
+{
+	struct rw_src_state st;
+
+	if (bpf_map_lookup_elem(f->src_fd, k, &st)) {
+		assert_int_equal(errno, ENOENT);
+		return false;
+	}
+	if (tat)
+		*tat = st.pkt_tat;
+	return true;
+}
+
+static inline unsigned int fx_src_count(struct fx *f)
+{
+	struct rw_src_key cur, next;
+	unsigned int n = 0;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(f->src_fd, prev, &next) == 0) {
+		cur = next;
+		prev = &cur;
+		n++;
+		assert_true(n <= FX_MAX_ENTRIES);
+	}
+	assert_int_equal(errno, ENOENT);
+	return n;
+}
+
+/* Tests load BPF: without root they must fail, never silently skip. */
+static inline int fx_require_root(const char *prog)
+{
+	if (geteuid() == 0)
+		return 0;
+	printf("Bail out! %s must run as root: it loads BPF programs\n", prog);
+	fprintf(stderr, "%s: must run as root (loads BPF programs)\n", prog);
+	return 1;
+}
+
+#endif /* RW_TEST_FIXTURE_H */
