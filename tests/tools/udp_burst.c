@@ -161,8 +161,16 @@ int main(int argc, char **argv)
 	while (sent < count && !stop) {
 		uint64_t end_batch;
 
-		if (pps)
-			sleep_until(start + (uint64_t)((unsigned __int128)sent * NS_PER_SEC / pps));
+		if (pps) {
+			uint64_t due = (uint64_t)((unsigned __int128)sent * NS_PER_SEC / pps);
+
+			/* Never sleep past the time limit, however low the rate. */
+			if (due > TIME_LIMIT_NS) {
+				fprintf(stderr, "udp_burst: stopped at the 60 s limit\n");
+				break;
+			}
+			sleep_until(start + due);
+		}
 		end_batch = sent + batch;
 		if (end_batch > count)
 			end_batch = count;
