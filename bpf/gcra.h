@@ -27,9 +27,22 @@ static __always_inline int gcra_take(__u64 *tat_slot, __u64 now,
 		__u64 tat = *(volatile __u64 *)tat_slot;
 		__u64 next = (tat > now ? tat : now) + interval;
 
-		/* A refusal leaves the TAT alone: refused packets cost nothing. */
-		if (next - now > window)
+		if (next - now > window) {
+			/*
+			 * A refusal costs nothing, with one exception: debt beyond what
+			 * the current limits allow can only come from an earlier, stricter
+			 * configuration, so it is cut to "bucket empty now" and a rate
+			 * change applies at the next packet. `now` is read afresh so a CPU
+			 * that was held up cannot cut another CPU's fresh TAT.
+			 */
+			if (tat - now > window + interval) {
+				__u64 fresh = bpf_ktime_get_ns() << RW_TICK_SHIFT;
+
+				if (tat > fresh && tat - fresh > window + interval)
+					__sync_val_compare_and_swap(tat_slot, tat, fresh + window);
+			}
 			return GCRA_REFUSE;
+		}
 		if (__sync_val_compare_and_swap(tat_slot, tat, next) == tat)
 			return GCRA_ADMIT;
 	}

@@ -28,6 +28,7 @@
 
 #include "ratewall.h"
 #include "ratewall.skel.h"
+#include "frames.h"
 
 /* Small, so a test that leaks entries would notice eviction quickly. */
 #define FX_MAX_ENTRIES 4096
@@ -178,28 +179,27 @@ static inline void fx_set_config(struct fx *f, uint64_t rate, uint64_t burst,
 }
 
 /*
- * Raw run, no cmocka: safe from worker threads. meta_len bytes of XDP
- * metadata are put in front of the frame, which is how a frame shorter
- * than the kernel's 14-byte minimum for test runs reaches the program.
+ * Raw run, no cmocka: safe from worker threads. The kernel refuses test
+ * runs of under 14 bytes, so a shorter frame is padded to 14 and an xdp_md
+ * context ends the linear data at len: the padding becomes a fragment that
+ * a program without frags support cannot see, just as on a real runt.
  */
-static inline int fx_run_raw(int prog_fd, const void *frame, uint32_t len, uint32_t meta_len,
-			     uint32_t repeat, uint32_t *retval)
+static inline int fx_run_raw(int prog_fd, const void *frame, uint32_t len, uint32_t repeat,
+			     uint32_t *retval)
 {
-	uint8_t buf[FRAME_MAX + 32];
-	struct xdp_md ctx = { .data = meta_len, .data_end = meta_len + len };
+	uint8_t pad[FR_ETH_HLEN];
+	struct xdp_md ctx = { .data = 0, .data_end = len };
 	LIBBPF_OPTS(bpf_test_run_opts, opts,
 		    .data_in = frame,
 		    .data_size_in = len,
 		    .repeat = (int)repeat);
 	int err;
 
-	if (meta_len) {
-		if (len + meta_len > sizeof(buf))
-			return -E2BIG;
-		memset(buf, 0, meta_len);
-		memcpy(buf + meta_len, frame, len);
-		opts.data_in = buf;
-		opts.data_size_in = len + meta_len;
+	if (len < FR_ETH_HLEN) {
+		memset(pad, 0, sizeof(pad));
+		memcpy(pad, frame, len);
+		opts.data_in = pad;
+		opts.data_size_in = sizeof(pad);
 		opts.ctx_in = &ctx;
 		opts.ctx_size_in = sizeof(ctx);
 	}
@@ -216,16 +216,7 @@ static inline uint32_t fx_run(struct fx *f, const void *frame, size_t len, uint3
 	uint32_t ret = ~0u;
 
 	assert_true(len > 0);
-	assert_int_equal(fx_run_raw(f->prog_fd, frame, (uint32_t)len, 0, repeat, &ret), 0);
-	return ret;
-}
-
-static inline uint32_t fx_run_meta(struct fx *f, const void *frame, size_t len,
-				   uint32_t meta_len)
-{
-	uint32_t ret = ~0u;
-
-	assert_int_equal(fx_run_raw(f->prog_fd, frame, (uint32_t)len, meta_len, 1, &ret), 0);
+	assert_int_equal(fx_run_raw(f->prog_fd, frame, (uint32_t)len, repeat, &ret), 0);
 	return ret;
 }
 
@@ -237,10 +228,10 @@ static inline int fx_counter_raw(int cnt_fd, int ncpus, uint32_t reason, uint32_
 	uint32_t idx = rw_counter_index(0, reason, verdict);
 	int i, err;
 
+	out->packets = out->bytes = 0;
 	if (!vals)
 		return -ENOMEM;
 	err = bpf_map_lookup_elem(cnt_fd, &idx, vals) ? -errno : 0;
-	out->packets = out->bytes = 0;
 	for (i = 0; !err && i < ncpus; i++) {
 		out->packets += vals[i].packets;
 		out->bytes += vals[i].bytes;
@@ -251,7 +242,7 @@ static inline int fx_counter_raw(int cnt_fd, int ncpus, uint32_t reason, uint32_
 
 static inline struct rw_counter fx_counter(struct fx *f, uint32_t reason, uint32_t verdict)
 {
-	struct rw_counter c;
+	struct rw_counter c = { 0, 0 };
 
 	assert_int_equal(fx_counter_raw(f->cnt_fd, f->ncpus, reason, verdict, &c), 0);
 	return c;

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# `make demo`: a small LAN in network namespaces, with ratewall on the
+# gateway. Two clients share a bridge: "steady" sends under the per-source
+# limit, "burst" floods far over it. The gateway's own UDP sink reports
+# what got through. Everything lives in namespaces made here (addresses
+# from 198.18.0.0/15, no default route) and is removed on exit.
+#
+#   steady (198.18.0.11) --\
+#                           br0 [lan] --- eth0 [gw 198.18.0.1, ratewall]
+#   burst  (198.18.0.12) --/
+. "$(dirname "$0")/e2e/lib.sh"
+TEST_NAME=demo
+require_env
+
+RATE=100
+BURST=50
+PORT=5001
+SECONDS_RUN=5
+STEADY_PPS=40    # under RATE: nothing should be dropped
+BURST_PPS=1000   # 10x RATE: about burst + rate * t gets through
+
+GW=$(ns_name gw)
+LAN=$(ns_name lan)
+STEADY=$(ns_name steady)
+FLOOD=$(ns_name burst)
+for ns in "$GW" "$LAN" "$STEADY" "$FLOOD"; do ns_create "$ns"; done
+
+ip -n "$LAN" link add br0 type bridge
+ip -n "$LAN" link set br0 up
+veth_pair "$GW" eth0 "$LAN" to-gw
+veth_pair "$STEADY" eth0 "$LAN" to-steady
+veth_pair "$FLOOD" eth0 "$LAN" to-burst
+for port in to-gw to-steady to-burst; do ip -n "$LAN" link set "$port" master br0; done
+ip -n "$GW" addr add 198.18.0.1/24 dev eth0
+ip -n "$STEADY" addr add 198.18.0.11/24 dev eth0
+ip -n "$FLOOD" addr add 198.18.0.12/24 dev eth0
+
+echo "== ratewall attach dev eth0 mode native rate $RATE burst $BURST (in the gateway)"
+rw_attach "$GW" eth0 mode native rate "$RATE" burst "$BURST" || die "attach failed"
+
+tmp=$(mktemp -d)
+at_exit "rm -rf '$tmp'"
+
+# nsenter execs the sink, so $! is the sink itself: ours to stop.
+nsenter --net="/run/netns/$GW" "$UDP_SINK" "$PORT" 30 >"$tmp/sink.out" 2>"$tmp/sink.err" &
+sink=$!
+at_exit "kill $sink"
+for ((i = 0; i < 50; i++)); do
+	grep -q listening "$tmp/sink.err" && break
+	sleep 0.1
+done
+grep -q listening "$tmp/sink.err" || die "udp_sink did not start: $(cat "$tmp/sink.err")"
+
+steady_count=$((STEADY_PPS * SECONDS_RUN))
+burst_count=$((BURST_PPS * SECONDS_RUN))
+echo "== steady sends $steady_count datagrams at $STEADY_PPS/s, burst sends $burst_count at $BURST_PPS/s (${SECONDS_RUN}s)"
+nsenter --net="/run/netns/$STEADY" "$UDP_BURST" 198.18.0.1 "$PORT" "$steady_count" \
+	pps "$STEADY_PPS" >"$tmp/steady.json" &
+p1=$!
+nsenter --net="/run/netns/$FLOOD" "$UDP_BURST" 198.18.0.1 "$PORT" "$burst_count" \
+	pps "$BURST_PPS" >"$tmp/burst.json" &
+p2=$!
+wait "$p1" || die "steady sender failed"
+wait "$p2" || die "burst sender failed"
+
+# Let the last datagrams land, then have the sink report.
+sleep 0.3
+kill -TERM "$sink"
+wait "$sink" || true
+
+received() { awk -v a="$1" '$1 == a { print $2; found = 1 } END { if (!found) print 0 }' "$tmp/sink.out"; }
+
+echo
+printf '%-8s %-13s %8s %10s %8s\n' client address sent received dropped
+for c in steady:198.18.0.11 burst:198.18.0.12; do
+	name=${c%%:*}
+	addr=${c#*:}
+	sent=$(jq -r .sent "$tmp/$name.json")
+	got=$(received "$addr")
+	printf '%-8s %-13s %8s %10s %8s\n' "$name" "$addr" "$sent" "$got" $((sent - got))
+done
+t=$(jq -r .elapsed_ns "$tmp/burst.json")
+printf '(the limiter lets one source through at burst + rate * t = %d + %d/s * %d.%02d s = %d)\n' \
+	"$BURST" "$RATE" $((t / 1000000000)) $((t / 10000000 % 100)) $((BURST + RATE * t / 1000000000))
+echo
+echo "== ratewall status (in the gateway)"
+rw "$GW" status

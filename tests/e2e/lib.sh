@@ -1,0 +1,307 @@
+# shellcheck shell=bash
+# Shared helpers for the end-to-end tests. Source it first thing:
+#   . "$(dirname "$0")/lib.sh"
+#
+# Everything a test creates (namespaces, veth pairs, ratewall attachments)
+# is registered here and removed by an EXIT trap, also when the test fails
+# or is interrupted. Links are created directly inside their namespaces so
+# that no test interface ever exists in the host namespace, and names carry
+# the PID so that parallel or leftover runs cannot collide.
+
+set -euo pipefail
+
+RW_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+RATEWALL=${RATEWALL:-$RW_ROOT/build/ratewall}
+UDP_BURST=${UDP_BURST:-$RW_ROOT/build/tests/udp_burst}
+UDP_SINK=${UDP_SINK:-$RW_ROOT/build/tests/udp_sink}
+TEST_NAME=$(basename "$0" .sh)
+RW_RUN=$$
+
+_failures=0
+_cleanups=()
+
+log() { printf '%s: %s\n' "$TEST_NAME" "$*"; }
+ok() { printf '%s: ok: %s\n' "$TEST_NAME" "$*"; }
+fail() {
+	printf '%s: FAIL: %s\n' "$TEST_NAME" "$*" >&2
+	_failures=$((_failures + 1))
+}
+# Fatal: for broken set-up, where later checks would only add noise.
+die() {
+	printf '%s: FAIL: %s\n' "$TEST_NAME" "$*" >&2
+	exit 1
+}
+
+# Ends the test: exit status tells the runner.
+finish() {
+	if [ "$_failures" -ne 0 ]; then
+		printf '%s: %d check(s) failed\n' "$TEST_NAME" "$_failures" >&2
+		exit 1
+	fi
+	printf '%s: PASS\n' "$TEST_NAME"
+	exit 0
+}
+
+# Registers a shell command (one string) to run at exit, newest first.
+at_exit() { _cleanups+=("$1"); }
+
+_cleanup() {
+	local rc=$? i
+	set +e
+	trap - ERR
+	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
+		eval "${_cleanups[i]}" >/dev/null 2>&1
+	done
+	exit "$rc"
+}
+trap _cleanup EXIT
+# The EXIT trap runs on these too once they turn into an exit.
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'printf "%s: FAIL: command failed at line %s: %s\n" "$TEST_NAME" "$LINENO" "$BASH_COMMAND" >&2' ERR
+
+require_env() {
+	[ "$(id -u)" -eq 0 ] || die "must run as root"
+	local f
+	for f in "$RATEWALL" "$UDP_BURST" "$UDP_SINK"; do
+		[ -x "$f" ] || die "$f is not built (make build/ratewall build/tests/udp_burst build/tests/udp_sink)"
+	done
+	command -v jq >/dev/null || die "jq is missing (make deps)"
+	command -v nsenter >/dev/null || die "nsenter is missing (make deps)"
+}
+
+# --- namespaces and links ---------------------------------------------------
+
+# Unique name for this run: ns_name gw -> rwt1234-gw
+ns_name() { printf 'rwt%s-%s' "$RW_RUN" "$1"; }
+
+# in_ns NS CMD...: runs CMD in NS's network namespace only. Unlike
+# `ip netns exec` this keeps the host's /sys, so /sys/fs/bpf is the real
+# bpffs and ratewall's pins outlive the command.
+in_ns() {
+	local ns=$1
+	shift
+	nsenter --net="/run/netns/$ns" "$@"
+}
+
+# ns_create NS [v6]: a namespace with lo up. IPv6 is disabled unless "v6"
+# is given, so that router solicitations and MLD reports cannot pollute
+# counters that must be exact; the sysctls go in before any link exists so
+# that new links inherit them.
+ns_create() {
+	local ns=$1 v6=${2:-}
+	ip netns add "$ns"
+	at_exit "ip netns del '$ns'"
+	if [ "$v6" = v6 ]; then
+		# Keep IPv6 but cut the chatter a new link would start: no
+		# router solicitations, no link-local address (so no DAD for
+		# it). MLD reports remain; tests must not count on silence.
+		in_ns "$ns" sysctl -qw net.ipv6.conf.all.accept_ra=0 \
+			net.ipv6.conf.default.accept_ra=0 \
+			net.ipv6.conf.all.router_solicitations=0 \
+			net.ipv6.conf.default.router_solicitations=0 \
+			net.ipv6.conf.default.addr_gen_mode=1
+	else
+		in_ns "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+			net.ipv6.conf.default.disable_ipv6=1
+	fi
+	ip -n "$ns" link set lo up
+}
+
+# veth_pair NS1 IF1 NS2 IF2: a veth pair whose ends are created directly
+# in their namespaces (never in the host's) and brought up.
+veth_pair() {
+	local ns1=$1 if1=$2 ns2=$3 if2=$4
+	ip link add name "$if1" netns "$ns1" type veth peer name "$if2" netns "$ns2"
+	ip -n "$ns1" link set "$if1" up
+	ip -n "$ns2" link set "$if2" up
+}
+
+# link_stat NS IF rx|tx FIELD: an interface counter, e.g. tx packets.
+link_stat() {
+	ip -n "$1" -j -s link show dev "$2" | jq -r ".[0].stats64.$3.$4"
+}
+
+mac_of() { ip -n "$1" -j link show dev "$2" | jq -r '.[0].address'; }
+
+# neigh_static NS IF ADDR MAC: no ARP/ND exchange then, so the only IP
+# packets on the wire are the ones a test sends.
+neigh_static() { ip -n "$1" neigh replace "$3" lladdr "$4" dev "$2" nud permanent; }
+
+# link_xdp_prog NS IF: the XDP program id `ip link` reports, empty if none.
+link_xdp_prog() {
+	ip -n "$1" -d link show dev "$2" | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p' | head -n1
+}
+
+# ip_in_receives NS: Ip InReceives from the namespace's /proc/net/snmp
+# (the file follows the reader's network namespace).
+ip_in_receives() {
+	in_ns "$1" cat /proc/net/snmp | awk '
+		$1 == "Ip:" && !seen { for (i = 2; i <= NF; i++) col[$i] = i; seen = 1; next }
+		$1 == "Ip:" && seen { print $col["InReceives"]; exit }'
+}
+
+# --- ratewall -----------------------------------------------------------------
+
+# rw NS ARGS...: ratewall in NS's network namespace.
+rw() {
+	local ns=$1
+	shift
+	in_ns "$ns" "$RATEWALL" "$@"
+}
+
+# rw_attach NS DEV ARGS...: attaches and registers the detach (plus a
+# forced removal of the pins, should detach itself be broken).
+rw_attach() {
+	local ns=$1 dev=$2 pin
+	shift 2
+	at_exit "rw_force_detach '$ns' '$dev' ''"
+	rw "$ns" attach dev "$dev" "$@" || return 1
+	pin=$(rw_pin_dir "$ns" "$dev")
+	[ -n "$pin" ] && at_exit "rw_force_detach '$ns' '$dev' '$pin'"
+	return 0
+}
+
+rw_force_detach() {
+	local ns=$1 dev=$2 pin=$3
+	[ -e "/run/netns/$ns" ] && rw "$ns" detach dev "$dev"
+	if [ -n "$pin" ] && [ -e "$pin" ]; then
+		rm -rf -- "$pin"
+		# The netns:COOKIE parent is this namespace's alone.
+		case $(basename "$(dirname "$pin")") in
+		netns:*) rmdir -- "$(dirname "$pin")" ;;
+		esac
+	fi
+	return 0
+}
+
+# rw_json NS [dev DEV]: status as JSON.
+rw_json() {
+	local ns=$1
+	shift
+	rw "$ns" status -j "$@"
+}
+
+# rw_get NS DEV JQ_EXPR: one field of DEV's attachment, e.g. '.rate'.
+rw_get() {
+	rw_json "$1" | jq -r --arg d "$2" ".attachments[] | select(.dev == \$d) | $3"
+}
+
+rw_pin_dir() { rw_get "$1" "$2" '.pin_dir'; }
+
+# rw_count NS DEV REASON [VERDICT]: packets counted for a reason (and
+# verdict), 0 when absent (status lists nonzero counters only).
+rw_count() {
+	local ns=$1 dev=$2 reason=$3 verdict=${4:-}
+	rw_json "$ns" | jq -r --arg d "$dev" --arg r "$reason" --arg v "$verdict" '
+		[.attachments[] | select(.dev == $d) | .counters[]
+		 | select(.reason == $r and ($v == "" or .verdict == $v)) | .packets]
+		| add // 0'
+}
+
+# rw_settle NS DEV WANT: waits (at most ~3 s) until the IPv4/IPv6 verdicts
+# (everything but non_ip) add up to at least WANT. Datagrams are counted
+# when the XDP program runs, which can trail the sender by a softirq.
+rw_settle() {
+	local ns=$1 dev=$2 want=$3 i got=0
+	for ((i = 0; i < 30; i++)); do
+		got=$(rw_json "$ns" | jq -r --arg d "$dev" '
+			[.attachments[] | select(.dev == $d) | .counters[]
+			 | select(.reason != "non_ip") | .packets] | add // 0')
+		[ "$got" -ge "$want" ] && return 0
+		sleep 0.1
+	done
+	return 0
+}
+
+# --- traffic ----------------------------------------------------------------
+
+# burst NS ARGS...: udp_burst in NS; prints its JSON line.
+burst() {
+	local ns=$1
+	shift
+	in_ns "$ns" "$UDP_BURST" "$@"
+}
+
+# --- assertions ---------------------------------------------------------------
+
+expect_eq() {
+	local what=$1 got=$2 want=$3
+	if [ "$got" = "$want" ]; then
+		ok "$what = $got"
+	else
+		fail "$what: got '$got', want '$want'"
+	fi
+}
+
+expect_ne() {
+	local what=$1 got=$2 unwanted=$3
+	if [ "$got" != "$unwanted" ]; then
+		ok "$what = $got (not $unwanted)"
+	else
+		fail "$what: got '$got', which it must not be"
+	fi
+}
+
+# expect_range WHAT GOT LO HI (integers; LO may be negative)
+expect_range() {
+	local what=$1 got=$2 lo=$3 hi=$4
+	if [[ "$got" =~ ^-?[0-9]+$ ]] && [ "$got" -ge "$lo" ] && [ "$got" -le "$hi" ]; then
+		ok "$what = $got in [$lo, $hi]"
+	else
+		fail "$what: got '$got', want [$lo, $hi]"
+	fi
+}
+
+# expect_true WHAT CMD...: CMD must succeed.
+expect_true() {
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else fail "$what (command: $*)"; fi
+}
+
+# expect_false WHAT CMD...: CMD must fail.
+expect_false() {
+	local what=$1
+	shift
+	if "$@"; then fail "$what (command succeeded: $*)"; else ok "$what"; fi
+}
+
+# expect_fail [--has TEXT]... CMD...: CMD must exit non-zero and print
+# exactly one line on stderr, starting "ratewall: " and containing each
+# TEXT (case-insensitive). The line is kept in $LAST_ERR.
+LAST_ERR=
+expect_fail() {
+	local has=() rc=0 out err nlines t bad=
+	while [ "${1:-}" = --has ]; do
+		has+=("$2")
+		shift 2
+	done
+	out=$(mktemp)
+	err=$(mktemp)
+	"$@" >"$out" 2>"$err" || rc=$?
+	LAST_ERR=$(cat "$err")
+	nlines=$(wc -l <"$err")
+	rm -f "$out" "$err"
+	if [ "$rc" -eq 0 ]; then
+		fail "expected failure, exit 0: $*"
+		return 0
+	fi
+	if [ "$nlines" -ne 1 ] || [[ "$LAST_ERR" != "ratewall: "* ]]; then
+		fail "want one 'ratewall: ' line on stderr from: $* -- got $nlines line(s): $LAST_ERR"
+		return 0
+	fi
+	for t in ${has[@]+"${has[@]}"}; do
+		if ! grep -qiF -- "$t" <<<"$LAST_ERR"; then
+			bad="$bad '$t'"
+		fi
+	done
+	if [ -n "$bad" ]; then
+		fail "error line lacks$bad: $LAST_ERR (from: $*)"
+	else
+		ok "refused (rc $rc): $LAST_ERR"
+	fi
+}
+
+# json_get JSON JQ_EXPR
+json_get() { jq -r "$2" <<<"$1"; }
