@@ -8,8 +8,9 @@
 #   steady (198.18.0.11) --\
 #                           br0 [lan] --- eth0 [gw 198.18.0.1, ratewall]
 #   burst  (198.18.0.12) --/
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/e2e/lib.sh"
-TEST_NAME=demo
+TEST_NAME=demo # names the lines lib.sh prints
 require_env
 
 RATE=100
@@ -72,12 +73,14 @@ received() { awk -v a="$1" '$1 == a { print $2; found = 1 } END { if (!found) pr
 
 echo
 printf '%-8s %-13s %8s %10s %8s\n' client address sent received dropped
+declare -A dropped
 for c in steady:198.18.0.11 burst:198.18.0.12; do
 	name=${c%%:*}
 	addr=${c#*:}
 	sent=$(jq -r .sent "$tmp/$name.json")
 	got=$(received "$addr")
-	printf '%-8s %-13s %8s %10s %8s\n' "$name" "$addr" "$sent" "$got" $((sent - got))
+	dropped[$name]=$((sent - got))
+	printf '%-8s %-13s %8s %10s %8s\n' "$name" "$addr" "$sent" "$got" "${dropped[$name]}"
 done
 t=$(jq -r .elapsed_ns "$tmp/burst.json")
 printf '(the limiter lets one source through at burst + rate * t = %d + %d/s * %d.%02d s = %d)\n' \
@@ -85,3 +88,9 @@ printf '(the limiter lets one source through at burst + rate * t = %d + %d/s * %
 echo
 echo "== ratewall status (in the gateway)"
 rw "$GW" status
+
+# The demo doubles as a smoke test: say so when it did not show the point.
+if [ "${dropped[steady]}" -ne 0 ] || [ "${dropped[burst]}" -le 0 ]; then
+	echo "demo: unexpected result: the steady client should lose nothing and the burst client should lose most" >&2
+	exit 1
+fi

@@ -91,6 +91,8 @@ static int take_keyword(struct arg_cursor *cur, const char *command,
 
 	if (idx == -2)
 		rw_err("'%s' is ambiguous for '%s'", word, command);
+	else if (idx < 0 && strcmp(command, "ratewall") == 0)
+		rw_err("unknown command '%s' (see 'ratewall help')", word);
 	else if (idx < 0)
 		rw_err("unknown keyword '%s' for '%s' (see 'ratewall %s help')", word, command,
 		       command);

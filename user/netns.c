@@ -13,6 +13,7 @@
 /* Since Linux 6.18 the initial namespaces have fixed inode numbers (uapi
  * linux/nsfs.h); older kernels need PID 1's /proc entry to tell. */
 #define RW_NET_NS_INIT_INO 0xEFFFFFF9U
+#define RW_MNT_NS_INIT_INO 0xEFFFFFF8U
 
 int netns_cookie(uint64_t *cookie)
 {
@@ -41,19 +42,26 @@ static int same_ns(pid_t pid, const char *name)
 	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-bool netns_is_host(void)
+/* Same namespace as PID 1, or, when PID 1 cannot be inspected, the
+ * kernel's fixed inode number of the initial namespace. */
+static bool ns_is_init(const char *name, unsigned long init_ino)
 {
+	char self[64];
 	struct stat st;
-	int same = same_ns(1, "net");
+	int same = same_ns(1, name);
 
 	if (same >= 0)
 		return same;
-	return stat("/proc/self/ns/net", &st) == 0 && st.st_ino == RW_NET_NS_INIT_INO;
+	snprintf(self, sizeof(self), "/proc/self/ns/%s", name);
+	return stat(self, &st) == 0 && st.st_ino == init_ino;
+}
+
+bool netns_is_host(void)
+{
+	return ns_is_init("net", RW_NET_NS_INIT_INO);
 }
 
 bool mntns_is_private(void)
 {
-	if (same_ns(1, "mnt") == 1)
-		return false;
-	return same_ns(getppid(), "mnt") == 0;
+	return !ns_is_init("mnt", RW_MNT_NS_INIT_INO);
 }

@@ -13,9 +13,9 @@ int netns_cookie(uint64_t *cookie);
 bool netns_is_host(void);
 
 /*
- * True when this process's mount namespace differs from its parent's,
- * as under `ip netns exec` or `unshare -m`: a bpffs mounted there dies
- * with the command.
+ * True when this process's mount namespace is not the host's (PID 1's),
+ * as under `ip netns exec` or `unshare -m`: a bpffs mounted there would
+ * die with the command.
  */
 bool mntns_is_private(void);
 

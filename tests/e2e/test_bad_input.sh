@@ -4,6 +4,8 @@
 # line on stderr naming what is wrong, and must change nothing: a live
 # attachment keeps its program, limits and counters, and a spare
 # interface stays bare.
+# shellcheck disable=SC2317 # the helpers below run through expect_fail "$@"
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 require_env
 command -v setpriv >/dev/null || die "setpriv is missing (util-linux)"
@@ -75,6 +77,12 @@ refuse attach attach rate 5
 refuse frobnicate frobnicate dev gw1
 refuse --bogus --bogus status
 
+# The kernel refusing is an error too, and must leave no pins behind:
+# loopback has no native XDP.
+refuse native attach dev lo mode native
+expect_false "no pins for lo" test -e "$(dirname "$pin")/lo"
+expect_eq "lo has no program" "$(link_xdp_prog "$GW" lo)" ""
+
 # --- bad changes to the live attachment ------------------------------------
 refuse already attach dev gw0
 refuse already attach dev gw0 mode skb rate 5
@@ -105,6 +113,7 @@ done
 
 # --- no bpffs: a private mount namespace with /sys/fs/bpf unmounted --------
 # Pins made there would die with the namespace, so attach must refuse.
+# shellcheck disable=SC2016 # $0 and $@ are the inner shell's
 no_bpffs() {
 	unshare --mount --propagation private sh -c \
 		'umount -l /sys/fs/bpf 2>/dev/null || exit 99; exec nsenter --net="$0" "$@"' \
@@ -118,6 +127,7 @@ done
 
 # The same when ratewall's parent shares that private mount namespace, as
 # for any command of a script run under unshare or `ip netns exec`.
+# shellcheck disable=SC2016
 no_bpffs_child() {
 	unshare --mount --propagation private sh -c \
 		'umount -l /sys/fs/bpf 2>/dev/null || exit 99; nsenter --net="$0" "$@"; exit $?' \

@@ -9,6 +9,7 @@
 # to "admitted". The test therefore measures each sender by its drops:
 # admitted = sent - dropped, exact once it is checked that every frame
 # the client put on the wire was counted and none was lost before XDP.
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 require_env
 
@@ -37,21 +38,18 @@ now_ns() { date +%s%N; }
 # phase SRC DST COUNT: sends COUNT datagrams from SRC; sets ADM (admitted
 # for this sender: sent - dropped) and T_NS (the sender's span).
 phase() {
-	local src=$1 dst=$2 count=$3 res drop0 seen0 tx0 txd0 drop1 seen1 tx1 txd1 txa i
+	local src=$1 dst=$2 count=$3 res drop0 seen0 tx0 txd0 drop1 seen1 tx1 txd1 i
 	drop0=$(rw_count "$GW" gw0 src_pkt drop)
-	seen0=$(rw_seen)
-	tx0=$(link_stat "$CL" cl0 tx packets)
 	txd0=$(link_stat "$CL" cl0 tx dropped)
+	wire_and_seen
+	seen0=$SEEN tx0=$TX
 	res=$(burst "$CL" "$dst" 9 "$count" pps "$PPS" src "$src") || die "udp_burst from $src failed: $res"
 	[ "$(json_get "$res" .sent)" = "$count" ] || die "udp_burst sent $res"
 	rw_settle "$GW" gw0 $((seen0 + count))
-	# An MLD report may slip in between reading the two sides; read
-	# them again until the wire stood still around the status read.
 	for ((i = 0; i < 20; i++)); do
-		txa=$(link_stat "$CL" cl0 tx packets)
-		seen1=$(rw_seen)
-		tx1=$(link_stat "$CL" cl0 tx packets)
-		[ "$txa" = "$tx1" ] && [ $((seen1 - seen0)) = $((tx1 - tx0)) ] && break
+		wire_and_seen
+		seen1=$SEEN tx1=$TX
+		[ $((seen1 - seen0)) = $((tx1 - tx0)) ] && break
 		sleep 0.1
 	done
 	txd1=$(link_stat "$CL" cl0 tx dropped)
@@ -61,6 +59,19 @@ phase() {
 	log "from $src: sent $count in $((T_NS / 1000)) us, dropped $((drop1 - drop0)), frames on the wire $((tx1 - tx0))"
 	expect_eq "$src: every frame on the wire counted once" $((seen1 - seen0)) $((tx1 - tx0))
 	expect_eq "$src: nothing lost before XDP (client tx dropped)" $((txd1 - txd0)) 0
+}
+
+# wire_and_seen: sets TX (client frames sent) and SEEN (frames ratewall
+# counted) as one consistent pair. An MLD report may be sent while the
+# two are read; the read is repeated until the wire stood still around it.
+wire_and_seen() {
+	local txa i
+	for ((i = 0; i < 20; i++)); do
+		txa=$(link_stat "$CL" cl0 tx packets)
+		SEEN=$(rw_seen)
+		TX=$(link_stat "$CL" cl0 tx packets)
+		[ "$txa" = "$TX" ] && return 0
+	done
 }
 
 # rw_seen: packets counted for every reason and verdict.

@@ -2,6 +2,7 @@
 # Two gateways in their own namespaces, each with an interface named eth0:
 # their attachments must not see, share or disturb each other, and neither
 # may show up in the host namespace.
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 require_env
 

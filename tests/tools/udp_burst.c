@@ -3,7 +3,12 @@
  * udp_burst DST_IP PORT COUNT [pps N] [size BYTES] [src IP]
  *
  * Sends exactly COUNT UDP datagrams to DST_IP:PORT and prints
- * {"sent":N,"elapsed_ns":N} (elapsed: first to last successful send).
+ * {"sent":N,"elapsed_ns":N,"stall_ns":N}: elapsed is first to last
+ * successful send; stall_ns adds up the gaps between consecutive sends
+ * longer than max(10 ms, twice the planned gap between batches), i.e. the
+ * time the sender was held up. A rate limiter's bucket refills only up to
+ * its burst while a source is silent, so a test that expects
+ * burst + rate * elapsed admissions must allow for those pauses.
  * The end-to-end tests compare what ratewall counted against "sent", so a
  * datagram the kernel refuses for lack of buffer space is retried rather
  * than lost. Bounded by construction: COUNT <= 10,000,000 and 60 seconds.
@@ -30,6 +35,8 @@
 #define DEFAULT_SIZE 32ULL
 /* Back-off when the stack is out of buffers: short, so pacing survives. */
 #define RETRY_SLEEP_NS 20000L
+/* Shortest gap between two sends reported as a stall. */
+#define STALL_MIN_NS 10000000ULL
 
 static void usage(void)
 {
@@ -94,6 +101,7 @@ int main(int argc, char **argv)
 	socklen_t dst_len, src_len = 0;
 	uint64_t port, count, pps = 0, size = DEFAULT_SIZE;
 	uint64_t sent = 0, first = 0, last = 0, start, batch = 1;
+	uint64_t stall_ns = 0, stall_gap = STALL_MIN_NS;
 	const char *src_str = NULL;
 	unsigned char *buf;
 	bool stop = false;
@@ -155,6 +163,8 @@ int main(int argc, char **argv)
 			batch = 1;
 		if (batch > 64)
 			batch = 64;
+		if (stall_gap < 2 * batch * NS_PER_SEC / pps)
+			stall_gap = 2 * batch * NS_PER_SEC / pps;
 	}
 
 	start = now_ns();
@@ -175,6 +185,7 @@ int main(int argc, char **argv)
 		if (end_batch > count)
 			end_batch = count;
 		while (sent < end_batch) {
+			uint64_t t;
 			ssize_t r;
 
 			if (now_ns() - start > TIME_LIMIT_NS) {
@@ -198,14 +209,17 @@ int main(int argc, char **argv)
 				stop = true;
 				break;
 			}
-			last = now_ns();
+			t = now_ns();
 			if (sent == 0)
-				first = last;
+				first = t;
+			else if (t - last > stall_gap)
+				stall_ns += t - last;
+			last = t;
 			sent++;
 		}
 	}
-	printf("{\"sent\":%" PRIu64 ",\"elapsed_ns\":%" PRIu64 "}\n", sent,
-	       sent ? last - first : 0);
+	printf("{\"sent\":%" PRIu64 ",\"elapsed_ns\":%" PRIu64 ",\"stall_ns\":%" PRIu64 "}\n",
+	       sent, sent ? last - first : 0, stall_ns);
 	fflush(stdout);
 	close(fd);
 	free(buf);
