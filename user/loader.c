@@ -48,22 +48,32 @@ int attachment_open_dir(const char *dir, const char *ifname, struct attachment *
 	return 0;
 }
 
-int attachment_open(const char *ifname, struct attachment *a)
+/* The pin directory of an existing attachment of `ifname`, or an error line. */
+static int find_attached_dir(const char *ifname, char *dir, size_t len)
 {
-	char dir[PATH_MAX];
 	struct stat st;
 	int err;
 
 	err = pins_ensure_bpffs(false);
 	if (err)
 		return err;
-	err = pins_dev_dir_here(dir, sizeof(dir), ifname);
+	err = pins_dev_dir_here(dir, len, ifname);
 	if (err)
 		return err;
 	if (stat(dir, &st) < 0) {
 		rw_err("%s is not attached (no pins at %s)", ifname, dir);
 		return -ENOENT;
 	}
+	return 0;
+}
+
+int attachment_open(const char *ifname, struct attachment *a)
+{
+	char dir[PATH_MAX];
+	int err = find_attached_dir(ifname, dir, sizeof(dir));
+
+	if (err)
+		return err;
 	err = attachment_open_dir(dir, ifname, a);
 	if (err)
 		rw_err("%s has incomplete pins at %s: run 'ratewall detach dev %s' to clear them",
@@ -284,19 +294,10 @@ out:
 int loader_detach(const char *ifname)
 {
 	char dir[PATH_MAX];
-	struct stat st;
-	int err;
+	int err = find_attached_dir(ifname, dir, sizeof(dir));
 
-	err = pins_ensure_bpffs(false);
 	if (err)
 		return err;
-	err = pins_dev_dir_here(dir, sizeof(dir), ifname);
-	if (err)
-		return err;
-	if (stat(dir, &st) < 0) {
-		rw_err("%s is not attached (no pins at %s)", ifname, dir);
-		return -ENOENT;
-	}
 	err = remove_pins(dir);
 	if (err)
 		rw_err("cannot remove the pins at %s: %s", dir, strerror(-err));

@@ -27,6 +27,7 @@
 #include <bpf/libbpf.h>
 
 #include "ratewall.h"
+#include "limits.h"
 #include "ratewall.skel.h"
 #include "frames.h"
 
@@ -65,40 +66,26 @@ static inline void fx_sleep_ns(uint64_t ns)
 		;
 }
 
-/* Network-order mask of the first `bits` (0..32) bits of a 32-bit word. */
-static inline uint32_t fx_mask32(int bits)
-{
-	if (bits <= 0)
-		return 0;
-	if (bits >= 32)
-		return 0xffffffffu;
-	return htonl(~0u << (32 - bits));
-}
-
 /*
- * The one place the tests derive fast-path fields from operator values:
- * interval = ceil((1e9 << RW_TICK_SHIFT) / rate) ticks, window = burst *
- * interval, masks in network order.
+ * Config through the loader's own conversion (limits_to_config), so these
+ * tests also cover the words userspace writes; test_limits checks that
+ * conversion against hand-computed values.
  */
 static inline void fx_config_compute(struct rw_config *c, uint64_t rate, uint64_t burst,
 				     uint32_t prefix4, uint32_t prefix6,
 				     uint8_t malformed_drop)
 {
-	const uint64_t per_sec = RW_NS_PER_SEC << RW_TICK_SHIFT;
-	int i;
+	struct limit_opts o;
 
+	limit_opts_default(&o);
+	o.rate = rate;
+	o.burst = burst;
+	o.prefix4 = prefix4;
+	o.prefix6 = prefix6;
+	o.entries = FX_MAX_ENTRIES;
+	o.malformed_drop = malformed_drop;
 	memset(c, 0, sizeof(*c));
-	c->pkt_interval = (per_sec + rate - 1) / rate;
-	c->pkt_window = burst * c->pkt_interval;
-	c->mask4 = fx_mask32((int)prefix4);
-	for (i = 0; i < 4; i++)
-		c->mask6[i] = fx_mask32((int)prefix6 - 32 * i);
-	c->malformed_drop = malformed_drop;
-	c->rate = rate;
-	c->burst = burst;
-	c->prefix4 = prefix4;
-	c->prefix6 = prefix6;
-	c->max_entries = FX_MAX_ENTRIES;
+	limits_to_config(&o, c);
 }
 
 /* Not cmocka-asserting: usable from group/test setup. */
@@ -290,7 +277,7 @@ static inline struct rw_src_key fx_key4(const char *addr, uint32_t prefix)
 
 	memset(&k, 0, sizeof(k));
 	assert_int_equal(inet_pton(AF_INET, addr, &a), 1);
-	k.addr[0] = a & fx_mask32((int)prefix);
+	k.addr[0] = a & prefix_mask4(prefix);
 	k.family = 4;
 	return k;
 }
@@ -298,12 +285,13 @@ static inline struct rw_src_key fx_key4(const char *addr, uint32_t prefix)
 static inline struct rw_src_key fx_key6(const char *addr, uint32_t prefix)
 {
 	struct rw_src_key k;
-	int i;
+	uint32_t mask[4];
 
 	memset(&k, 0, sizeof(k));
 	assert_int_equal(inet_pton(AF_INET6, addr, k.addr), 1);
-	for (i = 0; i < 4; i++)
-		k.addr[i] &= fx_mask32((int)prefix - 32 * i);
+	prefix_mask6(prefix, mask);
+	for (int i = 0; i < 4; i++)
+		k.addr[i] &= mask[i];
 	k.family = 6;
 	return k;
 }
