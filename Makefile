@@ -24,6 +24,8 @@ TEST_TOOLS := $(BUILD)/tests/udp_burst $(BUILD)/tests/udp_sink
 BENCH := $(BUILD)/bench/prog_run_cost $(BUILD)/bench/baseline.bpf.o
 
 .PHONY: all deps vmlinux test demo bench clean install
+# Keep BPF objects: the skeleton embeds them and make would delete them as intermediates.
+.SECONDARY: $(BPF_OBJS) $(BUILD)/bench/baseline.bpf.o
 all: $(BUILD)/ratewall
 
 deps:
