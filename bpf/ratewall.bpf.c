@@ -11,8 +11,10 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* Mmapable so that a live change is a single store of pkt_limit. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct rw_config);
@@ -50,10 +52,13 @@ static __always_inline int finish(__u32 class_id, __u32 reason, __u32 verdict,
 static __always_inline int source_bucket(struct rw_src_key *key,
 					 const struct rw_config *cfg, __u64 now)
 {
+	__u64 limit = *(volatile const __u64 *)&cfg->pkt_limit;
+	__u64 interval = rw_limit_interval(limit);
+	__u64 window = rw_limit_burst(limit) * interval;
 	struct rw_src_state *st = bpf_map_lookup_elem(&rw_sources, key);
 
 	if (!st) {
-		struct rw_src_state fresh = { .pkt_tat = now + cfg->pkt_interval };
+		struct rw_src_state fresh = { .pkt_tat = now + interval };
 
 		if (bpf_map_update_elem(&rw_sources, key, &fresh, BPF_NOEXIST) == 0)
 			return GCRA_ADMIT;
@@ -62,7 +67,7 @@ static __always_inline int source_bucket(struct rw_src_key *key,
 		if (!st)
 			return -1;
 	}
-	return gcra_take(&st->pkt_tat, now, cfg->pkt_interval, cfg->pkt_window);
+	return gcra_take(&st->pkt_tat, now, interval, window);
 }
 
 SEC("xdp")

@@ -61,6 +61,30 @@ enum rw_attach_mode {
 	RW_MODE_SKB,
 };
 
+/*
+ * A bucket's two parameters share one 64-bit word: the emission interval
+ * in ticks (at most 1e9 << RW_TICK_SHIFT, under 2^40) above the burst (at
+ * most RW_BURST_MAX, under 2^24). Readers can never see an interval from
+ * one change with a burst from another.
+ */
+#define RW_LIMIT_BURST_BITS 24
+#define RW_LIMIT_BURST_MASK ((1ULL << RW_LIMIT_BURST_BITS) - 1)
+
+static inline __u64 rw_limit_pack(__u64 interval, __u64 burst)
+{
+	return (interval << RW_LIMIT_BURST_BITS) | (burst & RW_LIMIT_BURST_MASK);
+}
+
+static inline __u64 rw_limit_interval(__u64 limit)
+{
+	return limit >> RW_LIMIT_BURST_BITS;
+}
+
+static inline __u64 rw_limit_burst(__u64 limit)
+{
+	return limit & RW_LIMIT_BURST_MASK;
+}
+
 #define RW_COUNTER_SLOTS (RW_MAX_CLASSES * RW_REASON_MAX * RW_VERDICT_MAX)
 
 static inline __u32 rw_counter_index(__u32 class_id, __u32 reason, __u32 verdict)
@@ -94,8 +118,8 @@ struct rw_src_state {
  */
 struct rw_config {
 	/* read by the fast path */
-	__u64 pkt_interval;   /* ticks between admitted packets: rate^-1 */
-	__u64 pkt_window;     /* burst * pkt_interval */
+	__u64 pkt_limit;      /* rw_limit_pack(interval, burst): one word, so a
+			       * live change is one atomic store */
 	__u32 mask4;          /* network byte order */
 	__u32 mask6[4];       /* network byte order */
 	__u8 malformed_drop;  /* 1: drop malformed frames; 0: pass them */

@@ -40,8 +40,7 @@ void prefix_mask6(uint32_t prefix, uint32_t mask[4])
 
 void limits_to_config(const struct limit_opts *o, struct rw_config *cfg)
 {
-	cfg->pkt_interval = gcra_interval_ticks(o->rate);
-	cfg->pkt_window = o->burst * cfg->pkt_interval;
+	cfg->pkt_limit = rw_limit_pack(gcra_interval_ticks(o->rate), o->burst);
 	cfg->mask4 = prefix_mask4(o->prefix4);
 	prefix_mask6(o->prefix6, cfg->mask6);
 	cfg->malformed_drop = o->malformed_drop ? 1 : 0;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -304,34 +305,43 @@ int loader_detach(const char *ifname)
 	return err;
 }
 
+/*
+ * Writes through a shared mapping of the config entry: the fast path reads
+ * pkt_limit as one word, so one atomic store makes a change all at once.
+ * rate and burst beside it are only echoed by status.
+ */
 int loader_set(const char *ifname, const struct live_change *chg)
 {
+	size_t len = (sizeof(struct rw_config) + 4095) & ~(size_t)4095;
+	struct rw_config *live, next;
 	struct attachment a;
 	struct limit_opts o;
-	struct rw_config cfg;
-	__u32 zero = 0;
 	int err;
 
 	err = attachment_open(ifname, &a);
 	if (err)
 		return err;
-	if (bpf_map_lookup_elem(a.config_fd, &zero, &cfg)) {
+	live = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, a.config_fd, 0);
+	if (live == MAP_FAILED) {
 		err = -errno;
-		rw_err("cannot read the configuration of %s: %s", ifname, strerror(-err));
-		goto out;
+		rw_err("cannot map the configuration of %s: %s", ifname, strerror(-err));
+		attachment_close(&a);
+		return err;
 	}
-	o.rate = chg->has_rate ? chg->rate : cfg.rate;
-	o.burst = chg->has_burst ? chg->burst : cfg.burst;
-	o.prefix4 = cfg.prefix4;
-	o.prefix6 = cfg.prefix6;
-	o.entries = cfg.max_entries;
-	o.malformed_drop = chg->has_malformed ? chg->malformed_drop : cfg.malformed_drop;
-	limits_to_config(&o, &cfg);
-	if (bpf_map_update_elem(a.config_fd, &zero, &cfg, BPF_EXIST)) {
-		err = -errno;
-		rw_err("cannot write the configuration of %s: %s", ifname, strerror(-err));
-	}
-out:
+	next = *live;
+	o.rate = chg->has_rate ? chg->rate : next.rate;
+	o.burst = chg->has_burst ? chg->burst : next.burst;
+	o.prefix4 = next.prefix4;
+	o.prefix6 = next.prefix6;
+	o.entries = next.max_entries;
+	o.malformed_drop = chg->has_malformed ? chg->malformed_drop : next.malformed_drop;
+	limits_to_config(&o, &next);
+
+	live->rate = next.rate;
+	live->burst = next.burst;
+	__atomic_store_n(&live->malformed_drop, next.malformed_drop, __ATOMIC_RELAXED);
+	__atomic_store_n(&live->pkt_limit, next.pkt_limit, __ATOMIC_RELEASE);
+	munmap(live, len);
 	attachment_close(&a);
-	return err;
+	return 0;
 }

@@ -30,7 +30,7 @@ static uint64_t interval_ticks(uint64_t rate)
 	struct rw_config c;
 
 	fx_config_compute(&c, rate, 1, 32, 64, 0);
-	return c.pkt_interval;
+	return rw_limit_interval(c.pkt_limit);
 }
 
 /* Packets the bucket refills in ns nanoseconds (fractional). */

@@ -70,8 +70,8 @@ static void config_carries_window_and_echo(void **state)
 	o.burst = 60;
 	o.malformed_drop = 1;
 	limits_to_config(&o, &cfg);
-	assert_int_equal(cfg.pkt_interval, 50000000ULL << RW_TICK_SHIFT);
-	assert_int_equal(cfg.pkt_window, 60 * cfg.pkt_interval);
+	assert_int_equal(rw_limit_interval(cfg.pkt_limit), 50000000ULL << RW_TICK_SHIFT);
+	assert_int_equal(rw_limit_burst(cfg.pkt_limit), 60);
 	assert_int_equal(cfg.rate, 20);
 	assert_int_equal(cfg.burst, 60);
 	assert_int_equal(cfg.malformed_drop, 1);
@@ -86,6 +86,22 @@ static void largest_window_fits_in_64_bits(void **state)
 	assert_true(gcra_interval_ticks(1) <= UINT64_MAX / RW_BURST_MAX);
 }
 
+static void limit_word_keeps_both_extremes(void **state)
+{
+	uint64_t slow = gcra_interval_ticks(1), fast = gcra_interval_ticks(RW_RATE_MAX);
+	uint64_t w;
+
+	(void)state;
+	w = rw_limit_pack(slow, RW_BURST_MAX);
+	assert_int_equal(rw_limit_interval(w), slow);
+	assert_int_equal(rw_limit_burst(w), RW_BURST_MAX);
+	w = rw_limit_pack(fast, 1);
+	assert_int_equal(rw_limit_interval(w), fast);
+	assert_int_equal(rw_limit_burst(w), 1);
+	/* The interval must fit above the burst bits. */
+	assert_true(slow < (1ULL << (64 - RW_LIMIT_BURST_BITS)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -95,6 +111,7 @@ int main(void)
 		cmocka_unit_test(ipv6_masks),
 		cmocka_unit_test(config_carries_window_and_echo),
 		cmocka_unit_test(largest_window_fits_in_64_bits),
+		cmocka_unit_test(limit_word_keeps_both_extremes),
 	};
 
 	return cmocka_run_group_tests_name("unit_limits", tests, NULL, NULL);
