@@ -148,6 +148,29 @@ static int mkdir_p(const char *dir)
 	return 0;
 }
 
+/* Tells a live attachment from one whose interface went away, or a torso. */
+static void explain_existing_pins(const char *ifname, const char *dir)
+{
+	struct bpf_link_info info;
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int fd;
+
+	pins_path(path, sizeof(path), dir, RW_PIN_LINK);
+	fd = bpf_obj_get(path);
+	memset(&info, 0, sizeof(info));
+	if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.xdp.ifindex)
+		rw_err("%s is already attached (pins at %s); detach it first", ifname, dir);
+	else if (fd >= 0)
+		rw_err("%s has a defunct attachment at %s (its interface was removed): "
+		       "run 'ratewall detach dev %s' first", ifname, dir, ifname);
+	else
+		rw_err("%s has stale pins at %s: run 'ratewall detach dev %s' to clear them",
+		       ifname, dir, ifname);
+	if (fd >= 0)
+		close(fd);
+}
+
 static int explain_link_error(int err, const char *ifname, enum rw_attach_mode mode)
 {
 	if (err == -EOPNOTSUPP && mode == RW_MODE_NATIVE)
@@ -219,12 +242,7 @@ int loader_attach(const char *ifname, enum rw_attach_mode mode, const struct lim
 	if (err)
 		return err;
 	if (stat(dir, &st) == 0) {
-		pins_path(path, sizeof(path), dir, RW_PIN_LINK);
-		if (access(path, F_OK) == 0)
-			rw_err("%s is already attached (pins at %s); detach it first", ifname, dir);
-		else
-			rw_err("%s has stale pins at %s: run 'ratewall detach dev %s' to clear them",
-			       ifname, dir, ifname);
+		explain_existing_pins(ifname, dir);
 		return -EEXIST;
 	}
 
