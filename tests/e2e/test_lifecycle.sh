@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Attachment life cycle: attach outlives the command, a second attach is
 # refused without touching the first, `set` changes live limits, detach
-# removes link and pins (twice is an error), and generic (skb) mode works.
+# removes link and pins (twice is an error), generic (skb) mode works, and
+# an attachment whose interface was deleted shows as defunct until detached.
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 require_env
@@ -101,4 +102,20 @@ pin=$(rw_pin_dir "$GW" gw0)
 rw "$GW" detach dev gw0 || fail "detach (skb) failed"
 expect_false "skb mode: pins removed" test -e "$pin"
 expect_eq "skb mode: no program after detach" "$(link_xdp_prog "$GW" gw0)" ""
+
+# --- the interface goes away under a live attachment ---------------------------
+veth_pair "$GW" gone0 "$CL" gone1
+rw_attach "$GW" gone0 mode skb || die "attach gone0 failed"
+pin=$(rw_pin_dir "$GW" gone0)
+ip -n "$GW" link del gone0
+expect_eq "status says defunct" "$(rw_get "$GW" gone0 .state)" defunct
+# A new interface of the same name must not be mistaken for the old one.
+veth_pair "$GW" gone0 "$CL" gone1
+expect_fail --has defunct rw "$GW" attach dev gone0 mode skb
+expect_eq "the new gone0 has no program" "$(link_xdp_prog "$GW" gone0)" ""
+rw "$GW" detach dev gone0 || fail "detach of a defunct attachment failed"
+expect_false "defunct pins removed" test -e "$pin"
+rw_attach "$GW" gone0 mode skb || fail "attach after clearing the defunct one failed"
+expect_eq "the new gone0 is attached" "$(rw_get "$GW" gone0 .state)" attached
+rw "$GW" detach dev gone0 || fail "final detach failed"
 finish
