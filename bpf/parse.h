@@ -24,6 +24,12 @@
 #define IPPROTO_DSTOPTS_ 60
 #define IP_OFFSET_MASK 0x1fff
 
+/*
+ * PARSE_MALFORMED with family 0: the IP header itself is broken, so the
+ * source is unknown. With family set: the IP header is whole and the source
+ * is known, but what follows is truncated or invalid; the caller still
+ * charges that source, so malformed packets cannot bypass its bucket.
+ */
 enum parse_result {
 	PARSE_OK = 0,
 	PARSE_NON_IP,
@@ -32,7 +38,7 @@ enum parse_result {
 
 struct packet_info {
 	__u32 saddr[4];   /* network byte order; IPv4 in saddr[0] */
-	__u8 family;      /* 4 or 6 */
+	__u8 family;      /* 4 or 6 once the IP header is known good, else 0 */
 	__u8 l4_proto;    /* IPPROTO_* of the transport header, if reached */
 	__u8 has_ports;   /* 0 for later fragments, ESP, too many ext headers */
 	__u8 tcp_syn;     /* SYN set and ACK clear */
@@ -79,11 +85,11 @@ static __always_inline int parse_ipv4(void *l3, void *end, struct packet_info *p
 	hdr_len = iph->ihl * 4;
 	if (l3 + hdr_len > end || bpf_ntohs(iph->tot_len) < hdr_len)
 		return PARSE_MALFORMED;
-	if (l3 + bpf_ntohs(iph->tot_len) > end)
-		return PARSE_MALFORMED; /* truncated payload */
 
 	pi->family = 4;
 	pi->saddr[0] = iph->saddr;
+	if (l3 + bpf_ntohs(iph->tot_len) > end)
+		return PARSE_MALFORMED; /* truncated payload */
 	/* Later fragments carry no transport header: limited per source only. */
 	if (bpf_ntohs(iph->frag_off) & IP_OFFSET_MASK)
 		return PARSE_OK;
@@ -101,12 +107,12 @@ static __always_inline int parse_ipv6(void *l3, void *end, struct packet_info *p
 		return PARSE_MALFORMED;
 	if (ip6h->version != 6)
 		return PARSE_MALFORMED;
-	/* payload_len 0 means a jumbogram; otherwise the frame must hold it */
-	if (ip6h->payload_len && cursor + bpf_ntohs(ip6h->payload_len) > end)
-		return PARSE_MALFORMED;
 
 	pi->family = 6;
 	__builtin_memcpy(pi->saddr, &ip6h->saddr, sizeof(pi->saddr));
+	/* payload_len 0 means a jumbogram; otherwise the frame must hold it */
+	if (ip6h->payload_len && cursor + bpf_ntohs(ip6h->payload_len) > end)
+		return PARSE_MALFORMED;
 	next = ip6h->nexthdr;
 
 	for (i = 0; i < RW_MAX_EXT_HDRS; i++) {
@@ -168,6 +174,9 @@ static __always_inline int parse_packet(void *data, void *end, struct packet_inf
 		proto = tag->proto;
 		cursor = tag + 1;
 	}
+	/* A third tag is beyond what we parse: unreadable, not "non-IP". */
+	if (proto == ETH_P_8021Q_BE || proto == ETH_P_8021AD_BE)
+		return PARSE_MALFORMED;
 
 	if (proto == ETH_P_IP_BE)
 		return parse_ipv4(cursor, end, pi);

@@ -80,6 +80,7 @@ int ratewall_xdp(struct xdp_md *ctx)
 	struct rw_src_key key = {};
 	const struct rw_config *cfg;
 	__u32 zero = 0;
+	bool malformed;
 	int res;
 
 	cfg = bpf_map_lookup_elem(&rw_config, &zero);
@@ -89,7 +90,10 @@ int ratewall_xdp(struct xdp_md *ctx)
 	res = parse_packet(data, end, &pi);
 	if (res == PARSE_NON_IP)
 		return finish(0, RW_REASON_NON_IP, RW_VERDICT_PASS, bytes);
-	if (res == PARSE_MALFORMED)
+	malformed = res == PARSE_MALFORMED;
+	/* Dropping costs no token; passing a malformed packet with a known
+	 * source does, so a broken L4 header is no way around the bucket. */
+	if (malformed && (cfg->malformed_drop || !pi.family))
 		return finish(0, RW_REASON_MALFORMED,
 			      cfg->malformed_drop ? RW_VERDICT_DROP : RW_VERDICT_PASS,
 			      bytes);
@@ -107,7 +111,8 @@ int ratewall_xdp(struct xdp_md *ctx)
 	res = source_bucket(&key, cfg, bpf_ktime_get_ns() << RW_TICK_SHIFT);
 	switch (res) {
 	case GCRA_ADMIT:
-		return finish(0, RW_REASON_ADMITTED, RW_VERDICT_PASS, bytes);
+		return finish(0, malformed ? RW_REASON_MALFORMED : RW_REASON_ADMITTED,
+			      RW_VERDICT_PASS, bytes);
 	case GCRA_REFUSE:
 		return finish(0, RW_REASON_SRC_PKT, RW_VERDICT_DROP, bytes);
 	case GCRA_CONTENDED:

@@ -392,7 +392,7 @@ static void test_vlan_and_qinq(void **state)
 	assert_int_equal(fx_src_count(f), 2);
 }
 
-static void test_triple_vlan_is_non_ip(void **state)
+static void test_triple_vlan_is_malformed(void **state)
 {
 	struct fx *f = *state;
 	struct frame_spec s = { .family = 4, .src = "198.18.4.2", .l4 = FR_PROTO_UDP,
@@ -404,12 +404,13 @@ static void test_triple_vlan_is_non_ip(void **state)
 
 	assert_true(len > 0);
 	for (drop = 0; drop <= 1; drop++) {
-		/* Not malformed either: the drop switch must not matter. */
+		/* Beyond two tags the source is unread: malformed, never charged. */
 		fx_set_config(f, 1, 1, 32, 64, (uint8_t)drop);
 		fx_snapshot(f, &s0);
-		assert_int_equal(fx_run(f, b, len, 5), PASS);
+		assert_int_equal(fx_run(f, b, len, 5), drop ? DROP : PASS);
 		fx_snapshot(f, &s1);
-		fx_assert_delta(&s0, &s1, RW_REASON_NON_IP, RW_VERDICT_PASS, 5, 5 * len);
+		fx_assert_delta(&s0, &s1, RW_REASON_MALFORMED,
+				drop ? RW_VERDICT_DROP : RW_VERDICT_PASS, 5, 5 * len);
 	}
 	assert_int_equal(fx_src_count(f), 0);
 }
@@ -497,7 +498,8 @@ static void test_ipv6_ext_headers(void **state)
 	struct frame_spec later = { .family = 6, .src = "2001:db8:6::2", .l4 = FR_PROTO_TCP,
 				    .v6_hbh = true, .v6_frag = true, .frag_off = 100,
 				    .payload = 4 };
-	/* doff 4 behind both headers: malformed only if the walk reaches TCP. */
+	/* doff 4 behind both headers: malformed only if the walk reaches TCP,
+	 * and then still charged to its source. */
 	struct frame_spec bad = ok;
 	uint8_t b1[FRAME_MAX], b2[FRAME_MAX], b3[FRAME_MAX];
 	struct frame_layout lay;
@@ -528,8 +530,8 @@ static void test_ipv6_ext_headers(void **state)
 	send_expect(f, b3, l3, PASS);
 	fx_snapshot(f, &s1);
 	fx_assert_delta(&s0, &s1, RW_REASON_MALFORMED, RW_VERDICT_PASS, 1, l3);
-	assert_false(fx_src_lookup(f, &kbad, NULL));
-	assert_int_equal(fx_src_count(f), 1);
+	assert_true(fx_src_lookup(f, &kbad, NULL));
+	assert_int_equal(fx_src_count(f), 2);
 }
 
 /* ---- malformed and non-IP -------------------------------------------------- */
@@ -615,17 +617,25 @@ static const char *const bad_names[] = {
 };
 #define N_BAD (sizeof(bad_names) / sizeof(bad_names[0]))
 
+/* Cases whose IP header is whole: the source is known and gets charged. */
+static const bool bad_has_source[] = {
+	false, false, false, true, false, true, true, false,
+	true, false, false, true, true, true, true,
+};
+
 static void test_malformed(void **state)
 {
 	struct fx *f = *state;
 	const char *v4 = "198.18.9.9", *v6 = "2001:db8:9::9";
 	struct rw_src_key kv4 = fx_key4(v4, 32), kv6 = fx_key6(v6, 64);
+	const uint64_t interval = gcra_interval_ticks(1);
 	uint64_t tat4 = 0, tat6 = 0, t = 0;
+	unsigned int i, charged = 0, sources = 2;
 	uint8_t b[FRAME_MAX];
 	size_t len;
-	unsigned int i;
 	int drop;
 
+	assert_int_equal(sizeof(bad_has_source) / sizeof(bad_has_source[0]), N_BAD);
 	/* Existing buckets for the victim sources, far from empty. */
 	fx_set_config(f, 1, 1000, 32, 64, 0);
 	send_expect(f, b, udp4(b, v4), PASS);
@@ -637,39 +647,75 @@ static void test_malformed(void **state)
 		fx_set_config(f, 1, 1000, 32, 64, (uint8_t)drop);
 		for (i = 0; i < N_BAD; i++) {
 			int fam = i < 10 ? 4 : 6;
+			/* Dropped packets take no token; passed ones with a source do. */
+			bool charge = bad_has_source[i] && !drop;
 			struct fx_counters s0, s1;
 			char fresh[64];
 			uint32_t want = drop ? DROP : PASS;
 			struct rw_src_key kf;
+			uint64_t *victim = fam == 4 ? &tat4 : &tat6;
 
 			printf("# malformed %s, malformed_drop=%d\n", bad_names[i], drop);
-			/* From a victim: its bucket must not move. */
 			len = build_bad((int)i, b, fam == 4 ? v4 : v6);
 			fx_snapshot(f, &s0);
 			assert_int_equal(fx_run(f, b, len, 3), want);
 			fx_snapshot(f, &s1);
 			fx_assert_delta(&s0, &s1, RW_REASON_MALFORMED,
 					drop ? RW_VERDICT_DROP : RW_VERDICT_PASS, 3, 3 * len);
+			/* The victim's bucket moves by exactly three packets, or not at all. */
+			if (charge)
+				*victim += 3 * interval;
 			assert_true(fx_src_lookup(f, &kv4, &t));
 			assert_int_equal(t, tat4);
 			assert_true(fx_src_lookup(f, &kv6, &t));
 			assert_int_equal(t, tat6);
+			charged += charge ? 3 : 0;
 
-			/* From a new source: no entry may appear. */
+			/* From a new source: an entry appears only when it is charged. */
 			if (fam == 4)
-				snprintf(fresh, sizeof(fresh), "198.18.10.%u", i);
+				snprintf(fresh, sizeof(fresh), "198.18.%d.%u", 10 + 10 * drop, i);
 			else
-				snprintf(fresh, sizeof(fresh), "2001:db8:10:%x::1", i);
+				snprintf(fresh, sizeof(fresh), "2001:db8:%x:%x::1",
+					 0x10 + 0x10 * drop, i);
 			len = build_bad((int)i, b, fresh);
 			assert_int_equal(fx_run(f, b, len, 1), want);
 			kf = fam == 4 ? fx_key4(fresh, 32) : fx_key6(fresh, 64);
-			assert_false(fx_src_lookup(f, &kf, NULL));
-			assert_int_equal(fx_src_count(f), 2);
+			assert_int_equal(fx_src_lookup(f, &kf, NULL), charge);
+			sources += charge ? 1 : 0;
+			assert_int_equal(fx_src_count(f), sources);
 		}
 	}
+	assert_int_equal(charged, 3 * 8);
 	assert_int_equal(fx_counter(f, RW_REASON_ADMITTED, RW_VERDICT_PASS).packets, 2);
 	assert_int_equal(fx_counter(f, RW_REASON_MALFORMED, RW_VERDICT_PASS).packets, 4 * N_BAD);
 	assert_int_equal(fx_counter(f, RW_REASON_MALFORMED, RW_VERDICT_DROP).packets, 4 * N_BAD);
+	assert_int_equal(fx_counter(f, RW_REASON_SRC_PKT, RW_VERDICT_DROP).packets, 0);
+}
+
+/* A source cannot send past its limit by breaking its transport header. */
+static void test_malformed_over_limit(void **state)
+{
+	struct fx *f = *state;
+	const char *src = "198.18.9.10", *src6 = "2001:db8:9:1::1";
+	uint8_t b[FRAME_MAX], g[FRAME_MAX];
+	size_t len, good;
+	int j;
+
+	fx_set_config(f, 1, 3, 32, 64, 0);
+	for (j = 0; j < 2; j++) {
+		len = build_bad(j ? 11 : 5, b, j ? src6 : src); /* truncated TCP */
+		good = j ? udp6(g, src6) : udp4(g, src);
+		send_expect(f, b, len, PASS);
+		send_expect(f, g, good, PASS);
+		send_expect(f, b, len, PASS);
+		/* Burst of 3 spent, by two malformed packets and one good one. */
+		send_expect(f, b, len, DROP);
+		send_expect(f, g, good, DROP);
+	}
+	assert_int_equal(fx_counter(f, RW_REASON_MALFORMED, RW_VERDICT_PASS).packets, 4);
+	assert_int_equal(fx_counter(f, RW_REASON_ADMITTED, RW_VERDICT_PASS).packets, 2);
+	assert_int_equal(fx_counter(f, RW_REASON_SRC_PKT, RW_VERDICT_DROP).packets, 4);
+	assert_int_equal(fx_src_count(f), 2);
 }
 
 static void test_non_ip_arp(void **state)
@@ -713,11 +759,12 @@ int main(int argc, char **argv)
 		T(test_v6_shared_per_64),
 		T(test_v6_separate_per_128),
 		T(test_vlan_and_qinq),
-		T(test_triple_vlan_is_non_ip),
+		T(test_triple_vlan_is_malformed),
 		T(test_ipv4_options),
 		T(test_ipv4_later_fragment),
 		T(test_ipv6_ext_headers),
 		T(test_malformed),
+		T(test_malformed_over_limit),
 		T(test_non_ip_arp),
 	};
 
