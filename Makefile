@@ -13,7 +13,8 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initiali
 LDLIBS  := -lbpf -lelf -lz -ljson-c
 
 USER_LIB_SRCS := user/args.c user/limits.c user/pins.c user/counters.c \
-	user/loader.c user/status.c user/netns.c user/privileges.c
+	user/attachment.c user/loader.c user/status.c user/netns.c \
+	user/privileges.c
 USER_LIB_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_LIB_SRCS))
 BPF_OBJS := $(BUILD)/ratewall.bpf.o
 SKELS := $(BUILD)/ratewall.skel.h

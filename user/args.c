@@ -67,3 +67,21 @@ int arg_parse_u64(const char *keyword, const char *value, uint64_t min, uint64_t
 	*out = v;
 	return 0;
 }
+
+bool arg_ifname_valid(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len >= 16 || !strcmp(name, ".") || !strcmp(name, ".."))
+		return false;
+	for (const char *p = name; *p; p++) {
+		if (*p == '/' || *p == ':' || isspace((unsigned char)*p))
+			return false;
+	}
+	return true;
+}
+
+bool arg_is_option(const char *word)
+{
+	return word[0] == '-' && word[1] && !isdigit((unsigned char)word[1]);
+}

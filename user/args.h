@@ -27,4 +27,19 @@ int arg_take_value(struct arg_cursor *cur, const char *keyword, const char **val
 int arg_parse_u64(const char *keyword, const char *value, uint64_t min, uint64_t max,
 		  uint64_t *out);
 
+/*
+ * True when `name` could name an interface: what the kernel's
+ * dev_valid_name accepts (1..15 bytes, not "." or "..", no '/', ':' or
+ * white space). It becomes a directory under /sys/fs/bpf, so this is
+ * also what keeps `dev ..` from reaching outside ratewall's pins.
+ */
+bool arg_ifname_valid(const char *name);
+
+/*
+ * True when `word` is meant as an option (-j, --json): a dash followed by
+ * anything but a digit, so that a value like "-5" reaches its keyword and
+ * is refused there as a negative number.
+ */
+bool arg_is_option(const char *word);
+
 #endif

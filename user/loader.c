@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+#include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
 
+#include "attachment.h"
 #include "log.h"
 #include "loader.h"
 #include "netns.h"
@@ -22,90 +25,48 @@ const char *attach_mode_name(unsigned int mode)
 	return mode == RW_MODE_SKB ? "skb" : "native";
 }
 
-static int open_pin(const char *dir, const char *name)
-{
-	char path[PATH_MAX];
-
-	if (pins_path(path, sizeof(path), dir, name))
-		return -ENAMETOOLONG;
-	return bpf_obj_get(path);
-}
-
-int attachment_open_dir(const char *dir, const char *ifname, struct attachment *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->link_fd = a->config_fd = a->sources_fd = a->counters_fd = -1;
-	snprintf(a->ifname, sizeof(a->ifname), "%s", ifname);
-	snprintf(a->dir, sizeof(a->dir), "%s", dir);
-
-	a->link_fd = open_pin(dir, RW_PIN_LINK);
-	a->config_fd = open_pin(dir, RW_PIN_CONFIG);
-	a->sources_fd = open_pin(dir, RW_PIN_SOURCES);
-	a->counters_fd = open_pin(dir, RW_PIN_COUNTERS);
-	if (a->link_fd < 0 || a->config_fd < 0 || a->sources_fd < 0 || a->counters_fd < 0) {
-		attachment_close(a);
-		return -ENOENT;
-	}
-	return 0;
-}
-
-/* The pin directory of an existing attachment of `ifname`, or an error line. */
-static int find_attached_dir(const char *ifname, char *dir, size_t len)
-{
-	struct stat st;
-	int err;
-
-	err = pins_ensure_bpffs(false);
-	if (err)
-		return err;
-	err = pins_dev_dir_here(dir, len, ifname);
-	if (err)
-		return err;
-	if (stat(dir, &st) < 0) {
-		rw_err("%s is not attached (no pins at %s)", ifname, dir);
-		return -ENOENT;
-	}
-	return 0;
-}
-
-int attachment_open(const char *ifname, struct attachment *a)
-{
-	char dir[PATH_MAX];
-	int err = find_attached_dir(ifname, dir, sizeof(dir));
-
-	if (err)
-		return err;
-	err = attachment_open_dir(dir, ifname, a);
-	if (err)
-		rw_err("%s has incomplete pins at %s: run 'ratewall detach dev %s' to clear them",
-		       ifname, dir, ifname);
-	return err;
-}
-
-void attachment_close(struct attachment *a)
-{
-	int *fds[] = { &a->link_fd, &a->config_fd, &a->sources_fd, &a->counters_fd };
-
-	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
-		if (*fds[i] >= 0)
-			close(*fds[i]);
-		*fds[i] = -1;
-	}
-}
-
 static const char *const pin_names[] = {
 	RW_PIN_LINK, RW_PIN_CONFIG, RW_PIN_SOURCES, RW_PIN_COUNTERS,
 };
 
+/* True when `dir` holds nothing but pins ratewall makes. */
+static bool only_our_pins(const char *dir, char *stranger, size_t len)
+{
+	struct dirent *de;
+	bool ok = true;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return errno == ENOENT;
+	while (ok && (de = readdir(d))) {
+		bool known = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+
+		for (size_t i = 0; !known && i < sizeof(pin_names) / sizeof(pin_names[0]); i++)
+			known = strcmp(de->d_name, pin_names[i]) == 0;
+		if (!known) {
+			snprintf(stranger, len, "%s", de->d_name);
+			ok = false;
+		}
+	}
+	closedir(d);
+	return ok;
+}
+
 /*
  * Removes an attachment's pins: the link first, which detaches the
  * program, then the maps, then the directory and its empty parents.
+ * A directory holding anything else is left whole, program included.
  */
 static int remove_pins(const char *dir)
 {
-	char path[PATH_MAX], parent[PATH_MAX];
+	char path[PATH_MAX], parent[PATH_MAX], stranger[NAME_MAX + 1];
 	int err = 0;
 
+	if (!only_our_pins(dir, stranger, sizeof(stranger))) {
+		rw_err("%s holds '%s', which ratewall did not make; nothing was removed", dir,
+		       stranger);
+		return -ENOTEMPTY;
+	}
 	for (size_t i = 0; i < sizeof(pin_names) / sizeof(pin_names[0]); i++) {
 		if (pins_path(path, sizeof(path), dir, pin_names[i]) == 0 &&
 		    unlink(path) < 0 && errno != ENOENT && !err)
@@ -148,27 +109,33 @@ static int mkdir_p(const char *dir)
 	return 0;
 }
 
-/* Tells a live attachment from one whose interface went away, or a torso. */
+/* Why `dir` (pins under the name being attached) stands in the way. */
 static void explain_existing_pins(const char *ifname, const char *dir)
 {
-	struct bpf_link_info info;
-	__u32 len = sizeof(info);
-	char path[PATH_MAX];
-	int fd;
+	struct attachment a;
 
-	pins_path(path, sizeof(path), dir, RW_PIN_LINK);
-	fd = bpf_obj_get(path);
-	memset(&info, 0, sizeof(info));
-	if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.xdp.ifindex)
-		rw_err("%s is already attached (pins at %s); detach it first", ifname, dir);
-	else if (fd >= 0)
-		rw_err("%s has a defunct attachment at %s (its interface was removed): "
-		       "run 'ratewall detach dev %s' first", ifname, dir, ifname);
-	else
+	switch (attachment_open_dir(dir, ifname, &a)) {
+	case ATT_OK:
+		if (!a.link_ifindex)
+			rw_err("%s has a defunct attachment at %s (its interface was removed): "
+			       "run 'ratewall detach dev %s' first", ifname, dir, ifname);
+		else if (strcmp(a.ifname, ifname) != 0)
+			rw_err("the pins at %s belong to the interface now named '%s' (renamed "
+			       "since attach): detach it with 'ratewall detach dev %s' first",
+			       dir, a.ifname, a.ifname);
+		else
+			rw_err("%s is already attached (pins at %s); detach it first", ifname, dir);
+		attachment_close(&a);
+		break;
+	case ATT_FOREIGN:
+		rw_err("the pins at %s were made in another network namespace (cookie %" PRIu64
+		       "); %s cannot be attached under that name here", dir, a.netns_cookie,
+		       ifname);
+		break;
+	default:
 		rw_err("%s has stale pins at %s: run 'ratewall detach dev %s' to clear them",
 		       ifname, dir, ifname);
-	if (fd >= 0)
-		close(fd);
+	}
 }
 
 static int explain_link_error(int err, const char *ifname, enum rw_attach_mode mode)
@@ -218,31 +185,31 @@ static int fill_config(struct rw_config *cfg, const struct limit_opts *o,
 	return 0;
 }
 
-int loader_attach(const char *ifname, enum rw_attach_mode mode, const struct limit_opts *o)
+/* The steps of attach after the lock is taken; see loader_attach. */
+static int attach_locked(const char *ifname, unsigned int ifindex, enum rw_attach_mode mode,
+			 const struct limit_opts *o)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, link_opts);
 	struct ratewall_bpf *skel = NULL;
 	char dir[PATH_MAX], path[PATH_MAX];
+	struct attachment other;
 	struct rw_config cfg;
-	unsigned int ifindex;
 	bool made_dir = false;
 	struct stat st;
 	int link_fd = -1, err;
 	__u32 zero = 0;
 
-	ifindex = if_nametoindex(ifname);
-	if (!ifindex) {
-		rw_err("unknown interface '%s' in this network namespace", ifname);
-		return -ENODEV;
-	}
-	err = pins_ensure_bpffs(true);
-	if (err)
-		return err;
 	err = pins_dev_dir_here(dir, sizeof(dir), ifname);
 	if (err)
 		return err;
 	if (stat(dir, &st) == 0) {
 		explain_existing_pins(ifname, dir);
+		return -EEXIST;
+	}
+	if (attachment_find_by_ifindex(ifindex, ifname, &other)) {
+		rw_err("%s is already attached, pinned under its earlier name at %s; detach it "
+		       "first", ifname, other.dir);
+		attachment_close(&other);
 		return -EEXIST;
 	}
 
@@ -310,25 +277,60 @@ out:
 	return err;
 }
 
-int loader_detach(const char *ifname)
+int loader_attach(const char *ifname, enum rw_attach_mode mode, const struct limit_opts *o)
 {
-	char dir[PATH_MAX];
-	int err = find_attached_dir(ifname, dir, sizeof(dir));
+	unsigned int ifindex = if_nametoindex(ifname);
+	bool mounted = false;
+	int lock, err;
 
+	if (!ifindex) {
+		rw_err("unknown interface '%s' in this network namespace", ifname);
+		return -ENODEV;
+	}
+	err = pins_ensure_bpffs(true, &mounted);
 	if (err)
 		return err;
-	err = remove_pins(dir);
+	lock = pins_lock(true);
+	if (lock < 0)
+		err = lock;
+	else
+		err = attach_locked(ifname, ifindex, mode, o);
+	pins_unlock(lock);
+	/* A failed attach leaves no trace, not even the mount it made. */
+	if (err && mounted)
+		pins_unmount_if_empty();
+	return err;
+}
+
+int loader_detach(const char *ifname)
+{
+	struct attachment a;
+	int lock, err;
+
+	err = pins_ensure_bpffs(false, NULL);
 	if (err)
-		rw_err("cannot remove the pins at %s: %s", dir, strerror(-err));
+		return err;
+	lock = pins_lock(true);
+	if (lock < 0)
+		return lock;
+	err = attachment_resolve(ifname, &a);
+	if (err >= 0) {
+		attachment_close(&a);
+		err = remove_pins(a.dir);
+		if (err && err != -ENOTEMPTY)
+			rw_err("cannot remove the pins at %s: %s", a.dir, strerror(-err));
+	}
+	pins_unlock(lock);
 	return err;
 }
 
 /*
  * Writes through a shared mapping of the config entry: the fast path reads
  * pkt_limit as one word, so one atomic store makes a change all at once.
- * rate and burst beside it are only echoed by status.
+ * rate and burst beside it are only echoed by status. The exclusive lock
+ * keeps two concurrent `set`s from mixing their fields.
  */
-int loader_set(const char *ifname, const struct live_change *chg)
+static int set_locked(const char *ifname, const struct live_change *chg)
 {
 	size_t len = (sizeof(struct rw_config) + 4095) & ~(size_t)4095;
 	struct rw_config *live, next;
@@ -339,6 +341,12 @@ int loader_set(const char *ifname, const struct live_change *chg)
 	err = attachment_open(ifname, &a);
 	if (err)
 		return err;
+	if (!a.link_ifindex) {
+		rw_err("the attachment of %s is defunct (its interface was removed): nothing to "
+		       "set; run 'ratewall detach dev %s'", ifname, a.pin_name);
+		attachment_close(&a);
+		return -ENODEV;
+	}
 	live = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, a.config_fd, 0);
 	if (live == MAP_FAILED) {
 		err = -errno;
@@ -362,4 +370,19 @@ int loader_set(const char *ifname, const struct live_change *chg)
 	munmap(live, len);
 	attachment_close(&a);
 	return 0;
+}
+
+int loader_set(const char *ifname, const struct live_change *chg)
+{
+	int lock, err;
+
+	err = pins_ensure_bpffs(false, NULL);
+	if (err)
+		return err;
+	lock = pins_lock(true);
+	if (lock < 0)
+		return lock;
+	err = set_locked(ifname, chg);
+	pins_unlock(lock);
+	return err;
 }

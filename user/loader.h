@@ -6,23 +6,8 @@
 #include <linux/limits.h>
 #include <net/if.h>
 #include <stdbool.h>
+#include "attachment.h"
 #include "limits.h"
-
-/* Open handles on one attachment's pins. */
-struct attachment {
-	char ifname[IF_NAMESIZE];
-	char dir[PATH_MAX];
-	int link_fd;
-	int config_fd;
-	int sources_fd;
-	int counters_fd;
-};
-
-/* Opens the pins of `ifname` in this network namespace; errors are printed. */
-int attachment_open(const char *ifname, struct attachment *a);
-/* Opens the pins found in `dir` (used when listing). Quiet on error. */
-int attachment_open_dir(const char *dir, const char *ifname, struct attachment *a);
-void attachment_close(struct attachment *a);
 
 int loader_attach(const char *ifname, enum rw_attach_mode mode, const struct limit_opts *o);
 int loader_detach(const char *ifname);

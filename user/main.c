@@ -131,9 +131,9 @@ static int parse_malformed(const char *value, int *drop)
 
 static int parse_dev(const char *value, const char **ifname)
 {
-	if (strlen(value) >= IF_NAMESIZE || !value[0] || strchr(value, '/') ||
-	    strchr(value, ':')) {
-		rw_err("'%s' is not a valid interface name", value);
+	if (!arg_ifname_valid(value)) {
+		rw_err("'%s' is not a valid interface name (1-15 bytes, not . or .., "
+		       "no '/', ':' or spaces)", value);
 		return -1;
 	}
 	*ifname = value;
@@ -316,7 +316,7 @@ static int strip_options(int *argc, char **argv)
 				output = OUTPUT_JSON;
 		} else if (strcmp(a, "-p") == 0 || strcmp(a, "--pretty") == 0) {
 			output = OUTPUT_JSON_PRETTY;
-		} else if (a[0] == '-' && a[1] && strcmp(a, "-h") && strcmp(a, "--help")) {
+		} else if (arg_is_option(a) && strcmp(a, "-h") && strcmp(a, "--help")) {
 			rw_err("unknown option '%s' (see 'ratewall help')", a);
 			return -1;
 		} else {

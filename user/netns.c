@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "netns.h"
@@ -42,18 +43,33 @@ static int same_ns(pid_t pid, const char *name)
 	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-/* Same namespace as PID 1, or, when PID 1 cannot be inspected, the
- * kernel's fixed inode number of the initial namespace. */
+/* Linux 6.18 gave the initial namespaces those fixed inode numbers. */
+static bool kernel_has_fixed_init_inos(void)
+{
+	struct utsname u;
+	unsigned int major = 0, minor = 0;
+
+	if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return false;
+	return major > 6 || (major == 6 && minor >= 18);
+}
+
+/*
+ * On 6.18 and later the inode number answers alone, also inside a container
+ * with its own PID namespace, whose PID 1 would otherwise pass for the
+ * host's. Before that, compare with PID 1; when PID 1 cannot be inspected
+ * the answer is "not initial", which only costs a longer pin path.
+ */
 static bool ns_is_init(const char *name, unsigned long init_ino)
 {
 	char self[64];
 	struct stat st;
-	int same = same_ns(1, name);
 
-	if (same >= 0)
-		return same;
-	snprintf(self, sizeof(self), "/proc/self/ns/%s", name);
-	return stat(self, &st) == 0 && st.st_ino == init_ino;
+	if (kernel_has_fixed_init_inos()) {
+		snprintf(self, sizeof(self), "/proc/self/ns/%s", name);
+		return stat(self, &st) == 0 && st.st_ino == init_ino;
+	}
+	return same_ns(1, name) == 1;
 }
 
 bool netns_is_host(void)

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/file.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -65,8 +69,10 @@ bool pins_bpffs_mounted(void)
 	return statfs(RW_BPFFS, &st) == 0 && st.f_type == BPF_FS_MAGIC;
 }
 
-int pins_ensure_bpffs(bool may_mount)
+int pins_ensure_bpffs(bool may_mount, bool *mounted)
 {
+	if (mounted)
+		*mounted = false;
 	if (pins_bpffs_mounted())
 		return 0;
 	if (!may_mount) {
@@ -86,5 +92,48 @@ int pins_ensure_bpffs(bool may_mount)
 		rw_err("cannot mount bpffs at %s: %s", RW_BPFFS, strerror(err));
 		return -err;
 	}
+	if (mounted)
+		*mounted = true;
 	return 0;
+}
+
+void pins_unmount_if_empty(void)
+{
+	DIR *d = opendir(RW_BPFFS);
+	struct dirent *de;
+	bool empty = true;
+
+	if (!d)
+		return;
+	while (empty && (de = readdir(d)))
+		empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
+	closedir(d);
+	if (empty)
+		umount2(RW_BPFFS, UMOUNT_NOFOLLOW);
+}
+
+int pins_lock(bool exclusive)
+{
+	int fd = open(RW_BPFFS, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0) {
+		int err = errno;
+
+		rw_err("cannot open %s to lock it: %s", RW_BPFFS, strerror(err));
+		return -err;
+	}
+	if (flock(fd, exclusive ? LOCK_EX : LOCK_SH) < 0) {
+		int err = errno;
+
+		rw_err("cannot lock %s: %s", RW_BPFFS, strerror(err));
+		close(fd);
+		return -err;
+	}
+	return fd;
+}
+
+void pins_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* closing the last fd releases the flock */
 }

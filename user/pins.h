@@ -42,6 +42,17 @@ bool pins_bpffs_mounted(void);
  * namespace (`ip netns exec` is one) a fresh bpffs would vanish with the
  * command and take the attachment with it, so that is refused.
  */
-int pins_ensure_bpffs(bool may_mount);
+int pins_ensure_bpffs(bool may_mount, bool *mounted);
+
+/* Undoes a mount made by pins_ensure_bpffs when nothing is pinned in it. */
+void pins_unmount_if_empty(void);
+
+/*
+ * Serialises the commands that change pins (attach, detach, set) across
+ * processes with an flock on /sys/fs/bpf itself, which never goes away;
+ * readers take it shared. Returns the fd to pass to pins_unlock, or -errno.
+ */
+int pins_lock(bool exclusive);
+void pins_unlock(int fd);
 
 #endif

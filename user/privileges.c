@@ -25,8 +25,10 @@ int privileges_check(const char *command)
 
 	memset(data, 0, sizeof(data));
 	if (syscall(SYS_capget, &hdr, data) < 0) {
-		rw_err("cannot read capabilities: %s", strerror(errno));
-		return -errno;
+		int err = errno; /* rw_err's fprintf may change errno */
+
+		rw_err("cannot read capabilities: %s", strerror(err));
+		return -err;
 	}
 	if ((has_cap(data, CAP_BPF) || has_cap(data, CAP_SYS_ADMIN)) &&
 	    has_cap(data, CAP_NET_ADMIN))

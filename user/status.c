@@ -47,6 +47,7 @@ static json_object *view_to_json(const struct attachment *a, const struct attach
 	json_object *totals = json_object_new_object();
 
 	json_object_object_add(o, "dev", json_object_new_string(a->ifname));
+	json_object_object_add(o, "pinned_as", json_object_new_string(a->pin_name));
 	json_object_object_add(o, "ifindex", json_object_new_int64(v->cfg.ifindex));
 	json_object_object_add(o, "state", json_object_new_string(link_state(v)));
 	json_object_object_add(o, "pin_dir", json_object_new_string(a->dir));
@@ -89,8 +90,11 @@ static json_object *view_to_json(const struct attachment *a, const struct attach
 
 static void print_text(const struct attachment *a, const struct attachment_view *v)
 {
-	printf("%s: %s, mode %s, prog %u, link %u\n", a->ifname, link_state(v),
+	printf("%s: %s, mode %s, prog %u, link %u", a->ifname, link_state(v),
 	       attach_mode_name(v->cfg.attach_mode), v->link.prog_id, v->link.id);
+	if (strcmp(a->ifname, a->pin_name) != 0)
+		printf(" (attached as %s, renamed since)", a->pin_name);
+	printf("\n");
 	printf("  rate %" PRIu64 "/s  burst %" PRIu64 "  prefix4 /%u  prefix6 /%u"
 	       "  entries %u  malformed %s\n",
 	       (uint64_t)v->cfg.rate, (uint64_t)v->cfg.burst, v->cfg.prefix4, v->cfg.prefix6,
@@ -125,6 +129,25 @@ static int show_one(const struct attachment *a, enum output_format fmt, json_obj
 	return 0;
 }
 
+/* Pins with a piece missing are a state to report, not a reason to stop. */
+static void show_incomplete(const char *name, const char *dir, enum output_format fmt,
+			    json_object *arr)
+{
+	json_object *o;
+
+	if (fmt == OUTPUT_TEXT) {
+		printf("%s: incomplete pins at %s; run 'ratewall detach dev %s' to clear them\n",
+		       name, dir, name);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "dev", json_object_new_string(name));
+	json_object_object_add(o, "pinned_as", json_object_new_string(name));
+	json_object_object_add(o, "state", json_object_new_string("incomplete"));
+	json_object_object_add(o, "pin_dir", json_object_new_string(dir));
+	json_object_array_add(arr, o);
+}
+
 /* Every attachment directory of this namespace, in name order. */
 static int show_all(enum output_format fmt, json_object *arr)
 {
@@ -137,8 +160,9 @@ static int show_all(enum output_format fmt, json_object *arr)
 	n = scandir(ns_dir, &names, NULL, alphasort);
 	if (n < 0) {
 		if (errno != ENOENT) {
-			rw_err("cannot list %s: %s", ns_dir, strerror(errno));
-			return -errno;
+			err = -errno;
+			rw_err("cannot list %s: %s", ns_dir, strerror(-err));
+			return err;
 		}
 		n = 0;
 	}
@@ -149,15 +173,18 @@ static int show_all(enum output_format fmt, json_object *arr)
 		/* Skip dot entries and other namespaces' directories. */
 		if (name[0] != '.' && !strchr(name, ':') &&
 		    pins_path(dir, sizeof(dir), ns_dir, name) == 0) {
-			if (attachment_open_dir(dir, name, &a) == 0) {
+			switch (attachment_open_dir(dir, name, &a)) {
+			case ATT_OK:
 				if (show_one(&a, fmt, arr))
 					err = -EIO;
 				attachment_close(&a);
 				shown++;
-			} else {
-				rw_err("%s has incomplete pins at %s: run 'ratewall detach dev %s'",
-				       name, dir, name);
-				err = -ENOENT;
+				break;
+			case ATT_FOREIGN:
+				break; /* another namespace's, seen through a shared path */
+			default:
+				show_incomplete(name, dir, fmt, arr);
+				shown++;
 			}
 		}
 		free(names[i]);
@@ -173,7 +200,7 @@ int status_show(const char *ifname, enum output_format fmt)
 {
 	json_object *root = NULL, *arr = NULL;
 	struct attachment a;
-	int err;
+	int lock, err;
 
 	if (fmt != OUTPUT_TEXT) {
 		root = json_object_new_object();
@@ -181,15 +208,22 @@ int status_show(const char *ifname, enum output_format fmt)
 		json_object_object_add(root, "attachments", arr);
 	}
 	if (ifname) {
+		lock = pins_bpffs_mounted() ? pins_lock(false) : -1;
 		err = attachment_open(ifname, &a);
 		if (!err) {
 			err = show_one(&a, fmt, arr);
 			attachment_close(&a);
 		}
+		pins_unlock(lock);
 	} else if (pins_bpffs_mounted()) {
-		err = show_all(fmt, arr);
+		lock = pins_lock(false);
+		err = lock < 0 ? lock : show_all(fmt, arr);
+		pins_unlock(lock);
 	} else {
 		/* No bpffs means nothing can be attached: an empty answer, not an error. */
+		if (fmt == OUTPUT_TEXT)
+			printf("nothing attached in this network namespace (no bpffs at %s)\n",
+			       RW_BPFFS);
 		err = 0;
 	}
 	if (root) {

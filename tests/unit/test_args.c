@@ -28,6 +28,37 @@ static void ambiguous_and_unknown_words_are_told_apart(void **state)
 	assert_int_equal(arg_match("x", kws), -1);
 }
 
+static void interface_names_follow_the_kernel_rules(void **state)
+{
+	(void)state;
+	assert_true(arg_ifname_valid("eth0"));
+	assert_true(arg_ifname_valid("a"));
+	assert_true(arg_ifname_valid("veth-gw.100"));
+	assert_true(arg_ifname_valid("...")); /* odd, but the kernel takes it */
+	assert_true(arg_ifname_valid("abcdefghijklmno"));   /* 15 bytes */
+	assert_false(arg_ifname_valid("abcdefghijklmnop")); /* 16 bytes */
+	assert_false(arg_ifname_valid(""));
+	assert_false(arg_ifname_valid("."));
+	assert_false(arg_ifname_valid(".."));
+	assert_false(arg_ifname_valid("a/b"));
+	assert_false(arg_ifname_valid("netns:1"));
+	assert_false(arg_ifname_valid("eth 0"));
+	assert_false(arg_ifname_valid("eth0\n"));
+	assert_false(arg_ifname_valid("\teth0"));
+}
+
+static void negative_numbers_are_values_not_options(void **state)
+{
+	(void)state;
+	assert_true(arg_is_option("-j"));
+	assert_true(arg_is_option("--json"));
+	assert_true(arg_is_option("-x"));
+	assert_false(arg_is_option("-5"));
+	assert_false(arg_is_option("-0"));
+	assert_false(arg_is_option("-"));
+	assert_false(arg_is_option("rate"));
+}
+
 static void numbers_within_bounds_parse(void **state)
 {
 	uint64_t v = 0;
@@ -74,6 +105,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(exact_and_unique_prefixes_match),
 		cmocka_unit_test(ambiguous_and_unknown_words_are_told_apart),
+		cmocka_unit_test(interface_names_follow_the_kernel_rules),
+		cmocka_unit_test(negative_numbers_are_values_not_options),
 		cmocka_unit_test(numbers_within_bounds_parse),
 		cmocka_unit_test(bad_numbers_are_refused_and_leave_output_alone),
 		cmocka_unit_test(values_are_taken_in_order),

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "attachment.h"
+#include "log.h"
+#include "netns.h"
+#include "pins.h"
+
+static int open_pin(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+
+	if (pins_path(path, sizeof(path), dir, name))
+		return -ENAMETOOLONG;
+	return bpf_obj_get(path);
+}
+
+int attachment_open_dir(const char *dir, const char *pin_name, struct attachment *a)
+{
+	struct bpf_link_info info;
+	struct rw_config cfg;
+	__u32 len = sizeof(info), zero = 0;
+	uint64_t here = 0;
+
+	memset(a, 0, sizeof(*a));
+	a->link_fd = a->config_fd = a->sources_fd = a->counters_fd = -1;
+	snprintf(a->pin_name, sizeof(a->pin_name), "%s", pin_name);
+	snprintf(a->ifname, sizeof(a->ifname), "%s", pin_name);
+	snprintf(a->dir, sizeof(a->dir), "%s", dir);
+
+	a->link_fd = open_pin(dir, RW_PIN_LINK);
+	a->config_fd = open_pin(dir, RW_PIN_CONFIG);
+	a->sources_fd = open_pin(dir, RW_PIN_SOURCES);
+	a->counters_fd = open_pin(dir, RW_PIN_COUNTERS);
+	memset(&info, 0, sizeof(info));
+	if (a->link_fd < 0 || a->config_fd < 0 || a->sources_fd < 0 || a->counters_fd < 0 ||
+	    bpf_obj_get_info_by_fd(a->link_fd, &info, &len) ||
+	    bpf_map_lookup_elem(a->config_fd, &zero, &cfg)) {
+		attachment_close(a);
+		return ATT_INCOMPLETE;
+	}
+	a->link_ifindex = info.xdp.ifindex;
+	a->netns_cookie = cfg.netns_cookie;
+	if (netns_cookie(&here) || here != cfg.netns_cookie) {
+		attachment_close(a);
+		return ATT_FOREIGN;
+	}
+	if (a->link_ifindex && !if_indextoname(a->link_ifindex, a->ifname))
+		snprintf(a->ifname, sizeof(a->ifname), "%s", pin_name);
+	return ATT_OK;
+}
+
+bool attachment_find_by_ifindex(unsigned int ifindex, const char *skip, struct attachment *a)
+{
+	char ns_dir[PATH_MAX], dir[PATH_MAX];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	if (!ifindex || pins_ns_dir_here(ns_dir, sizeof(ns_dir)))
+		return false;
+	d = opendir(ns_dir);
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || strchr(de->d_name, ':') ||
+		    (skip && strcmp(de->d_name, skip) == 0) ||
+		    pins_path(dir, sizeof(dir), ns_dir, de->d_name))
+			continue;
+		if (attachment_open_dir(dir, de->d_name, a) != ATT_OK)
+			continue;
+		if (a->link_ifindex == ifindex)
+			found = true;
+		else
+			attachment_close(a);
+	}
+	closedir(d);
+	return found;
+}
+
+int attachment_resolve(const char *ifname, struct attachment *a)
+{
+	unsigned int ifindex = if_nametoindex(ifname);
+	char dir[PATH_MAX];
+	struct stat st;
+	int err;
+
+	err = pins_ensure_bpffs(false, NULL);
+	if (err)
+		return err;
+	err = pins_dev_dir_here(dir, sizeof(dir), ifname);
+	if (err)
+		return err;
+
+	if (stat(dir, &st) < 0) {
+		/* Not under this name; maybe attached before a rename. */
+		if (attachment_find_by_ifindex(ifindex, NULL, a))
+			return 0;
+		if (!ifindex)
+			rw_err("%s is not attached, and no interface of that name exists in this "
+			       "network namespace", ifname);
+		else
+			rw_err("%s is not attached (no pins at %s)", ifname, dir);
+		return -ENOENT;
+	}
+
+	switch (attachment_open_dir(dir, ifname, a)) {
+	case ATT_OK:
+		break;
+	case ATT_FOREIGN:
+		rw_err("the pins at %s were made in another network namespace (cookie %" PRIu64
+		       "); they are not this namespace's %s", dir, a->netns_cookie, ifname);
+		return -EXDEV;
+	default:
+		return 1;
+	}
+	if (a->link_ifindex && a->link_ifindex != ifindex) {
+		rw_err("the attachment pinned as %s now runs on '%s' (ifindex %u, renamed since "
+		       "attach): use 'dev %s'", ifname, a->ifname, a->link_ifindex, a->ifname);
+		attachment_close(a);
+		return -ESTALE;
+	}
+	return 0;
+}
+
+int attachment_open(const char *ifname, struct attachment *a)
+{
+	int res = attachment_resolve(ifname, a);
+
+	if (res == 1) {
+		rw_err("%s has incomplete pins at %s: run 'ratewall detach dev %s' to clear them",
+		       ifname, a->dir, ifname);
+		return -ENOENT;
+	}
+	return res;
+}
+
+void attachment_close(struct attachment *a)
+{
+	int *fds[] = { &a->link_fd, &a->config_fd, &a->sources_fd, &a->counters_fd };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
