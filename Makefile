@@ -25,6 +25,8 @@ TEST_TOOLS := $(BUILD)/tests/udp_burst $(BUILD)/tests/udp_sink
 BENCH := $(BUILD)/bench/prog_run_cost $(BUILD)/bench/baseline.bpf.o
 
 .PHONY: all deps vmlinux test demo bench clean install
+# A recipe that fails half way must not leave a file that looks finished.
+.DELETE_ON_ERROR:
 # Keep BPF objects: the skeleton embeds them and make would delete them as intermediates.
 .SECONDARY: $(BPF_OBJS) $(BUILD)/bench/baseline.bpf.o
 all: $(BUILD)/ratewall
@@ -33,7 +35,8 @@ deps:
 	@./tools/deps.sh
 
 vmlinux:
-	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h.tmp
+	mv vmlinux/vmlinux.h.tmp vmlinux/vmlinux.h
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/*.h include/ratewall.h vmlinux/vmlinux.h | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -43,7 +46,8 @@ $(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c include/ratewall.h | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
-	$(BPFTOOL) gen skeleton $< name $(subst .bpf.o,,$(notdir $<))_bpf > $@
+	$(BPFTOOL) gen skeleton $< name $(subst .bpf.o,,$(notdir $<))_bpf > $@.tmp
+	mv $@.tmp $@
 
 $(BUILD)/user/%.o: user/%.c user/*.h include/ratewall.h $(SKELS) | $(BUILD)
 	@mkdir -p $(dir $@)
@@ -76,7 +80,7 @@ $(BUILD):
 
 test: deps
 	@$(MAKE) --no-print-directory $(BUILD)/ratewall $(TEST_UNIT) $(TEST_BPF) $(TEST_TOOLS)
-	@./tests/run.sh
+	@UNIT_TESTS="$(TEST_UNIT)" BPF_TESTS="$(TEST_BPF)" ./tests/run.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory $(BUILD)/ratewall $(TEST_TOOLS)

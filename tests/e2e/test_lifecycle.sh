@@ -27,6 +27,7 @@ prog=$(rw_get "$GW" gw0 .prog_id)
 link=$(rw_get "$GW" gw0 .link_id)
 pin=$(rw_pin_dir "$GW" gw0)
 expect_ne "prog_id after attach" "$prog" ""
+expect_ne "link_id after attach" "$link" ""
 expect_eq "default mode" "$(rw_get "$GW" gw0 .mode)" native
 expect_eq "ip link shows the program after ratewall exited" "$(link_xdp_prog "$GW" gw0)" "$prog"
 expect_true "bpftool net in the namespace shows the program" \
@@ -109,6 +110,7 @@ rw_attach "$GW" gone0 mode skb || die "attach gone0 failed"
 pin=$(rw_pin_dir "$GW" gone0)
 ip -n "$GW" link del gone0
 expect_eq "status says defunct" "$(rw_get "$GW" gone0 .state)" defunct
+expect_fail --has defunct rw "$GW" set dev gone0 rate 5
 # A new interface of the same name must not be mistaken for the old one.
 veth_pair "$GW" gone0 "$CL" gone1
 expect_fail --has defunct rw "$GW" attach dev gone0 mode skb

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Pins are only ever used for the attachment they were made for: a renamed
+# interface is found under its new name and its old name is refused; pins
+# moved into another namespace's directory are refused by cookie; names
+# like ".." never reach outside ratewall's pins; detach leaves a directory
+# holding foreign files alone; pins missing a piece are listed, not fatal;
+# concurrent `set`s never lose each other's fields.
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+require_env
+
+A=$(ns_name a)
+B=$(ns_name b)
+ns_create "$A"
+ns_create "$B"
+veth_pair "$A" a0 "$B" b0
+
+# --- rename -------------------------------------------------------------------
+rw_attach "$A" a0 mode skb rate 100 burst 10 || die "attach a0 failed"
+pin=$(rw_pin_dir "$A" a0)
+prog=$(rw_get "$A" a0 .prog_id)
+expect_ne "prog_id after attach" "$prog" ""
+ip -n "$A" link set a0 name a9
+expect_eq "status lists it under its new name" "$(rw_get "$A" a9 .prog_id)" "$prog"
+expect_eq "and says what it was pinned as" "$(rw_get "$A" a9 .pinned_as)" a0
+expect_eq "state" "$(rw_get "$A" a9 .state)" attached
+expect_eq "status dev a9" "$(rw_json "$A" dev a9 | jq -r '.attachments[0].prog_id')" "$prog"
+expect_fail --has a9 --has renamed rw "$A" status dev a0
+expect_fail --has a9 rw "$A" set dev a0 rate 5
+expect_fail --has "earlier name" rw "$A" attach dev a9 mode skb
+rw "$A" set dev a9 rate 7 || fail "set on the new name failed"
+expect_eq "set through the new name" "$(rw_get "$A" a9 .rate)" 7
+# A new interface takes the old name: the old pins are not its.
+veth_pair "$A" a0 "$B" b1
+expect_fail --has a9 rw "$A" attach dev a0 mode skb
+expect_fail --has a9 rw "$A" detach dev a0
+expect_eq "the new a0 has no program" "$(link_xdp_prog "$A" a0)" ""
+expect_eq "a9 still runs ratewall" "$(link_xdp_prog "$A" a9)" "$prog"
+rw "$A" detach dev a9 || fail "detach by the new name failed"
+expect_false "pins removed" test -e "$pin"
+expect_eq "a9 has no program" "$(link_xdp_prog "$A" a9)" ""
+ip -n "$A" link set a9 name a0x
+
+# --- pins of another namespace -------------------------------------------------
+rw_attach "$A" a0 mode skb rate 100 || die "attach a0 in A failed"
+pa=$(rw_pin_dir "$A" a0)
+rw_attach "$B" b1 mode skb rate 100 || die "attach b1 in B failed"
+pb=$(rw_pin_dir "$B" b1)
+prog_a=$(rw_get "$A" a0 .prog_id)
+# Make B's namespace directory hold A's pins under the name of B's b0.
+mv -- "$pa" "$(dirname "$pb")/b0"
+at_exit "mv -- '$(dirname "$pb")/b0' '$pa'"
+expect_fail --has "another network namespace" rw "$B" status dev b0
+expect_fail --has "another network namespace" rw "$B" detach dev b0
+expect_fail --has "another network namespace" rw "$B" set dev b0 rate 1
+expect_fail --has "another network namespace" rw "$B" attach dev b0 mode skb
+expect_eq "B lists only its own" "$(rw_json "$B" | jq -r '[.attachments[].dev] | join(",")')" b1
+expect_eq "A's program is still attached" "$(link_xdp_prog "$A" a0)" "$prog_a"
+mv -- "$(dirname "$pb")/b0" "$pa"
+expect_eq "A's attachment back in place" "$(rw_get "$A" a0 .prog_id)" "$prog_a"
+
+# --- names that are paths ------------------------------------------------------
+for bad in .. . "a/b" "x:y" "a b" ""; do
+	expect_fail --has "not a valid interface name" rw "$A" detach dev "$bad"
+done
+expect_fail --has "not a valid interface name" rw "$A" attach dev ..
+expect_true "A's pins untouched" test -e "$pa/link"
+expect_true "B's pins untouched" test -e "$pb/link"
+
+# --- a directory with something else in it -------------------------------------
+mkdir -- "$pa/extra"
+expect_fail --has extra rw "$A" detach dev a0
+expect_eq "still attached after the refused detach" "$(link_xdp_prog "$A" a0)" "$prog_a"
+expect_true "link pin kept" test -e "$pa/link"
+rmdir -- "$pa/extra"
+
+# --- incomplete pins ----------------------------------------------------------
+rm -- "$pa/counters"
+expect_eq "incomplete listed with its state" \
+	"$(rw_json "$A" | jq -r '.attachments[] | select(.dev == "a0") | .state')" incomplete
+rw "$A" status >/dev/null || fail "text status fails on incomplete pins"
+expect_true "text status names them" bash -c "nsenter --net=/run/netns/$A '$RATEWALL' status | grep -q 'a0: incomplete'"
+expect_fail --has incomplete rw "$A" set dev a0 rate 5
+rw "$A" detach dev a0 || fail "detach of incomplete pins failed"
+expect_false "incomplete pins removed" test -e "$pa"
+expect_eq "and the program with them" "$(link_xdp_prog "$A" a0)" ""
+
+# --- concurrent set -----------------------------------------------------------
+lost=0
+for i in $(seq 2 21); do
+	rw "$B" set dev b1 rate 1 burst 1 || fail "reset $i failed"
+	rw "$B" set dev b1 rate "$i" &
+	p1=$!
+	rw "$B" set dev b1 burst "$i" &
+	p2=$!
+	wait "$p1" || fail "set rate $i failed"
+	wait "$p2" || fail "set burst $i failed"
+	got=$(rw_json "$B" dev b1 | jq -r '.attachments[0] | "\(.rate) \(.burst)"')
+	[ "$got" = "$i $i" ] || lost=$((lost + 1))
+done
+expect_eq "concurrent sets that lost a field (of 20)" "$lost" 0
+rw "$B" detach dev b1 || fail "detach b1 failed"
+finish
