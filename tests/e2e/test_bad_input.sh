@@ -65,7 +65,8 @@ refuse rate attach dev gw1 rate 0
 refuse 1000000000000 attach dev gw1 rate 1000000000000
 refuse abc attach dev gw1 rate abc
 refuse 12x attach dev gw1 rate 12x
-refuse -5 attach dev gw1 rate -5
+refuse "rate '-5' is not a non-negative integer" attach dev gw1 rate -5
+refuse 'not a valid interface' attach dev ..
 refuse burst attach dev gw1 burst 0
 refuse 99999999999 attach dev gw1 burst 99999999999
 refuse 33 attach dev gw1 prefix4 33
@@ -99,6 +100,8 @@ refuse nosuchif0 set dev nosuchif0 rate 5
 refuse 'not attached' detach dev gw1
 refuse nosuchif0 detach dev nosuchif0
 refuse dev detach
+refuse 'not a valid interface' detach dev ..
+refuse 'not a valid interface' detach dev .
 
 # --- not root ------------------------------------------------------------------
 # nsenter needs root, so it runs first and drops to nobody for ratewall.
