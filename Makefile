@@ -20,7 +20,8 @@ BPF_OBJS := $(BUILD)/ratewall.bpf.o
 SKELS := $(BUILD)/ratewall.skel.h
 
 TEST_UNIT := $(BUILD)/tests/unit_args $(BUILD)/tests/unit_limits $(BUILD)/tests/unit_pins
-TEST_BPF := $(BUILD)/tests/bpf_verdicts $(BUILD)/tests/bpf_concurrency
+TEST_BPF := $(BUILD)/tests/bpf_verdicts $(BUILD)/tests/bpf_new_sources \
+	$(BUILD)/tests/bpf_concurrency
 TEST_TOOLS := $(BUILD)/tests/udp_burst $(BUILD)/tests/udp_sink
 BENCH := $(BUILD)/bench/prog_run_cost $(BUILD)/bench/baseline.bpf.o
 

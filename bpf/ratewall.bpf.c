@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
 /*
  * ratewall XDP program: parse, key by masked source, run the source's
- * packet bucket, count the verdict by reason.
+ * packet bucket (a new source first needs a token of the global
+ * new-source budget), count the verdict by reason.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -29,6 +30,13 @@ struct {
 } rw_sources SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rw_global_state);
+} rw_global SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, RW_COUNTER_SLOTS);
 	__type(key, __u32);
@@ -48,7 +56,30 @@ static __always_inline int finish(__u32 class_id, __u32 reason, __u32 verdict,
 	return verdict == RW_VERDICT_DROP ? XDP_DROP : XDP_PASS;
 }
 
-/* Runs the source's bucket; creates the entry for a source seen first. */
+enum source_result {
+	SOURCE_ADMIT = GCRA_ADMIT,
+	SOURCE_REFUSE = GCRA_REFUSE,
+	SOURCE_CONTENDED = GCRA_CONTENDED,
+	SOURCE_NEW_REFUSED, /* unknown, and the new-source budget is spent */
+	SOURCE_NO_STATE,
+};
+
+/* One token of the global new-source budget; refusals write nothing. */
+static __always_inline int new_source_budget(const struct rw_config *cfg, __u64 now)
+{
+	__u64 limit = *(volatile const __u64 *)&cfg->new_limit;
+	__u64 interval = rw_limit_interval(limit);
+	struct rw_global_state *g;
+	__u32 zero = 0;
+
+	g = bpf_map_lookup_elem(&rw_global, &zero);
+	if (!g)
+		return GCRA_CONTENDED;
+	return gcra_take(&g->new_src_tat, now, interval, rw_limit_burst(limit) * interval);
+}
+
+/* Runs the source's bucket; a source seen first gets an entry only while
+ * the new-source budget lasts. */
 static __always_inline int source_bucket(struct rw_src_key *key,
 					 const struct rw_config *cfg, __u64 now)
 {
@@ -59,13 +90,18 @@ static __always_inline int source_bucket(struct rw_src_key *key,
 
 	if (!st) {
 		struct rw_src_state fresh = { .pkt_tat = now + interval };
+		int budget = new_source_budget(cfg, now);
 
+		if (budget == GCRA_REFUSE)
+			return SOURCE_NEW_REFUSED;
+		if (budget != GCRA_ADMIT)
+			return SOURCE_CONTENDED;
 		if (bpf_map_update_elem(&rw_sources, key, &fresh, BPF_NOEXIST) == 0)
-			return GCRA_ADMIT;
+			return SOURCE_ADMIT;
 		/* Another CPU created it first: take from the entry it made. */
 		st = bpf_map_lookup_elem(&rw_sources, key);
 		if (!st)
-			return -1;
+			return SOURCE_NO_STATE;
 	}
 	return gcra_take(&st->pkt_tat, now, interval, window);
 }
@@ -110,12 +146,14 @@ int ratewall_xdp(struct xdp_md *ctx)
 
 	res = source_bucket(&key, cfg, bpf_ktime_get_ns() << RW_TICK_SHIFT);
 	switch (res) {
-	case GCRA_ADMIT:
+	case SOURCE_ADMIT:
 		return finish(0, malformed ? RW_REASON_MALFORMED : RW_REASON_ADMITTED,
 			      RW_VERDICT_PASS, bytes);
-	case GCRA_REFUSE:
+	case SOURCE_REFUSE:
 		return finish(0, RW_REASON_SRC_PKT, RW_VERDICT_DROP, bytes);
-	case GCRA_CONTENDED:
+	case SOURCE_NEW_REFUSED:
+		return finish(0, RW_REASON_SRC_NEW, RW_VERDICT_DROP, bytes);
+	case SOURCE_CONTENDED:
 		return finish(0, RW_REASON_CONTENDED, RW_VERDICT_DROP, bytes);
 	default:
 		return finish(0, RW_REASON_NO_STATE, RW_VERDICT_PASS, bytes);

@@ -29,6 +29,14 @@
 #define RW_DEFAULT_BURST 1000ULL
 #define RW_DEFAULT_PREFIX4 32
 #define RW_DEFAULT_PREFIX6 64
+/*
+ * New sources earn an entry in the per-source map only while this global
+ * budget has tokens: a flood of spoofed addresses then costs one failed
+ * lookup and one read of a shared word per packet, instead of an LRU
+ * insert that evicts a real client.
+ */
+#define RW_DEFAULT_NEW_RATE 10000ULL  /* new sources per second */
+#define RW_DEFAULT_NEW_BURST 10000ULL /* new sources at once */
 
 /* How often a bucket update may lose a compare-and-swap race before the
  * packet is refused (and counted as contended) rather than spinning. */
@@ -46,6 +54,7 @@ enum rw_reason {
 	RW_REASON_SRC_PKT,       /* over its per-source packet bucket */
 	RW_REASON_CONTENDED,     /* bucket CAS lost RW_CAS_RETRIES times */
 	RW_REASON_NO_STATE,      /* could not create the source's entry */
+	RW_REASON_SRC_NEW,       /* unknown source while the new-source budget is spent */
 	RW_REASON_MAX,
 };
 
@@ -124,9 +133,12 @@ struct rw_config {
 	__u32 mask6[4];       /* network byte order */
 	__u8 malformed_drop;  /* 1: drop malformed frames; 0: pass them */
 	__u8 pad0[3];
+	__u64 new_limit;      /* rw_limit_pack() of the global new-source budget */
 	/* read by userspace only */
 	__u64 rate;           /* packets per second, as the operator gave it */
 	__u64 burst;          /* packets */
+	__u64 new_rate;       /* new sources per second */
+	__u64 new_burst;      /* new sources */
 	__u32 prefix4;
 	__u32 prefix6;
 	__u32 max_entries;
@@ -135,6 +147,15 @@ struct rw_config {
 	__u32 pad1;
 	__u64 netns_cookie;
 	__u64 attached_at_ns; /* CLOCK_REALTIME at attach */
+};
+
+/*
+ * State shared by every CPU, written only when a new source is admitted:
+ * kept apart from rw_config so that those writes never bounce the config
+ * line that every packet reads.
+ */
+struct rw_global_state {
+	__u64 new_src_tat;    /* GCRA TAT of the new-source budget, in ticks */
 };
 
 #endif /* RATEWALL_H */

@@ -14,6 +14,7 @@ static const char *const reason_names[RW_REASON_MAX] = {
 	[RW_REASON_SRC_PKT] = "src_pkt",
 	[RW_REASON_CONTENDED] = "contended",
 	[RW_REASON_NO_STATE] = "no_state",
+	[RW_REASON_SRC_NEW] = "src_new",
 };
 
 static const char *const verdict_names[RW_VERDICT_MAX] = {

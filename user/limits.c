@@ -8,6 +8,8 @@ void limit_opts_default(struct limit_opts *o)
 {
 	o->rate = RW_DEFAULT_RATE;
 	o->burst = RW_DEFAULT_BURST;
+	o->new_rate = RW_DEFAULT_NEW_RATE;
+	o->new_burst = RW_DEFAULT_NEW_BURST;
 	o->prefix4 = RW_DEFAULT_PREFIX4;
 	o->prefix6 = RW_DEFAULT_PREFIX6;
 	o->entries = RW_DEFAULT_MAX_ENTRIES;
@@ -41,11 +43,14 @@ void prefix_mask6(uint32_t prefix, uint32_t mask[4])
 void limits_to_config(const struct limit_opts *o, struct rw_config *cfg)
 {
 	cfg->pkt_limit = rw_limit_pack(gcra_interval_ticks(o->rate), o->burst);
+	cfg->new_limit = rw_limit_pack(gcra_interval_ticks(o->new_rate), o->new_burst);
 	cfg->mask4 = prefix_mask4(o->prefix4);
 	prefix_mask6(o->prefix6, cfg->mask6);
 	cfg->malformed_drop = o->malformed_drop ? 1 : 0;
 	cfg->rate = o->rate;
 	cfg->burst = o->burst;
+	cfg->new_rate = o->new_rate;
+	cfg->new_burst = o->new_burst;
 	cfg->prefix4 = o->prefix4;
 	cfg->prefix6 = o->prefix6;
 	cfg->max_entries = o->entries;

@@ -9,6 +9,8 @@
 struct limit_opts {
 	uint64_t rate;      /* packets per second per source */
 	uint64_t burst;     /* packets */
+	uint64_t new_rate;  /* new sources per second, all sources together */
+	uint64_t new_burst; /* new sources at once */
 	uint32_t prefix4;   /* 0..32 */
 	uint32_t prefix6;   /* 0..128 */
 	uint32_t entries;   /* per-source map size */

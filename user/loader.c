@@ -357,6 +357,8 @@ static int set_locked(const char *ifname, const struct live_change *chg)
 	next = *live;
 	o.rate = chg->has_rate ? chg->rate : next.rate;
 	o.burst = chg->has_burst ? chg->burst : next.burst;
+	o.new_rate = chg->has_new_rate ? chg->new_rate : next.new_rate;
+	o.new_burst = chg->has_new_burst ? chg->new_burst : next.new_burst;
 	o.prefix4 = next.prefix4;
 	o.prefix6 = next.prefix6;
 	o.entries = next.max_entries;
@@ -365,6 +367,9 @@ static int set_locked(const char *ifname, const struct live_change *chg)
 
 	live->rate = next.rate;
 	live->burst = next.burst;
+	live->new_rate = next.new_rate;
+	live->new_burst = next.new_burst;
+	__atomic_store_n(&live->new_limit, next.new_limit, __ATOMIC_RELEASE);
 	__atomic_store_n(&live->malformed_drop, next.malformed_drop, __ATOMIC_RELAXED);
 	__atomic_store_n(&live->pkt_limit, next.pkt_limit, __ATOMIC_RELEASE);
 	munmap(live, len);

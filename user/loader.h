@@ -14,8 +14,8 @@ int loader_detach(const char *ifname);
 
 /* Fields of a live change; a `has_` flag says which were given. */
 struct live_change {
-	bool has_rate, has_burst, has_malformed;
-	uint64_t rate, burst;
+	bool has_rate, has_burst, has_malformed, has_new_rate, has_new_burst;
+	uint64_t rate, burst, new_rate, new_burst;
 	int malformed_drop;
 };
 int loader_set(const char *ifname, const struct live_change *chg);

@@ -24,6 +24,7 @@ static void usage_attach(FILE *f)
 	fprintf(f,
 		"Usage: ratewall attach dev IFACE [mode native|skb] [rate N] [burst N]\n"
 		"                       [prefix4 N] [prefix6 N] [entries N] [malformed pass|drop]\n"
+		"                       [new-rate N] [new-burst N]\n"
 		"  Loads the XDP limiter on IFACE and pins it under /sys/fs/bpf/ratewall/.\n"
 		"  mode       native (default) or skb (generic XDP, for drivers without native)\n"
 		"  rate       packets per second per source, 1..%llu (default %llu)\n"
@@ -31,11 +32,17 @@ static void usage_attach(FILE *f)
 		"  prefix4    IPv4 source prefix length that forms one key, 0..32 (default %d)\n"
 		"  prefix6    IPv6 source prefix length that forms one key, 0..128 (default %d)\n"
 		"  entries    sources tracked at once (LRU), %u..%u (default %u)\n"
-		"  malformed  verdict for truncated or invalid frames (default pass)\n",
+		"  malformed  verdict for truncated or invalid frames (default pass)\n"
+		"  new-rate   sources seen for the first time that get an entry per second,\n"
+		"             all together, 1..%llu (default %llu); packets of other new\n"
+		"             sources are dropped (reason src_new) until the budget refills\n"
+		"  new-burst  new sources admitted at once, 1..%llu (default %llu)\n",
 		(unsigned long long)RW_RATE_MAX, (unsigned long long)RW_DEFAULT_RATE,
 		(unsigned long long)RW_BURST_MAX, (unsigned long long)RW_DEFAULT_BURST,
 		RW_DEFAULT_PREFIX4, RW_DEFAULT_PREFIX6, RW_MAX_ENTRIES_MIN, RW_MAX_ENTRIES_MAX,
-		RW_DEFAULT_MAX_ENTRIES);
+		RW_DEFAULT_MAX_ENTRIES, (unsigned long long)RW_RATE_MAX,
+		(unsigned long long)RW_DEFAULT_NEW_RATE, (unsigned long long)RW_BURST_MAX,
+		(unsigned long long)RW_DEFAULT_NEW_BURST);
 }
 
 static void usage_detach(FILE *f)
@@ -47,6 +54,7 @@ static void usage_detach(FILE *f)
 static void usage_set(FILE *f)
 {
 	fprintf(f, "Usage: ratewall set dev IFACE [rate N] [burst N] [malformed pass|drop]\n"
+		   "                    [new-rate N] [new-burst N]\n"
 		   "  Changes the live limits; every source sees them at its next packet.\n");
 }
 
@@ -63,9 +71,9 @@ static void usage(FILE *f)
 		"       ratewall COMMAND help\n"
 		"Commands:\n"
 		"  attach dev IFACE [mode native|skb] [rate N] [burst N] [prefix4 N] [prefix6 N]\n"
-		"                   [entries N] [malformed pass|drop]\n"
+		"                   [entries N] [malformed pass|drop] [new-rate N] [new-burst N]\n"
 		"  detach dev IFACE\n"
-		"  set dev IFACE [rate N] [burst N] [malformed pass|drop]\n"
+		"  set dev IFACE [rate N] [burst N] [malformed pass|drop] [new-rate N] [new-burst N]\n"
 		"  status [dev IFACE]\n"
 		"  help | version\n"
 		"Options:\n"
@@ -141,12 +149,13 @@ static int parse_dev(const char *value, const char **ifname)
 }
 
 enum kw { KW_DEV, KW_MODE, KW_RATE, KW_BURST, KW_PREFIX4, KW_PREFIX6, KW_ENTRIES,
-	  KW_MALFORMED };
+	  KW_MALFORMED, KW_NEW_RATE, KW_NEW_BURST };
 
 static int cmd_attach(struct arg_cursor *cur)
 {
 	static const char *const kws[] = { "dev", "mode", "rate", "burst", "prefix4",
-					   "prefix6", "entries", "malformed", NULL };
+					   "prefix6", "entries", "malformed", "new-rate",
+					   "new-burst", NULL };
 	enum rw_attach_mode mode = RW_MODE_NATIVE;
 	const char *ifname = NULL, *value;
 	struct limit_opts o;
@@ -196,6 +205,14 @@ static int cmd_attach(struct arg_cursor *cur)
 			break;
 		case KW_MALFORMED:
 			if (parse_malformed(value, &o.malformed_drop))
+				return -1;
+			break;
+		case KW_NEW_RATE:
+			if (arg_parse_u64("new-rate", value, 1, RW_RATE_MAX, &o.new_rate))
+				return -1;
+			break;
+		case KW_NEW_BURST:
+			if (arg_parse_u64("new-burst", value, 1, RW_BURST_MAX, &o.new_burst))
 				return -1;
 			break;
 		}
@@ -259,7 +276,8 @@ static int cmd_status(struct arg_cursor *cur)
 
 static int cmd_set(struct arg_cursor *cur)
 {
-	static const char *const kws[] = { "dev", "rate", "burst", "malformed", NULL };
+	static const char *const kws[] = { "dev", "rate", "burst", "malformed", "new-rate",
+					   "new-burst", NULL };
 	struct live_change chg = { 0 };
 	const char *ifname = NULL, *value;
 
@@ -289,13 +307,24 @@ static int cmd_set(struct arg_cursor *cur)
 				return -1;
 			chg.has_malformed = true;
 		}
+		if (kw == 4) {
+			if (arg_parse_u64("new-rate", value, 1, RW_RATE_MAX, &chg.new_rate))
+				return -1;
+			chg.has_new_rate = true;
+		}
+		if (kw == 5) {
+			if (arg_parse_u64("new-burst", value, 1, RW_BURST_MAX, &chg.new_burst))
+				return -1;
+			chg.has_new_burst = true;
+		}
 	}
 	if (!ifname) {
 		rw_err("set needs 'dev IFACE'");
 		return -1;
 	}
-	if (!chg.has_rate && !chg.has_burst && !chg.has_malformed) {
-		rw_err("set needs at least one of rate, burst, malformed");
+	if (!chg.has_rate && !chg.has_burst && !chg.has_malformed && !chg.has_new_rate &&
+	    !chg.has_new_burst) {
+		rw_err("set needs at least one of rate, burst, malformed, new-rate, new-burst");
 		return -1;
 	}
 	if (privileges_check("set"))

@@ -57,6 +57,8 @@ static json_object *view_to_json(const struct attachment *a, const struct attach
 	json_object_object_add(o, "link_id", json_object_new_int64(v->link.id));
 	json_object_object_add(o, "rate", json_object_new_uint64(v->cfg.rate));
 	json_object_object_add(o, "burst", json_object_new_uint64(v->cfg.burst));
+	json_object_object_add(o, "new_rate", json_object_new_uint64(v->cfg.new_rate));
+	json_object_object_add(o, "new_burst", json_object_new_uint64(v->cfg.new_burst));
 	json_object_object_add(o, "prefix4", json_object_new_int64(v->cfg.prefix4));
 	json_object_object_add(o, "prefix6", json_object_new_int64(v->cfg.prefix6));
 	json_object_object_add(o, "entries", json_object_new_int64(v->cfg.max_entries));
@@ -99,6 +101,8 @@ static void print_text(const struct attachment *a, const struct attachment_view 
 	       "  entries %u  malformed %s\n",
 	       (uint64_t)v->cfg.rate, (uint64_t)v->cfg.burst, v->cfg.prefix4, v->cfg.prefix6,
 	       v->cfg.max_entries, v->cfg.malformed_drop ? "drop" : "pass");
+	printf("  new sources %" PRIu64 "/s  burst %" PRIu64 "\n", (uint64_t)v->cfg.new_rate,
+	       (uint64_t)v->cfg.new_burst);
 	printf("  pins %s\n", a->dir);
 	printf("  %-12s %-10s %14s %16s\n", "reason", "verdict", "packets", "bytes");
 	for (unsigned int r = 0; r < RW_REASON_MAX; r++) {

@@ -69,7 +69,13 @@ static void config_carries_window_and_echo(void **state)
 	o.rate = 20;
 	o.burst = 60;
 	o.malformed_drop = 1;
+	o.new_rate = 4000;
+	o.new_burst = 700;
 	limits_to_config(&o, &cfg);
+	assert_int_equal(rw_limit_interval(cfg.new_limit), 250000ULL << RW_TICK_SHIFT);
+	assert_int_equal(rw_limit_burst(cfg.new_limit), 700);
+	assert_int_equal(cfg.new_rate, 4000);
+	assert_int_equal(cfg.new_burst, 700);
 	assert_int_equal(rw_limit_interval(cfg.pkt_limit), 50000000ULL << RW_TICK_SHIFT);
 	assert_int_equal(rw_limit_burst(cfg.pkt_limit), 60);
 	assert_int_equal(cfg.rate, 20);
