@@ -23,13 +23,14 @@ TEST_UNIT := $(BUILD)/tests/unit_args $(BUILD)/tests/unit_limits $(BUILD)/tests/
 TEST_BPF := $(BUILD)/tests/bpf_verdicts $(BUILD)/tests/bpf_new_sources \
 	$(BUILD)/tests/bpf_concurrency
 TEST_TOOLS := $(BUILD)/tests/udp_burst $(BUILD)/tests/udp_sink
-BENCH := $(BUILD)/bench/prog_run_cost $(BUILD)/bench/baseline.bpf.o
+BENCH := $(BUILD)/bench/prog_run_cost $(BUILD)/bench/baseline.bpf.o $(BUILD)/bench/xdp_gen
 
 .PHONY: all deps vmlinux test demo bench clean install
 # A recipe that fails half way must not leave a file that looks finished.
 .DELETE_ON_ERROR:
 # Keep BPF objects: the skeleton embeds them and make would delete them as intermediates.
-.SECONDARY: $(BPF_OBJS) $(BUILD)/bench/baseline.bpf.o
+.SECONDARY: $(BPF_OBJS) $(BUILD)/bench/baseline.bpf.o $(BUILD)/bench/rotate.bpf.o \
+	$(BUILD)/bench/gen.bpf.o
 all: $(BUILD)/ratewall
 
 deps:
@@ -42,9 +43,9 @@ vmlinux:
 $(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/*.h include/ratewall.h vmlinux/vmlinux.h | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c include/ratewall.h | $(BUILD)
+$(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c tests/bench/*.h include/ratewall.h | $(BUILD)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(CLANG) $(BPF_CFLAGS) -Itests/bench -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst .bpf.o,,$(notdir $<))_bpf > $@.tmp
@@ -72,9 +73,14 @@ $(BUILD)/tests/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< -o $@
 
-$(BUILD)/bench/prog_run_cost: tests/bench/prog_run_cost.c $(BUILD)/libratewall.a $(SKELS)
+$(BUILD)/bench/prog_run_cost: tests/bench/prog_run_cost.c $(BUILD)/libratewall.a $(SKELS) \
+		$(BUILD)/bench/rotate.skel.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< -o $@ $(BUILD)/libratewall.a $(LDLIBS)
+
+$(BUILD)/bench/xdp_gen: tests/bench/xdp_gen.c tests/bench/gen.h $(BUILD)/bench/gen.skel.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/bench $< -o $@ $(LDLIBS) -lpthread
 
 $(BUILD):
 	@mkdir -p $(BUILD)

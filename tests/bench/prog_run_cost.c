@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
 /*
  * Per-packet cost through BPF_PROG_TEST_RUN: ratewall's pass and drop
- * paths beside a trivial XDP_PASS program, measured in the same run,
- * several rounds each, reported as median and min-max; plus the kernel's
- * own figure for the memory of the per-source map, per entry.
+ * paths, round robin over 130k known sources and a flood of new sources,
+ * beside a trivial XDP_PASS program, measured in the same run, several
+ * rounds each, reported as median and min-max; plus the kernel's own
+ * figure for the memory of the per-source map, per entry.
  *
  * usage: prog_run_cost BASELINE_OBJ [repeat N] [rounds N] [entries N] [json]
  */
@@ -16,10 +17,12 @@
 #include <bpf/libbpf.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <linux/udp.h>
 
 #include "limits.h"
 #include "ratewall.skel.h"
+#include "bench/rotate.skel.h"
 
 #define MAX_ROUNDS 64
 
@@ -29,7 +32,7 @@ struct frame {
 };
 
 /* A 60-byte Ethernet/IPv4/UDP frame from 198.18.0.2 to 198.18.0.1:8080. */
-static void build_frame(struct frame *f)
+static void build_frame4(struct frame *f)
 {
 	struct ethhdr *eth = (void *)f->bytes;
 	struct iphdr *ip = (void *)(eth + 1);
@@ -48,6 +51,27 @@ static void build_frame(struct frame *f)
 	f->len = 60;
 	ip->tot_len = htons(f->len - sizeof(*eth));
 	udp->len = htons(f->len - sizeof(*eth) - sizeof(*ip));
+}
+
+/* A 62-byte Ethernet/IPv6/UDP frame from 2001:db8::2 to 2001:db8::1:8080. */
+static void build_frame6(struct frame *f)
+{
+	struct ethhdr *eth = (void *)f->bytes;
+	struct ipv6hdr *ip6 = (void *)(eth + 1);
+	struct udphdr *udp = (void *)(ip6 + 1);
+
+	memset(f, 0, sizeof(*f));
+	eth->h_proto = htons(ETH_P_IPV6);
+	ip6->version = 6;
+	ip6->nexthdr = IPPROTO_UDP;
+	ip6->hop_limit = 64;
+	inet_pton(AF_INET6, "2001:db8::2", &ip6->saddr);
+	inet_pton(AF_INET6, "2001:db8::1", &ip6->daddr);
+	udp->source = htons(40000);
+	udp->dest = htons(8080);
+	f->len = sizeof(*eth) + sizeof(*ip6) + sizeof(*udp);
+	ip6->payload_len = htons(sizeof(*udp));
+	udp->len = htons(sizeof(*udp));
 }
 
 static int run_once(int prog_fd, const struct frame *f, unsigned int repeat, double *ns)
@@ -85,7 +109,9 @@ static void summarize(const char *name, double *samples, int rounds, struct resu
 	r->max = samples[rounds - 1];
 }
 
-static int set_limits(struct ratewall_bpf *skel, uint64_t rate, uint64_t burst)
+/* Per-source limits and the new-source budget, as the loader computes them. */
+static int set_limits(struct ratewall_bpf *skel, uint64_t rate, uint64_t burst,
+		      uint64_t new_rate, uint64_t new_burst)
 {
 	struct limit_opts o;
 	struct rw_config cfg = { 0 };
@@ -94,6 +120,8 @@ static int set_limits(struct ratewall_bpf *skel, uint64_t rate, uint64_t burst)
 	limit_opts_default(&o);
 	o.rate = rate;
 	o.burst = burst;
+	o.new_rate = new_rate;
+	o.new_burst = new_burst;
 	limits_to_config(&o, &cfg);
 	return bpf_map_update_elem(bpf_map__fd(skel->maps.rw_config), &zero, &cfg, BPF_ANY);
 }
@@ -116,14 +144,67 @@ static long long map_memlock(int fd)
 	return v;
 }
 
+enum target { TO_TRIVIAL, TO_CLOCK, TO_RATEWALL };
+
+/*
+ * One measured path. `sources` < 0 runs the program directly on one fixed
+ * source; otherwise through the rotator (0: a new source every packet).
+ */
+struct path {
+	const char *name;
+	const char *what;
+	enum target target;
+	int family;
+	long sources;
+	uint64_t rate, burst, new_rate, new_burst;
+};
+
+#define OPEN RW_RATE_MAX, RW_BURST_MAX
+#define GUARD RW_DEFAULT_NEW_RATE, RW_DEFAULT_NEW_BURST
+#define UNGUARDED RW_RATE_MAX, RW_BURST_MAX
+
+static const struct path paths[] = {
+	{ "trivial_pass", "XDP_PASS and nothing else", TO_TRIVIAL, 4, -1, OPEN, GUARD },
+	{ "clock", "bpf_ktime_get_ns() alone: the floor of any bucket", TO_CLOCK, 4, -1, OPEN,
+	  GUARD },
+	{ "pass", "one known source under its limit", TO_RATEWALL, 4, -1, OPEN, GUARD },
+	{ "drop", "one known source over its limit", TO_RATEWALL, 4, -1, 1, 1, GUARD },
+	{ "rotator", "source rewrite + tail call to XDP_PASS", TO_TRIVIAL, 4, 131072, OPEN,
+	  GUARD },
+	{ "rr_1", "via rotator: one known IPv4 source", TO_RATEWALL, 4, 1, OPEN, GUARD },
+	{ "rr_130k", "via rotator: 131072 known IPv4 sources, round robin", TO_RATEWALL, 4,
+	  131072, OPEN, GUARD },
+	{ "rr6_1", "via rotator: one known IPv6 /64", TO_RATEWALL, 6, 1, OPEN, GUARD },
+	{ "new6", "via rotator: a new IPv6 /64 every packet, default budget", TO_RATEWALL, 6,
+	  0, OPEN, GUARD },
+	{ "new6_lru", "via rotator: a new IPv6 /64 every packet, unguarded (LRU insert)",
+	  TO_RATEWALL, 6, 0, OPEN, UNGUARDED },
+};
+#define NPATHS (sizeof(paths) / sizeof(paths[0]))
+#define ROTATOR_PATH 4
+#define KNOWN6_PATH 7
+#define NEW6_PATH 8
+#define NEW6_LRU_PATH 9
+#define RR_130K_PATH 6
+
+static double path_net(const struct result *res, size_t i)
+{
+	/* Take the rotator's own cost out of the paths that go through it. */
+	if (paths[i].sources < 0)
+		return res[i].median;
+	return res[i].median - (res[ROTATOR_PATH].median - res[0].median);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned int repeat = 1000000, entries = RW_DEFAULT_MAX_ENTRIES;
 	int rounds = 7, json = 0, err = 1;
 	struct bpf_object *base = NULL;
 	struct ratewall_bpf *skel = NULL;
-	struct result res[3];
-	struct frame f;
+	struct rotate_bpf *rot = NULL;
+	struct result res[NPATHS];
+	struct frame f4, f6;
+	__u32 zero = 0;
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s BASELINE_OBJ [repeat N] [rounds N] [entries N] [json]\n",
@@ -144,11 +225,12 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (rounds < 1 || rounds > MAX_ROUNDS || repeat < 1) {
-		fprintf(stderr, "rounds must be 1..%d and repeat >= 1\n", MAX_ROUNDS);
+	if (rounds < 1 || rounds > MAX_ROUNDS || repeat < 1 || repeat > INT32_MAX) {
+		fprintf(stderr, "rounds must be 1..%d and repeat 1..%d\n", MAX_ROUNDS, INT32_MAX);
 		return 2;
 	}
-	build_frame(&f);
+	build_frame4(&f4);
+	build_frame6(&f6);
 
 	base = bpf_object__open_file(argv[1], NULL);
 	if (!base || bpf_object__load(base)) {
@@ -161,65 +243,113 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cannot load ratewall\n");
 		goto out;
 	}
+	rot = rotate_bpf__open_and_load();
+	if (!rot) {
+		fprintf(stderr, "cannot load the source rotator\n");
+		goto out;
+	}
+	int trivial_fd = bpf_program__fd(bpf_object__find_program_by_name(base, "baseline_pass"));
+	int clock_fd = bpf_program__fd(bpf_object__find_program_by_name(base, "baseline_clock"));
+	int ratewall_fd = bpf_program__fd(skel->progs.ratewall_xdp);
+	int rot_fd = bpf_program__fd(rot->progs.rotate_source);
+	int target_fd = bpf_map__fd(rot->maps.target);
+	double samples[NPATHS][MAX_ROUNDS];
+
+	/* Round robin needs every source known before it is timed. */
+	if (set_limits(skel, OPEN, UNGUARDED) ||
+	    bpf_map_update_elem(target_fd, &zero, &ratewall_fd, BPF_ANY)) {
+		fprintf(stderr, "cannot prepare the round-robin sources\n");
+		goto out;
+	}
+	rot->bss->next_index = 0;
+	rot->data->sources = 131072;
+	{
+		double ignored;
+
+		if (run_once(rot_fd, &f4, 131072, &ignored)) {
+			fprintf(stderr, "warm-up run failed\n");
+			goto out;
+		}
+	}
 
 	/*
-	 * Rounds interleave the three paths so that drift on this shared machine
-	 * hits them alike. The pass and drop paths use different sources, so the
-	 * 1/s limit of the drop path never leaves the pass source in debt.
+	 * Rounds interleave the paths so that drift on this shared machine hits
+	 * them alike. The fixed-source pass and drop paths use different
+	 * sources, so the 1/s limit of the drop path never leaves the pass
+	 * source in debt.
 	 */
-	int fds[3] = {
-		bpf_program__fd(bpf_object__find_program_by_name(base, "baseline_pass")),
-		bpf_program__fd(skel->progs.ratewall_xdp),
-		bpf_program__fd(skel->progs.ratewall_xdp),
-	};
-	const char *names[3] = { "trivial_pass", "ratewall_pass", "ratewall_drop" };
-	double samples[3][MAX_ROUNDS];
-	struct frame drop_frame = f;
+	struct frame drop4 = f4;
 
-	drop_frame.bytes[sizeof(struct ethhdr) + 15] = 3; /* saddr 198.18.0.3 */
+	drop4.bytes[sizeof(struct ethhdr) + 15] = 3; /* saddr 198.18.0.3 */
 	for (int r = 0; r < rounds; r++) {
-		for (int p = 0; p < 3; p++) {
-			int rc = 0;
+		for (size_t p = 0; p < NPATHS; p++) {
+			const struct path *pp = &paths[p];
+			int fd = pp->target == TO_TRIVIAL ? trivial_fd :
+				 pp->target == TO_CLOCK	  ? clock_fd :
+							    ratewall_fd;
+			const struct frame *fr = pp->family == 6 ? &f6 : &f4;
+			int rc = set_limits(skel, pp->rate, pp->burst, pp->new_rate, pp->new_burst);
 
-			if (p == 1)
-				rc = set_limits(skel, RW_RATE_MAX, RW_BURST_MAX);
-			if (p == 2)
-				rc = set_limits(skel, 1, 1);
+			if (!strcmp(pp->name, "drop"))
+				fr = &drop4;
+			if (!rc && pp->sources >= 0) {
+				rc = bpf_map_update_elem(target_fd, &zero, &fd, BPF_ANY);
+				rot->data->sources = (__u32)pp->sources;
+				/* New sources must stay new: keep counting across rounds. */
+				if (pp->sources)
+					rot->bss->next_index = 0;
+				fd = rot_fd;
+			}
 			if (!rc)
-				rc = run_once(fds[p], p == 2 ? &drop_frame : &f, repeat,
-					      &samples[p][r]);
+				rc = run_once(fd, fr, repeat, &samples[p][r]);
 			if (rc) {
-				fprintf(stderr, "%s: BPF_PROG_TEST_RUN failed\n", names[p]);
+				fprintf(stderr, "%s: BPF_PROG_TEST_RUN failed: %s\n", pp->name,
+					strerror(-rc));
 				goto out;
 			}
 		}
 	}
-	for (int p = 0; p < 3; p++)
-		summarize(names[p], samples[p], rounds, &res[p]);
+	for (size_t p = 0; p < NPATHS; p++)
+		summarize(paths[p].name, samples[p], rounds, &res[p]);
 
 	long long mem = map_memlock(bpf_map__fd(skel->maps.rw_sources));
+	double trivial = res[0].median, known6 = path_net(res, KNOWN6_PATH);
 
 	if (json) {
 		printf("{\"repeat\":%u,\"rounds\":%d,\"paths\":[", repeat, rounds);
-		for (int i = 0; i < 3; i++)
-			printf("%s{\"path\":\"%s\",\"ns_median\":%.1f,\"ns_min\":%.1f,\"ns_max\":%.1f,"
+		for (size_t i = 0; i < NPATHS; i++)
+			printf("%s{\"path\":\"%s\",\"what\":\"%s\",\"ns_median\":%.1f,"
+			       "\"ns_min\":%.1f,\"ns_max\":%.1f,\"ns_net\":%.1f,"
 			       "\"ratio_to_trivial\":%.2f}",
-			       i ? "," : "", res[i].name, res[i].median, res[i].min, res[i].max,
-			       res[i].median / res[0].median);
-		printf("],\"sources_map\":{\"entries\":%u,\"memlock_bytes\":%lld,"
+			       i ? "," : "", res[i].name, paths[i].what, res[i].median, res[i].min,
+			       res[i].max, path_net(res, i), path_net(res, i) / trivial);
+		printf("],\"new_source_vs_130k_known\":%.2f,\"new_source_vs_known\":%.2f,\"unguarded_new_vs_known\":%.2f,"
+		       "\"sources_map\":{\"entries\":%u,\"memlock_bytes\":%lld,"
 		       "\"bytes_per_source\":%.1f}}\n",
-		       entries, mem, mem > 0 ? (double)mem / entries : -1.0);
+		       path_net(res, NEW6_PATH) / path_net(res, RR_130K_PATH),
+		       path_net(res, NEW6_PATH) / known6, path_net(res, NEW6_LRU_PATH) / known6, entries, mem,
+		       mem > 0 ? (double)mem / entries : -1.0);
 	} else {
-		printf("BPF_PROG_TEST_RUN, %u repeats x %d rounds, ns per packet (kernel-timed, 1 ns resolution)\n", repeat, rounds);
-		printf("%-16s %8s %8s %8s %10s\n", "path", "median", "min", "max", "x trivial");
-		for (int i = 0; i < 3; i++)
-			printf("%-16s %8.2f %8.2f %8.2f %10.2f\n", res[i].name, res[i].median,
-			       res[i].min, res[i].max, res[i].median / res[0].median);
-		printf("per-source map: %u entries, %lld bytes (kernel memlock), %.1f bytes per source\n",
-		       entries, mem, mem > 0 ? (double)mem / entries : -1.0);
+		printf("BPF_PROG_TEST_RUN, %u repeats x %d rounds, ns per packet "
+		       "(kernel-timed, 1 ns resolution)\n", repeat, rounds);
+		printf("net = median minus the rotator's own cost (rotator - trivial_pass)\n");
+		printf("%-13s %7s %7s %7s %7s %9s  %s\n", "path", "median", "min", "max", "net",
+		       "x trivial", "what");
+		for (size_t i = 0; i < NPATHS; i++)
+			printf("%-13s %7.1f %7.1f %7.1f %7.1f %9.2f  %s\n", res[i].name,
+			       res[i].median, res[i].min, res[i].max, path_net(res, i),
+			       path_net(res, i) / trivial, paths[i].what);
+		printf("new source / known source (IPv6, net): default budget %.2f, "
+		       "unguarded %.2f; new source / one of 130k known: %.2f\n",
+		       path_net(res, NEW6_PATH) / known6, path_net(res, NEW6_LRU_PATH) / known6,
+		       path_net(res, NEW6_PATH) / path_net(res, RR_130K_PATH));
+		printf("per-source map: %u entries, %lld bytes (kernel memlock), "
+		       "%.1f bytes per source\n", entries, mem,
+		       mem > 0 ? (double)mem / entries : -1.0);
 	}
 	err = 0;
 out:
+	rotate_bpf__destroy(rot);
 	ratewall_bpf__destroy(skel);
 	bpf_object__close(base);
 	return err;
