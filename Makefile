@@ -93,7 +93,8 @@ demo: deps
 	@$(MAKE) --no-print-directory $(BUILD)/ratewall $(TEST_TOOLS)
 	@./tests/demo.sh
 
-bench: deps
+bench:
+	@./tools/deps.sh bench
 	@$(MAKE) --no-print-directory $(BUILD)/ratewall $(BENCH)
 	@./tests/bench/run.sh
 

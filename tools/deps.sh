@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that building, testing and the demo need.
+# Installs the Debian packages that building, testing and the demo need;
+# `deps.sh bench` adds what `make bench` compares against (nftables,
+# iptables with its legacy backend) and measures with (ethtool, ps).
 # Idempotent and silent when everything is already present.
 set -euo pipefail
 
@@ -9,6 +11,9 @@ packages=(
 	libjson-c-dev libcmocka-dev
 	iproute2 util-linux jq
 )
+if [ "${1:-}" = bench ]; then
+	packages+=(ethtool nftables iptables procps)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -19,7 +24,7 @@ done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "ratewall: missing packages: ${missing[*]}; run 'sudo make deps'" >&2
+	echo "ratewall: missing packages: ${missing[*]}; run 'sudo make deps' (or 'sudo make bench')" >&2
 	exit 1
 fi
 echo "ratewall: installing ${missing[*]}"

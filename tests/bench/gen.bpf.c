@@ -70,6 +70,10 @@ int gen_rotate(struct xdp_md *ctx)
 	p->credit = due - 1;
 	if (!p->first_ns)
 		p->first_ns = now;
+	else if (now - p->last_ns > GEN_STALL_NS) {
+		p->stall_ns += now - p->last_ns;
+		p->stalls++;
+	}
 	p->last_ns = now;
 send:
 	p->sent++;

@@ -128,10 +128,10 @@ mode_on() {
 	ratewall_over)
 		# new-rate open: this measures sources that are known and over
 		# their limit (the new-source path is measured by prog_run_cost).
-		rw "$GW" attach dev gw0 rate "$LIMIT_RATE" burst "$LIMIT_BURST" entries 2097152 \
+		rw "$GW" attach dev gw0 rate "$LIMIT_RATE" burst "$LIMIT_BURST" entries "$ENTRIES" \
 			new-rate 100000000 new-burst 10000000 >/dev/null ;;
 	ratewall_under)
-		rw "$GW" attach dev gw0 rate 100000000 burst 10000000 entries 2097152 \
+		rw "$GW" attach dev gw0 rate 100000000 burst 10000000 entries "$ENTRIES" \
 			new-rate 100000000 new-burst 10000000 >/dev/null ;;
 	nft) nft_rules | in_ns "$GW" nft -f - ;;
 	iptables)
@@ -187,6 +187,9 @@ gen() { # FAMILY SOURCES PPS SECONDS
 # trial MODE FAMILY SOURCES PPS PHASE: one JSON line of counter deltas.
 trial() {
 	local mode=$1 fam=$2 src=$3 pps=$4 phase=$5 pid warm a b g
+	# The default map size, doubled where the sources would fill it.
+	ENTRIES=1048576
+	[ "$src" -le 524288 ] || ENTRIES=2097152
 	mode_on "$mode"
 	pid=$(napi_pid)
 	taskset -p 2 "$pid" >/dev/null

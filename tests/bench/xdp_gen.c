@@ -12,7 +12,8 @@
  * Prints one JSON object: frames handed to XDP_TX ("sent"; the veth may
  * still refuse some when its peer's ring is full: see its ethtool
  * counters) and the CLOCK_MONOTONIC times of the first and last frame.
- * Thread k runs on CPU k and sends pps/threads. Bounded: at most 60 s
+ * "stall_ns" is the longest total of pauses over GEN_STALL_NS on any one
+ * CPU. Threads: CPU k sends pps/threads, from two workers taking turns. Bounded: at most 60 s
  * (plus one chunk of repetitions) and 20 Mpps.
  */
 #define _GNU_SOURCE
@@ -216,7 +217,7 @@ int main(int argc, char **argv)
 {
 	struct gen_opts o = { .family = 4, .sources = 1, .threads = 1, .batch = 64, .chunk = 100000,
 			      .port = 9 };
-	struct worker w[MAX_THREADS];
+	struct worker w[2 * MAX_THREADS];
 	struct gen_bpf *skel;
 	int have_mac = 0, err = 0;
 
@@ -278,9 +279,13 @@ int main(int argc, char **argv)
 	}
 	skel->data->sources = o.sources;
 	skel->data->gap_ns = NS_PER_SEC * (uint64_t)o.threads / o.pps;
-	for (int t = 0; t < o.threads; t++) {
+	/* Two workers per CPU: a test run call sleeps for milliseconds in its
+	 * set-up and teardown, and the other worker sends meanwhile. */
+	int nworkers = o.threads * 2;
+
+	for (int t = 0; t < nworkers; t++) {
 		memset(&w[t], 0, sizeof(w[t]));
-		w[t].cpu = t;
+		w[t].cpu = t / 2;
 		w[t].o = &o;
 		w[t].prog_fd = bpf_program__fd(skel->progs.gen_rotate);
 		if (build_frame(&w[t])) {
@@ -289,18 +294,22 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	for (int t = 0; t < o.threads; t++)
+	for (int t = 0; t < nworkers; t++)
 		if (pthread_create(&w[t].tid, NULL, run_worker, &w[t]))
 			err = -EAGAIN;
-	uint64_t sent = 0, first = UINT64_MAX, last = 0;
-
-	for (int t = 0; t < o.threads; t++) {
-		const struct gen_pace *p = &skel->bss->pace[w[t].cpu];
-
+	for (int t = 0; t < nworkers; t++) {
 		pthread_join(w[t].tid, NULL);
 		if (w[t].err)
 			err = w[t].err;
+	}
+	uint64_t sent = 0, first = UINT64_MAX, last = 0, stall_ns = 0, stalls = 0;
+
+	for (int t = 0; t < o.threads; t++) {
+		const struct gen_pace *p = &skel->bss->pace[t];
+
 		sent += p->sent;
+		stall_ns = p->stall_ns > stall_ns ? p->stall_ns : stall_ns;
+		stalls += p->stalls;
 		if (p->sent) {
 			first = p->first_ns < first ? p->first_ns : first;
 			last = p->last_ns > last ? p->last_ns : last;
@@ -314,6 +323,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("{\"sent\":%" PRIu64 ",\"first_ns\":%" PRIu64 ",\"last_ns\":%" PRIu64
-	       ",\"elapsed_ns\":%" PRIu64 "}\n", sent, first, last, last - first);
+	       ",\"elapsed_ns\":%" PRIu64 ",\"stalls\":%" PRIu64 ",\"stall_ns\":%" PRIu64 "}\n",
+	       sent, first, last, last - first, stalls, stall_ns);
 	return 0;
 }

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Admission accuracy through the veth testbed: one source sends at 2x and
+# 10x its rate for DURATION_S seconds, from one CPU and then from both CPUs
+# at once (two receive queues, each processed on its sender's CPU, so two
+# CPUs run the same source's bucket concurrently). What ratewall admitted
+# is compared with burst + rate * t, t being the span from the first to the
+# last packet sent; pauses of the generator longer than 1 ms are reported,
+# since a bucket refills only up to its burst while a source is silent.
+#
+# One JSON line per run goes to $OUT (default build/bench/accuracy.jsonl).
+# Environment: DURATION_S (10), RATE (100000), BURST (100), OUT.
+set -euo pipefail
+
+TEST_NAME=bench_accuracy
+. "$(dirname "$0")/../e2e/lib.sh"
+TEST_NAME=bench_accuracy
+
+DURATION_S=${DURATION_S:-10}
+RATE=${RATE:-100000}
+BURST=${BURST:-100}
+OUT=${OUT:-$RW_ROOT/build/bench/accuracy.jsonl}
+XDP_GEN=$RW_ROOT/build/bench/xdp_gen
+GW_ADDR4=198.19.255.254
+
+[ "$(id -u)" -eq 0 ] || die "must run as root: sudo make bench"
+for t in "$RATEWALL" "$XDP_GEN"; do
+	[ -e "$t" ] || die "$t is not built: make bench builds it"
+done
+for t in jq nsenter ethtool; do
+	command -v "$t" >/dev/null || die "missing tool: $t (make deps installs it)"
+done
+[ "$(nproc)" -ge 2 ] || die "needs 2 CPUs; this machine has $(nproc)"
+
+GEN=$(ns_name agen)
+GW=$(ns_name agw)
+for ns in "$GEN" "$GW"; do
+	[ ! -e "/run/netns/$ns" ] || die "network namespace $ns already exists"
+done
+ns_create "$GEN"
+ns_create "$GW"
+# Two queues each way: a frame sent on CPU k lands in receive queue k.
+ip link add name gen0 netns "$GEN" numtxqueues 2 numrxqueues 2 type veth \
+	peer name gw0 netns "$GW" numtxqueues 2 numrxqueues 2
+ip -n "$GEN" link set gen0 up
+ip -n "$GW" link set gw0 up
+ip -n "$GW" addr add "$GW_ADDR4/32" dev gw0
+GW_MAC=$(mac_of "$GW" gw0)
+
+# Frames each receive queue took, as a JSON array: shows both CPUs worked.
+rx_queues() {
+	ip netns exec "$GW" ethtool -S gw0 |
+		awk '$1 ~ /^rx_queue_[0-9]+_xdp_packets:$/ { printf "%s%s", sep, $2; sep = "," } BEGIN { printf "[" } END { print "]" }'
+}
+
+mkdir -p "$(dirname "$OUT")"
+: >"$OUT"
+for cpus in 1 2; do
+	for factor in 2 10; do
+		rw_attach "$GW" gw0 rate "$RATE" burst "$BURST" >/dev/null
+		q0=$(rx_queues)
+		g=$(in_ns "$GEN" "$XDP_GEN" dev gen0 dst-mac "$GW_MAC" family 4 dst "$GW_ADDR4" \
+			sources 1 pps $((RATE * factor)) duration "$DURATION_S" threads "$cpus")
+		sleep 0.1
+		q1=$(rx_queues)
+		st=$(rw_json "$GW" dev gw0)
+		rw "$GW" detach dev gw0 >/dev/null
+		ring_full=$(ip netns exec "$GEN" ethtool -S gen0 | awk '$1 ~ /_xdp_xmit_errors:$/ { s += $2 } END { print s + 0 }')
+		line=$(jq -cn --argjson g "$g" --argjson st "$st" --argjson rate "$RATE" \
+			--argjson burst "$BURST" --argjson factor "$factor" --argjson cpus "$cpus" \
+			--argjson ring_full_total "$ring_full" --argjson q0 "$q0" --argjson q1 "$q1" '
+			def count(r; v): [$st.attachments[0].counters[] | select(.reason == r and .verdict == v) | .packets] | add // 0;
+			(count("admitted"; "pass")) as $adm
+			| ($g.elapsed_ns / 1e9) as $t
+			| ($burst + $rate * $t) as $expected
+			| {cpus: $cpus, factor: $factor, rate: $rate, burst: $burst,
+			   seconds: $t, sent: $g.sent, ring_full_total: $ring_full_total,
+			   admitted: $adm, refused: count("src_pkt"; "drop"),
+			   contended: count("contended"; "drop"),
+			   expected: $expected, error_pct: (100 * ($adm - $expected) / $expected),
+			   received_per_queue: [$q1, $q0] | transpose | map(.[0] - .[1]),
+			   stalls: $g.stalls, stall_ms: ($g.stall_ns / 1e6),
+			   expected_min_with_stalls: ($burst + $rate * ($t - $g.stall_ns / 1e9))}')
+		echo "$line" >>"$OUT"
+		log "$(jq -r '"\(.cpus) CPU(s), \(.factor)x rate: admitted \(.admitted) vs expected \(.expected | floor) (\(.error_pct * 1000 | round / 1000) %), refused \(.refused), contended \(.contended), per queue \(.received_per_queue), stalls \(.stalls)"' <<<"$line")"
+	done
+done
+log "results in $OUT"
+exit 0
