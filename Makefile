@@ -43,9 +43,9 @@ vmlinux:
 $(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/*.h include/ratewall.h vmlinux/vmlinux.h | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c tests/bench/*.h include/ratewall.h | $(BUILD)
+$(BUILD)/bench/%.bpf.o: bench/%.bpf.c bench/*.h include/ratewall.h | $(BUILD)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(BPF_CFLAGS) -Itests/bench -c $< -o $@
+	$(CLANG) $(BPF_CFLAGS) -Ibench -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst .bpf.o,,$(notdir $<))_bpf > $@.tmp
@@ -73,14 +73,14 @@ $(BUILD)/tests/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< -o $@
 
-$(BUILD)/bench/prog_run_cost: tests/bench/prog_run_cost.c $(BUILD)/libratewall.a $(SKELS) \
+$(BUILD)/bench/prog_run_cost: bench/prog_run_cost.c $(BUILD)/libratewall.a $(SKELS) \
 		$(BUILD)/bench/rotate.skel.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< -o $@ $(BUILD)/libratewall.a $(LDLIBS)
 
-$(BUILD)/bench/xdp_gen: tests/bench/xdp_gen.c tests/bench/gen.h $(BUILD)/bench/gen.skel.h
+$(BUILD)/bench/xdp_gen: bench/xdp_gen.c bench/gen.h $(BUILD)/bench/gen.skel.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/bench $< -o $@ $(LDLIBS) -lpthread
+	$(CC) $(CFLAGS) -Ibench $< -o $@ $(LDLIBS) -lpthread
 
 $(BUILD):
 	@mkdir -p $(BUILD)
@@ -96,7 +96,7 @@ demo: deps
 bench:
 	@./tools/deps.sh bench
 	@$(MAKE) --no-print-directory $(BUILD)/ratewall $(BENCH)
-	@./tests/bench/run.sh
+	@./bench/run.sh
 
 PREFIX ?= /usr/local
 install: $(BUILD)/ratewall

@@ -8,12 +8,13 @@
 # usage: summarize_veth.sh [veth.jsonl] [json]
 set -euo pipefail
 IN=${1:-build/bench/veth.jsonl}
-[ -s "$IN" ] || { echo "summarize_veth: no results in $IN (run tests/bench/veth.sh)" >&2; exit 1; }
+[ -s "$IN" ] || { echo "summarize_veth: no results in $IN (run bench/veth.sh)" >&2; exit 1; }
 
 json=$(jq -s '
 	def median: sort | if length % 2 == 1 then .[length / 2 | floor]
 		else (.[length / 2 - 1] + .[length / 2]) / 2 end;
-	[ .[] | select(.phase != "probe") ]
+	def table(rows):
+	  rows
 	| group_by([.family, .sources])
 	| map(
 		. as $cfg
@@ -35,7 +36,9 @@ json=$(jq -s '
 			    ring_full_pct: (map(if .offered + .ring_full > 0 then 100 * .ring_full / (.offered + .ring_full) else 0 end) | median),
 			    load_pct: (map(.load * 100) | median) })
 		    | sort_by(.mode as $x | ["none", "xdp_drop", "xdp_read", "ratewall_over", "ratewall_under", "nft", "iptables"] | index($x) // 99)) })
-	| sort_by(.family, .sources)' "$IN")
+	| sort_by(.family, .sources);
+	{ paced: table([ .[] | select(.phase | startswith("round")) ]),
+	  equal: table([ .[] | select(.phase | startswith("equal")) ]) }' "$IN")
 
 if [ "${2:-}" = json ]; then
 	printf '%s\n' "$json"
@@ -45,11 +48,14 @@ jq -r '
 	def f(n): (n * 100 | round) / 100 | tostring;
 	def i(n): n | round | tostring;
 	def pad(w): tostring | (" " * ([w - length, 0] | max)) + .;
-	.[] | "IPv\(.family), \(.sources) source(s)",
-	("  " + ("mode" | . + " " * (15 - length)) + ("Mpps/CPU-s" | pad(10)) + ("min-max" | pad(12))
+	def name: . + " " * (15 - length);
+	"Each mode near its own capacity (load% = receive kthread busy):",
+	"",
+	(.paced[] | "IPv\(.family), \(.sources) source(s)",
+	("  " + ("mode" | name) + ("Mpps/CPU-s" | pad(10)) + ("min-max" | pad(12))
 		+ ("x drop" | pad(8)) + ("x nft" | pad(7)) + ("ns/pkt" | pad(8)) + ("+ns" | pad(6))
 		+ ("offered/s" | pad(11)) + ("deliv%" | pad(8)) + ("ring%" | pad(7)) + ("load%" | pad(7))),
-	(.modes[] | "  " + (.mode | . + " " * (15 - length))
+	(.modes[] | "  " + (.mode | name)
 		+ (f(.per_cpu_s / 1e6) | pad(10))
 		+ ((f(.per_cpu_s_min / 1e6) + "-" + f(.per_cpu_s_max / 1e6)) | pad(12))
 		+ (f(.x_xdp_drop) | pad(8))
@@ -57,4 +63,13 @@ jq -r '
 		+ (i(.ns_per_packet) | pad(8)) + (i(.ns_over_xdp_drop) | pad(6))
 		+ (i(.offered_pps) | pad(11)) + (f(.delivered_pct) | pad(8))
 		+ (f(.ring_full_pct) | pad(7)) + (i(.load_pct) | pad(7))),
-	""' <<<"$json"
+	""),
+	"XDP modes at one common offered rate (same batching):",
+	"",
+	(.equal[] | "IPv\(.family), \(.sources) source(s), \(i(.modes[0].offered_pps)) packets/s offered",
+	("  " + ("mode" | name) + ("ns/pkt" | pad(8)) + ("+ns vs xdp_drop" | pad(17))
+		+ ("Mpps/CPU-s" | pad(12)) + ("load%" | pad(7))),
+	(.modes[] | "  " + (.mode | name) + (i(.ns_per_packet) | pad(8))
+		+ (i(.ns_over_xdp_drop) | pad(17)) + (f(.per_cpu_s / 1e6) | pad(12))
+		+ (i(.load_pct) | pad(7))),
+	"")' <<<"$json"

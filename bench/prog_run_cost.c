@@ -255,23 +255,6 @@ int main(int argc, char **argv)
 	int target_fd = bpf_map__fd(rot->maps.target);
 	double samples[NPATHS][MAX_ROUNDS];
 
-	/* Round robin needs every source known before it is timed. */
-	if (set_limits(skel, OPEN, UNGUARDED) ||
-	    bpf_map_update_elem(target_fd, &zero, &ratewall_fd, BPF_ANY)) {
-		fprintf(stderr, "cannot prepare the round-robin sources\n");
-		goto out;
-	}
-	rot->bss->next_index = 0;
-	rot->data->sources = 131072;
-	{
-		double ignored;
-
-		if (run_once(rot_fd, &f4, 131072, &ignored)) {
-			fprintf(stderr, "warm-up run failed\n");
-			goto out;
-		}
-	}
-
 	/*
 	 * Rounds interleave the paths so that drift on this shared machine hits
 	 * them alike. The fixed-source pass and drop paths use different
@@ -288,18 +271,32 @@ int main(int argc, char **argv)
 				 pp->target == TO_CLOCK	  ? clock_fd :
 							    ratewall_fd;
 			const struct frame *fr = pp->family == 6 ? &f6 : &f4;
-			int rc = set_limits(skel, pp->rate, pp->burst, pp->new_rate, pp->new_burst);
+			int rc = 0;
+			double ignored;
 
 			if (!strcmp(pp->name, "drop"))
 				fr = &drop4;
-			if (!rc && pp->sources >= 0) {
+			if (pp->sources >= 0) {
 				rc = bpf_map_update_elem(target_fd, &zero, &fd, BPF_ANY);
 				rot->data->sources = (__u32)pp->sources;
-				/* New sources must stay new: keep counting across rounds. */
-				if (pp->sources)
-					rot->bss->next_index = 0;
 				fd = rot_fd;
 			}
+			/*
+			 * Known sources must be in the map when timing starts, whatever
+			 * the flood paths evicted before: one unguarded pass over them.
+			 */
+			if (!rc && pp->target == TO_RATEWALL && pp->sources != 0) {
+				rot->bss->next_index = 0;
+				rc = set_limits(skel, OPEN, UNGUARDED);
+				if (!rc)
+					rc = run_once(fd, fr, pp->sources > 0 ? pp->sources : 1,
+						      &ignored);
+			}
+			if (!rc)
+				rc = set_limits(skel, pp->rate, pp->burst, pp->new_rate, pp->new_burst);
+			/* New sources must stay new: keep counting across rounds. */
+			if (pp->sources > 0)
+				rot->bss->next_index = 0;
 			if (!rc)
 				rc = run_once(fd, fr, repeat, &samples[p][r]);
 			if (rc) {

@@ -7,7 +7,7 @@
 # Environment: REPEAT, ROUNDS (per-packet rounds), VETH_ROUNDS, MEASURE_S,
 # DURATION_S (accuracy), SKIP (space-separated: cost veth accuracy).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "bench: benchmarks need root: sudo make bench" >&2; exit 1; }
 [ "$(nproc)" -ge 2 ] || { echo "bench: needs at least 2 CPUs, this machine has $(nproc)" >&2; exit 1; }
 OUTDIR=build/bench
@@ -30,14 +30,14 @@ fi
 
 if ! skip veth; then
 	echo "== drop throughput, veth testbed (receive-side CPU)"
-	ROUNDS=${VETH_ROUNDS:-3} OUT="$OUTDIR/veth.jsonl" tests/bench/veth.sh
-	tests/bench/summarize_veth.sh "$OUTDIR/veth.jsonl" | tee "$OUTDIR/veth.txt"
+	ROUNDS=${VETH_ROUNDS:-3} OUT="$OUTDIR/veth.jsonl" bench/veth.sh
+	bench/summarize_veth.sh "$OUTDIR/veth.jsonl" | tee "$OUTDIR/veth.txt"
 fi
 
 if ! skip accuracy; then
 	echo "== admission accuracy, veth testbed"
-	OUT="$OUTDIR/accuracy.jsonl" tests/bench/accuracy.sh
-	jq -r '"\(.cpus) CPU(s) at \(.factor)x rate \(.rate)/s burst \(.burst) for \(.seconds * 100 | round / 100) s: admitted \(.admitted), expected \(.expected | floor), error \(.error_pct * 1000 | round / 1000) %, contended \(.contended), generator stalls \(.stalls) (\(.stall_ms * 10 | round / 10) ms)"' \
+	OUT="$OUTDIR/accuracy.jsonl" bench/accuracy.sh
+	jq -r '"\(.cpus) CPU(s) at \(.factor)x rate \(.rate)/s burst \(.burst) for \(.seconds * 100 | round / 100) s: admitted \(.admitted), expected \(.expected | floor), error \(.error_pct * 1000 | round / 1000) %; generator paused \(.stall_ms * 10 | round / 10) ms in \(.stalls) stalls = \(.stall_share_pct * 1000 | round / 1000) % of expected; within [burst + rate*(t - pauses), burst + rate*t + 1]: \(.within_bounds); contended \(.contended)"' \
 		"$OUTDIR/accuracy.jsonl" | tee "$OUTDIR/accuracy.txt"
 	echo
 fi

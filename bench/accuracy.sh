@@ -12,7 +12,7 @@
 set -euo pipefail
 
 TEST_NAME=bench_accuracy
-. "$(dirname "$0")/../e2e/lib.sh"
+. "$(dirname "$0")/../tests/e2e/lib.sh"
 TEST_NAME=bench_accuracy
 
 DURATION_S=${DURATION_S:-10}
@@ -79,7 +79,9 @@ for cpus in 1 2; do
 			   expected: $expected, error_pct: (100 * ($adm - $expected) / $expected),
 			   received_per_queue: [$q1, $q0] | transpose | map(.[0] - .[1]),
 			   stalls: $g.stalls, stall_ms: ($g.stall_ns / 1e6),
-			   expected_min_with_stalls: ($burst + $rate * ($t - $g.stall_ns / 1e9))}')
+			   stall_share_pct: (100 * $rate * $g.stall_ns / 1e9 / $expected),
+			   expected_min_with_stalls: ($burst + $rate * ($t - $g.stall_ns / 1e9))}
+			| .within_bounds = (.admitted >= .expected_min_with_stalls - 1 and .admitted <= .expected + 1)')
 		echo "$line" >>"$OUT"
 		log "$(jq -r '"\(.cpus) CPU(s), \(.factor)x rate: admitted \(.admitted) vs expected \(.expected | floor) (\(.error_pct * 1000 | round / 1000) %), refused \(.refused), contended \(.contended), per queue \(.received_per_queue), stalls \(.stalls)"' <<<"$line")"
 	done

@@ -9,24 +9,28 @@
 # time, read from /proc/PID/schedstat. Headline: packets handled per
 # CPU-second of the receive side.
 #
-# Each mode is first probed for its capacity, then paced at PACE_PCT % of
-# it (capped by what the generator can send): a veth driven past
-# saturation makes both CPUs fight over its ring and distorts every figure.
+# The receive side's cost per packet falls as its load rises (fewer
+# wake-ups per packet), so each mode is measured near its own capacity:
+# probed flat out, then paced at PACE_PCT % of what it took there (and of
+# what the generator can send): a veth driven past saturation makes both
+# CPUs fight over its ring and distorts every figure. The XDP modes are also measured at one common
+# rate ("equal" phase), where their costs compare at the same batching.
 # Modes alternate within each round; ROUNDS rounds. One JSON line per
-# trial goes to $OUT (default build/bench/veth.jsonl); summarize.sh turns
-# them into the table.
+# trial goes to $OUT (default build/bench/veth.jsonl); summarize_veth.sh
+# turns them into tables.
 #
-# Environment: ROUNDS (3), MEASURE_S (1.5), PACE_PCT (85), SOURCES4
-# ("1 1000 65536 130000"), SOURCES6 (1000000), MODES (all), OUT.
+# Environment: ROUNDS (3), MEASURE_S (1), PACE_PCT (85), SOURCES4 ("1 1000 65536 130000"), SOURCES6 (1000000), MODES (all),
+# EQUAL_MODES, OUT.
 set -euo pipefail
 
 TEST_NAME=bench_veth
-. "$(dirname "$0")/../e2e/lib.sh"
+. "$(dirname "$0")/../tests/e2e/lib.sh"
 TEST_NAME=bench_veth
 
 ROUNDS=${ROUNDS:-3}
-MEASURE_S=${MEASURE_S:-1.5}
+MEASURE_S=${MEASURE_S:-1}
 PACE_PCT=${PACE_PCT:-85}
+EQUAL_MODES=${EQUAL_MODES:-xdp_drop xdp_read ratewall_over}
 SOURCES4=${SOURCES4:-1 1000 65536 130000}
 SOURCES6=${SOURCES6:-1000000}
 MODES=${MODES:-none xdp_drop xdp_read ratewall_over ratewall_under nft iptables}
@@ -186,7 +190,7 @@ gen() { # FAMILY SOURCES PPS SECONDS
 
 # trial MODE FAMILY SOURCES PPS PHASE: one JSON line of counter deltas.
 trial() {
-	local mode=$1 fam=$2 src=$3 pps=$4 phase=$5 pid warm a b g
+	local mode=$1 fam=$2 src=$3 pps=$4 phase=$5 seconds=${6:-$MEASURE_S} pid warm a b g
 	# The default map size, doubled where the sources would fill it.
 	ENTRIES=1048576
 	[ "$src" -le 524288 ] || ENTRIES=2097152
@@ -203,7 +207,7 @@ trial() {
 	gen "$fam" "$src" "$pps" "$warm" >/dev/null
 	sleep 0.05
 	read -r -a a <<<"$(snapshot "$pid")"
-	g=$(gen "$fam" "$src" "$pps" "$MEASURE_S")
+	g=$(gen "$fam" "$src" "$pps" "$seconds")
 	sleep 0.05
 	read -r -a b <<<"$(snapshot "$pid")"
 	mode_off "$mode"
@@ -228,19 +232,27 @@ configs=()
 for s in $SOURCES4; do configs+=("4:$s"); done
 for s in $SOURCES6; do configs+=("6:$s"); done
 
-declare -A pace
-log "probing each mode's capacity (generator flat out for ${MEASURE_S}s)"
+declare -A pace equal
+# Capacity: one trial flat out; the pace is PACE_PCT % of what the
+# receiver took per CPU-second there, and of what the generator offered.
+log "probing each mode's capacity (generator flat out)"
 for c in "${configs[@]}"; do
 	fam=${c%%:*} src=${c#*:}
 	for m in $MODES; do
 		line=$(trial "$m" "$fam" "$src" 20000000 probe)
 		echo "$line" >>"$OUT"
-		# Pace below what the receiver took per CPU-second, and below what
-		# the generator managed to offer.
 		pace[$c:$m]=$(jq -r --argjson pct "$PACE_PCT" \
 			'[.per_cpu_s, .gen_sent * 1e9 / .elapsed_ns] | min * $pct / 100 | floor' <<<"$line")
-		log "probe IPv$fam $src sources $m: $(jq -r '"\(.per_cpu_s / 1e6 * 100 | floor / 100) Mpps per CPU-s"' <<<"$line"), pacing at ${pace[$c:$m]} pps"
+		log "IPv$fam $src sources $m: $(jq -r '"\(.per_cpu_s / 1e6 * 100 | floor / 100) Mpps per CPU-s flat out"' <<<"$line"); pacing at ${pace[$c:$m]} pps"
 	done
+	# Equal load: the XDP modes at one rate that all of them take, so their
+	# cost per packet compares at the same batching.
+	eq=""
+	for m in $EQUAL_MODES; do
+		[ -n "${pace[$c:$m]:-}" ] || continue
+		if [ -z "$eq" ] || [ "${pace[$c:$m]}" -lt "$eq" ]; then eq=${pace[$c:$m]}; fi
+	done
+	[ -z "$eq" ] || equal[$c]=$((eq * 95 / 100))
 done
 for ((r = 1; r <= ROUNDS; r++)); do
 	log "round $r of $ROUNDS"
@@ -248,6 +260,10 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		fam=${c%%:*} src=${c#*:}
 		for m in $MODES; do
 			trial "$m" "$fam" "$src" "${pace[$c:$m]}" "round$r" >>"$OUT"
+		done
+		for m in $EQUAL_MODES; do
+			[ -n "${equal[$c]:-}" ] && [ -n "${pace[$c:$m]:-}" ] || continue
+			trial "$m" "$fam" "$src" "${equal[$c]}" "equal$r" >>"$OUT"
 		done
 	done
 done
