@@ -74,6 +74,9 @@ refuse 129 attach dev gw1 prefix6 129
 refuse entries attach dev gw1 entries 0
 refuse bogus attach dev gw1 mode bogus
 refuse maybe attach dev gw1 malformed maybe
+refuse new-rate attach dev gw1 new-rate 0
+refuse 1000000000000 attach dev gw1 new-rate 1000000000000
+refuse new-burst attach dev gw1 new-burst 0
 refuse attach attach rate 5
 refuse frobnicate frobnicate dev gw1
 refuse --bogus --bogus status
@@ -92,6 +95,8 @@ refuse 1000000000000 set dev gw0 rate 1000000000000
 refuse burst set dev gw0 burst 0
 refuse prefix4 set dev gw0 prefix4 8
 refuse maybe set dev gw0 malformed maybe
+refuse new-rate set dev gw0 new-rate 0
+refuse new-burst set dev gw0 new-burst 99999999999
 refuse set set dev gw0
 refuse 'not attached' set dev gw1 rate 5
 refuse nosuchif0 set dev nosuchif0 rate 5

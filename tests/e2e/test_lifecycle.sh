@@ -69,6 +69,12 @@ expect_eq "admitted + dropped after set" "$((adm + drp))" 500
 rw "$GW" set dev gw0 malformed drop || fail "set malformed failed"
 expect_eq "malformed after set" "$(rw_get "$GW" gw0 .malformed)" drop
 expect_eq "rate unchanged by set malformed" "$(rw_get "$GW" gw0 .rate)" 10
+expect_eq "default new-source rate" "$(rw_get "$GW" gw0 .new_rate)" 10000
+expect_eq "default new-source burst" "$(rw_get "$GW" gw0 .new_burst)" 10000
+rw "$GW" set dev gw0 new-rate 50 new-burst 7 || fail "set new-rate/new-burst failed"
+expect_eq "new-source rate after set" "$(rw_get "$GW" gw0 .new_rate)" 50
+expect_eq "new-source burst after set" "$(rw_get "$GW" gw0 .new_burst)" 7
+expect_eq "rate unchanged by set new-rate" "$(rw_get "$GW" gw0 .rate)" 10
 
 # --- detach -------------------------------------------------------------------
 rw "$GW" detach dev gw0 || fail "detach failed"
