@@ -12,30 +12,17 @@
 set -euo pipefail
 
 TEST_NAME=bench_accuracy
-. "$(dirname "$0")/../tests/e2e/lib.sh"
-TEST_NAME=bench_accuracy
+. "$(dirname "$0")/lib.sh"
 
 DURATION_S=${DURATION_S:-10}
 RATE=${RATE:-100000}
 BURST=${BURST:-100}
 OUT=${OUT:-$RW_ROOT/build/bench/accuracy.jsonl}
-XDP_GEN=$RW_ROOT/build/bench/xdp_gen
 GW_ADDR4=198.19.255.254
-
-[ "$(id -u)" -eq 0 ] || die "must run as root: sudo make bench"
-for t in "$RATEWALL" "$XDP_GEN"; do
-	[ -e "$t" ] || die "$t is not built: make bench builds it"
-done
-for t in jq nsenter ethtool; do
-	command -v "$t" >/dev/null || die "missing tool: $t (make deps installs it)"
-done
-[ "$(nproc)" -ge 2 ] || die "needs 2 CPUs; this machine has $(nproc)"
 
 GEN=$(ns_name agen)
 GW=$(ns_name agw)
-for ns in "$GEN" "$GW"; do
-	[ ! -e "/run/netns/$ns" ] || die "network namespace $ns already exists"
-done
+bench_require "$RATEWALL $XDP_GEN" "jq nsenter ethtool" "$GEN" "$GW"
 ns_create "$GEN"
 ns_create "$GW"
 # Two queues each way: a frame sent on CPU k lands in receive queue k.

@@ -24,8 +24,7 @@
 set -euo pipefail
 
 TEST_NAME=bench_veth
-. "$(dirname "$0")/../tests/e2e/lib.sh"
-TEST_NAME=bench_veth
+. "$(dirname "$0")/lib.sh"
 
 ROUNDS=${ROUNDS:-3}
 MEASURE_S=${MEASURE_S:-1}
@@ -35,7 +34,6 @@ SOURCES4=${SOURCES4:-1 1000 65536 130000}
 SOURCES6=${SOURCES6:-1000000}
 MODES=${MODES:-none xdp_drop xdp_read ratewall_over ratewall_under nft iptables}
 OUT=${OUT:-$RW_ROOT/build/bench/veth.jsonl}
-XDP_GEN=$RW_ROOT/build/bench/xdp_gen
 BASELINE_OBJ=$RW_ROOT/build/bench/baseline.bpf.o
 # The same per-source limit for every limiter: 1 packet/s, burst 1, so
 # after the warm-up every source is over it.
@@ -45,27 +43,11 @@ GW_ADDR4=198.19.255.254
 GW_ADDR6=2001:db8:ffff::1
 PORT=9
 
-bench_preconditions() {
-	local missing=() t
-	[ "$(id -u)" -eq 0 ] || die "must run as root: sudo make bench"
-	for t in "$RATEWALL" "$XDP_GEN" "$BASELINE_OBJ"; do
-		[ -e "$t" ] || die "$t is not built: make bench builds it"
-	done
-	for t in jq nsenter taskset ethtool nft iptables-legacy ip6tables-legacy bpftool nstat; do
-		command -v "$t" >/dev/null || missing+=("$t")
-	done
-	[ ${#missing[@]} -eq 0 ] || die "missing tools: ${missing[*]} (make deps installs them)"
-	[ "$(nproc)" -ge 2 ] || die "needs 2 CPUs (generator and receiver apart); this machine has $(nproc)"
-	local ns
-	for ns in "$GEN" "$GW"; do
-		[ ! -e "/run/netns/$ns" ] || die "network namespace $ns already exists"
-	done
-}
-
 GEN=$(ns_name gen)
 GW=$(ns_name gw)
 PIN_DIR=/sys/fs/bpf/rwbench-$RW_RUN
-bench_preconditions
+bench_require "$RATEWALL $XDP_GEN $BASELINE_OBJ" \
+	"jq nsenter taskset ethtool nft iptables-legacy ip6tables-legacy bpftool nstat" "$GEN" "$GW"
 
 # --- testbed ----------------------------------------------------------------
 
