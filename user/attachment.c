@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "attachment.h"
 #include "log.h"
@@ -21,6 +22,22 @@ static int open_pin(const char *dir, const char *name)
 	if (pins_path(path, sizeof(path), dir, name))
 		return -ENAMETOOLONG;
 	return bpf_obj_get(path);
+}
+
+/*
+ * A link follows its interface into another network namespace, where the
+ * ifindex it reports names a device of that namespace. It runs here only
+ * if the device with that ifindex here runs the link's program in the
+ * recorded mode; anything else (no such device, another program) means
+ * the interface moved away.
+ */
+static bool runs_here(unsigned int ifindex, unsigned int mode, __u32 prog_id)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+	if (bpf_xdp_query((int)ifindex, 0, &q))
+		return false;
+	return (mode == RW_MODE_SKB ? q.skb_prog_id : q.drv_prog_id) == prog_id;
 }
 
 int attachment_open_dir(const char *dir, const char *pin_name, struct attachment *a)
@@ -53,7 +70,9 @@ int attachment_open_dir(const char *dir, const char *pin_name, struct attachment
 		attachment_close(a);
 		return ATT_FOREIGN;
 	}
-	if (a->link_ifindex && !if_indextoname(a->link_ifindex, a->ifname))
+	if (a->link_ifindex && !runs_here(a->link_ifindex, cfg.attach_mode, info.prog_id))
+		a->moved = true;
+	else if (a->link_ifindex && !if_indextoname(a->link_ifindex, a->ifname))
 		snprintf(a->ifname, sizeof(a->ifname), "%s", pin_name);
 	return ATT_OK;
 }
@@ -77,7 +96,7 @@ bool attachment_find_by_ifindex(unsigned int ifindex, const char *skip, struct a
 			continue;
 		if (attachment_open_dir(dir, de->d_name, a) != ATT_OK)
 			continue;
-		if (a->link_ifindex == ifindex)
+		if (a->link_ifindex == ifindex && !a->moved)
 			found = true;
 		else
 			attachment_close(a);
@@ -122,6 +141,9 @@ int attachment_resolve(const char *ifname, struct attachment *a)
 	default:
 		return 1;
 	}
+	/* Its ifindex counts in another namespace: only the pin name is its own. */
+	if (a->moved)
+		return 0;
 	if (a->link_ifindex && a->link_ifindex != ifindex) {
 		rw_err("the attachment pinned as %s now runs on '%s' (ifindex %u, renamed since "
 		       "attach): use 'dev %s'", ifname, a->ifname, a->link_ifindex, a->ifname);

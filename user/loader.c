@@ -116,7 +116,11 @@ static void explain_existing_pins(const char *ifname, const char *dir)
 
 	switch (attachment_open_dir(dir, ifname, &a)) {
 	case ATT_OK:
-		if (!a.link_ifindex)
+		if (a.moved)
+			rw_err("the pins at %s belong to an attachment whose interface moved to "
+			       "another network namespace: run 'ratewall detach dev %s' first",
+			       dir, ifname);
+		else if (!a.link_ifindex)
 			rw_err("%s has a defunct attachment at %s (its interface was removed): "
 			       "run 'ratewall detach dev %s' first", ifname, dir, ifname);
 		else if (strcmp(a.ifname, ifname) != 0)
@@ -346,6 +350,13 @@ static int set_locked(const char *ifname, const struct live_change *chg)
 		       "set; run 'ratewall detach dev %s'", ifname, a.pin_name);
 		attachment_close(&a);
 		return -ENODEV;
+	}
+	if (a.moved) {
+		rw_err("the attachment pinned as %s runs on an interface that moved to another "
+		       "network namespace: it cannot be changed from here; 'ratewall detach "
+		       "dev %s' removes it", a.pin_name, a.pin_name);
+		attachment_close(&a);
+		return -EXDEV;
 	}
 	live = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, a.config_fd, 0);
 	if (live == MAP_FAILED) {

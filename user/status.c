@@ -34,10 +34,15 @@ static int read_view(const struct attachment *a, struct attachment_view *v)
 	return err;
 }
 
-/* A link whose interface went away stays pinned but no longer runs. */
-static const char *link_state(const struct attachment_view *v)
+/*
+ * A link whose interface went away stays pinned but no longer runs; one
+ * whose interface moved to another network namespace runs there.
+ */
+static const char *link_state(const struct attachment *a, const struct attachment_view *v)
 {
-	return v->link.xdp.ifindex ? "attached" : "defunct";
+	if (!v->link.xdp.ifindex)
+		return "defunct";
+	return a->moved ? "moved" : "attached";
 }
 
 static json_object *view_to_json(const struct attachment *a, const struct attachment_view *v)
@@ -49,7 +54,7 @@ static json_object *view_to_json(const struct attachment *a, const struct attach
 	json_object_object_add(o, "dev", json_object_new_string(a->ifname));
 	json_object_object_add(o, "pinned_as", json_object_new_string(a->pin_name));
 	json_object_object_add(o, "ifindex", json_object_new_int64(v->cfg.ifindex));
-	json_object_object_add(o, "state", json_object_new_string(link_state(v)));
+	json_object_object_add(o, "state", json_object_new_string(link_state(a, v)));
 	json_object_object_add(o, "pin_dir", json_object_new_string(a->dir));
 	json_object_object_add(o, "mode",
 			       json_object_new_string(attach_mode_name(v->cfg.attach_mode)));
@@ -90,9 +95,11 @@ static json_object *view_to_json(const struct attachment *a, const struct attach
 
 static void print_text(const struct attachment *a, const struct attachment_view *v)
 {
-	printf("%s: %s, mode %s, prog %u, link %u", a->ifname, link_state(v),
+	printf("%s: %s, mode %s, prog %u, link %u", a->ifname, link_state(a, v),
 	       attach_mode_name(v->cfg.attach_mode), v->link.prog_id, v->link.id);
-	if (strcmp(a->ifname, a->pin_name) != 0)
+	if (a->moved)
+		printf(" (its interface moved to another network namespace; detach it)");
+	else if (strcmp(a->ifname, a->pin_name) != 0)
 		printf(" (attached as %s, renamed since)", a->pin_name);
 	printf("\n");
 	printf("  rate %" PRIu64 "/s  burst %" PRIu64 "  prefix4 /%u  prefix6 /%u"

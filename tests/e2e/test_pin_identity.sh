@@ -4,7 +4,8 @@
 # moved into another namespace's directory are refused by cookie; names
 # like ".." never reach outside ratewall's pins; detach leaves a directory
 # holding foreign files alone; pins missing a piece are listed, not fatal;
-# concurrent `set`s never lose each other's fields.
+# concurrent `set`s never lose each other's fields; an interface moved to
+# another namespace is never mistaken for the one that takes its ifindex.
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 require_env
@@ -84,6 +85,41 @@ expect_fail --has incomplete rw "$A" set dev a0 rate 5
 rw "$A" detach dev a0 || fail "detach of incomplete pins failed"
 expect_false "incomplete pins removed" test -e "$pa"
 expect_eq "and the program with them" "$(link_xdp_prog "$A" a0)" ""
+
+# --- an interface moved to another namespace ------------------------------------
+# The link follows x0 into B, where its ifindex names B's device. A new
+# interface in A that gets the same ifindex must not be taken for it.
+veth_pair "$A" x0 "$B" xp
+rw_attach "$A" x0 mode skb rate 100 || die "attach x0 failed"
+px=$(rw_pin_dir "$A" x0)
+prog_x=$(rw_get "$A" x0 .prog_id)
+ip -n "$A" link set x0 netns "$B"
+expect_eq "the program went with x0 to B" "$(link_xdp_prog "$B" x0)" "$prog_x"
+idx=$(ip -n "$B" -j link show dev x0 | jq -r '.[0].ifindex')
+ip -n "$A" link add name y0 index "$idx" type veth peer name yp netns "$B"
+expect_eq "y0 in A has x0's ifindex" "$(ip -n "$A" -j link show dev y0 | jq -r '.[0].ifindex')" "$idx"
+expect_eq "status says moved" "$(rw_get "$A" x0 .state)" moved
+expect_eq "status lists no y0" "$(rw_json "$A" | jq -r '[.attachments[] | select(.dev == "y0")] | length')" 0
+expect_eq "status dev x0 says moved" "$(rw_json "$A" dev x0 | jq -r '.attachments[0].state')" moved
+expect_fail --has "not attached" rw "$A" status dev y0
+expect_fail --has "not attached" rw "$A" set dev y0 rate 5
+expect_fail --has moved rw "$A" set dev x0 rate 5
+expect_eq "B's x0 kept its rate" "$(rw_get "$A" x0 .rate)" 100
+expect_fail --has "not attached" rw "$A" detach dev y0
+expect_eq "B's x0 still runs ratewall" "$(link_xdp_prog "$B" x0)" "$prog_x"
+rw_attach "$A" y0 mode skb rate 50 || fail "attach y0 (same ifindex as B's x0) failed"
+expect_eq "y0 attached in its own right" "$(rw_get "$A" y0 .state)" attached
+rw "$A" detach dev y0 || fail "detach y0 failed"
+expect_eq "B's x0 untouched by y0's detach" "$(link_xdp_prog "$B" x0)" "$prog_x"
+# A new x0 in A: the old pins stand in its way until detached by that name.
+veth_pair "$A" x0 "$B" xq
+expect_fail --has moved rw "$A" attach dev x0 mode skb
+rw "$A" detach dev x0 || fail "detach of the moved attachment by its pin name failed"
+expect_false "moved pins removed" test -e "$px"
+expect_eq "and B's x0 runs no program" "$(link_xdp_prog "$B" x0)" ""
+rw_attach "$A" x0 mode skb || fail "attach of the new x0 failed"
+expect_eq "the new x0 is attached" "$(rw_get "$A" x0 .state)" attached
+rw "$A" detach dev x0 || fail "detach of the new x0 failed"
 
 # --- concurrent set -----------------------------------------------------------
 lost=0
