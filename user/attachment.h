@@ -35,6 +35,7 @@ enum attachment_status {
 	ATT_OK = 0,
 	ATT_INCOMPLETE = -1, /* a pin is missing: a torso of a failed attach or detach */
 	ATT_FOREIGN = -2,    /* made in another network namespace */
+	ATT_UNPROVEN = -3,   /* pieces left that name no namespace: not to be touched */
 };
 
 /* Opens the pins in `dir` without printing; returns an attachment_status. */

@@ -25,8 +25,14 @@ const char *attach_mode_name(unsigned int mode)
 	return mode == RW_MODE_SKB ? "skb" : "native";
 }
 
+/*
+ * In the order detach removes them: the link first (that stops the
+ * program), the config last. Attach pins the config first, so pins left
+ * by an interrupted attach or detach always keep the config, whose
+ * netns cookie proves whose they are.
+ */
 static const char *const pin_names[] = {
-	RW_PIN_LINK, RW_PIN_CONFIG, RW_PIN_SOURCES, RW_PIN_COUNTERS,
+	RW_PIN_LINK, RW_PIN_SOURCES, RW_PIN_COUNTERS, RW_PIN_CONFIG,
 };
 
 /* True when `dir` holds nothing but pins ratewall makes. */
@@ -135,6 +141,11 @@ static void explain_existing_pins(const char *ifname, const char *dir)
 		rw_err("the pins at %s were made in another network namespace (cookie %" PRIu64
 		       "); %s cannot be attached under that name here", dir, a.netns_cookie,
 		       ifname);
+		break;
+	case ATT_UNPROVEN:
+		rw_err("the pins at %s have no config or link pin to tell whose they are; "
+		       "%s cannot be attached under that name until they are removed by hand",
+		       dir, ifname);
 		break;
 	default:
 		rw_err("%s has stale pins at %s: run 'ratewall detach dev %s' to clear them",

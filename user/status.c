@@ -136,21 +136,31 @@ static int show_one(const struct attachment *a, enum output_format fmt, json_obj
 	return 0;
 }
 
-/* Pins with a piece missing are a state to report, not a reason to stop. */
-static void show_incomplete(const char *name, const char *dir, enum output_format fmt,
-			    json_object *arr)
+/*
+ * Pins with a piece missing are a state to report, not a reason to stop.
+ * `proven`: what is left shows they are this namespace's, so detach may
+ * clear them; otherwise they are only listed, for an operator to judge.
+ */
+static void show_incomplete(const char *name, const char *dir, bool proven,
+			    enum output_format fmt, json_object *arr)
 {
 	json_object *o;
 
 	if (fmt == OUTPUT_TEXT) {
-		printf("%s: incomplete pins at %s; run 'ratewall detach dev %s' to clear them\n",
-		       name, dir, name);
+		if (proven)
+			printf("%s: incomplete pins at %s; run 'ratewall detach dev %s' to clear "
+			       "them\n", name, dir, name);
+		else
+			printf("%s: unproven pins at %s: no config or link pin tells which "
+			       "network namespace they belong to; ratewall leaves them alone\n",
+			       name, dir);
 		return;
 	}
 	o = json_object_new_object();
 	json_object_object_add(o, "dev", json_object_new_string(name));
 	json_object_object_add(o, "pinned_as", json_object_new_string(name));
-	json_object_object_add(o, "state", json_object_new_string("incomplete"));
+	json_object_object_add(o, "state",
+			       json_object_new_string(proven ? "incomplete" : "unproven"));
 	json_object_object_add(o, "pin_dir", json_object_new_string(dir));
 	json_object_array_add(arr, o);
 }
@@ -189,8 +199,12 @@ static int show_all(enum output_format fmt, json_object *arr)
 				break;
 			case ATT_FOREIGN:
 				break; /* another namespace's, seen through a shared path */
+			case ATT_UNPROVEN:
+				show_incomplete(name, dir, false, fmt, arr);
+				shown++;
+				break;
 			default:
-				show_incomplete(name, dir, fmt, arr);
+				show_incomplete(name, dir, true, fmt, arr);
 				shown++;
 			}
 		}

@@ -82,9 +82,42 @@ expect_eq "incomplete listed with its state" \
 rw "$A" status >/dev/null || fail "text status fails on incomplete pins"
 expect_true "text status names them" bash -c "nsenter --net=/run/netns/$A '$RATEWALL' status | grep -q 'a0: incomplete'"
 expect_fail --has incomplete rw "$A" set dev a0 rate 5
+# Incomplete pins are still A's: under B's path B must neither list nor clear them.
+mv -- "$pa" "$(dirname "$pb")/b0"
+at_exit "rm -rf -- '$(dirname "$pb")/b0'"
+expect_fail --has "another network namespace" rw "$B" detach dev b0
+expect_eq "B lists only its own, not A's incomplete pins" \
+	"$(rw_json "$B" | jq -r '[.attachments[].dev] | join(",")')" b1
+mv -- "$(dirname "$pb")/b0" "$pa"
+expect_true "A's incomplete pins kept" test -e "$pa/link"
 rw "$A" detach dev a0 || fail "detach of incomplete pins failed"
 expect_false "incomplete pins removed" test -e "$pa"
 expect_eq "and the program with them" "$(link_xdp_prog "$A" a0)" ""
+
+# Without the config pin the link's program still tells whose they are.
+rw_attach "$A" a0 mode skb || die "attach a0 (no config) failed"
+pa=$(rw_pin_dir "$A" a0)
+prog_a=$(rw_get "$A" a0 .prog_id)
+rm -- "$pa/config"
+expect_eq "no config: incomplete" "$(rw_get "$A" a0 .state)" incomplete
+mv -- "$pa" "$(dirname "$pb")/b0"
+expect_fail --has "another network namespace" rw "$B" detach dev b0
+expect_eq "no config: A's program still attached" "$(link_xdp_prog "$A" a0)" "$prog_a"
+mv -- "$(dirname "$pb")/b0" "$pa"
+rw "$A" detach dev a0 || fail "detach of pins without config failed"
+expect_false "pins without config removed" test -e "$pa"
+expect_eq "and the program with them" "$(link_xdp_prog "$A" a0)" ""
+
+# With neither config nor link nothing proves whose they are: never removed.
+rw_attach "$A" a0 mode skb || die "attach a0 (no config, no link) failed"
+pa=$(rw_pin_dir "$A" a0)
+rm -- "$pa/config" "$pa/link"
+expect_eq "unproven listed as such" "$(rw_get "$A" a0 .state)" unproven
+expect_fail --has "by hand" rw "$A" detach dev a0
+expect_true "unproven pins left alone" test -e "$pa/sources"
+expect_true "and the counters" test -e "$pa/counters"
+expect_fail --has "by hand" rw "$A" attach dev a0 mode skb
+rm -r -- "$pa"
 
 # --- an interface moved to another namespace ------------------------------------
 # The link follows x0 into B, where its ifindex names B's device. A new
