@@ -152,7 +152,7 @@ int attachment_open_dir(const char *dir, const char *pin_name, struct attachment
 
 bool attachment_find_by_ifindex(unsigned int ifindex, const char *skip, struct attachment *a)
 {
-	char ns_dir[PATH_MAX], dir[PATH_MAX];
+	char ns_dir[PATH_MAX], dir[PATH_MAX], name[IF_NAMESIZE];
 	struct dirent *de;
 	bool found = false;
 	DIR *d;
@@ -163,11 +163,12 @@ bool attachment_find_by_ifindex(unsigned int ifindex, const char *skip, struct a
 	if (!d)
 		return false;
 	while (!found && (de = readdir(d))) {
-		if (de->d_name[0] == '.' || strchr(de->d_name, ':') ||
-		    (skip && strcmp(de->d_name, skip) == 0) ||
+		/* Not an interface's directory (".", "..", netns:COOKIE): no name. */
+		if (pins_name_decode(name, sizeof(name), de->d_name) ||
+		    (skip && strcmp(name, skip) == 0) ||
 		    pins_path(dir, sizeof(dir), ns_dir, de->d_name))
 			continue;
-		if (attachment_open_dir(dir, de->d_name, a) != ATT_OK)
+		if (attachment_open_dir(dir, name, a) != ATT_OK)
 			continue;
 		if (a->link_ifindex == ifindex && !a->moved)
 			found = true;

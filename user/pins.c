@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <sys/file.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -12,6 +13,7 @@
 #include <sys/vfs.h>
 #include <linux/magic.h>
 
+#include "args.h"
 #include "log.h"
 #include "netns.h"
 #include "pins.h"
@@ -28,13 +30,68 @@ int pins_ns_dir(char *buf, size_t len, bool init_netns, uint64_t cookie)
 	return fits(snprintf(buf, len, "%s/netns:%" PRIu64, RW_PIN_ROOT, cookie), len);
 }
 
+#define ESC_DOT "%2e"
+#define ESC_PCT "%25"
+
+int pins_name_encode(char *buf, size_t len, const char *ifname)
+{
+	size_t n = 0;
+
+	if (!arg_ifname_valid(ifname))
+		return -EINVAL;
+	for (const char *p = ifname; *p; p++) {
+		const char *esc = *p == '.' ? ESC_DOT : *p == '%' ? ESC_PCT : NULL;
+		size_t k = esc ? 3 : 1;
+
+		if (n + k >= len)
+			return -ENAMETOOLONG;
+		if (esc)
+			memcpy(buf + n, esc, k);
+		else
+			buf[n] = *p;
+		n += k;
+	}
+	if (n >= len)
+		return -ENAMETOOLONG;
+	buf[n] = '\0';
+	return 0;
+}
+
+int pins_name_decode(char *buf, size_t len, const char *dirname)
+{
+	size_t n = 0;
+
+	if (len == 0)
+		return -ENAMETOOLONG;
+	for (const char *p = dirname; *p; p++) {
+		char c = *p;
+
+		/* Only the two escapes, lower case, so each name has one spelling. */
+		if (strncmp(p, ESC_DOT, 3) == 0) {
+			c = '.';
+			p += 2;
+		} else if (strncmp(p, ESC_PCT, 3) == 0) {
+			p += 2;
+		} else if (c == '%' || c == '.') {
+			return -EINVAL;
+		}
+		if (n + 1 >= len)
+			return -ENAMETOOLONG;
+		buf[n++] = c;
+	}
+	buf[n] = '\0';
+	return arg_ifname_valid(buf) ? 0 : -EINVAL;
+}
+
 int pins_dev_dir(char *buf, size_t len, bool init_netns, uint64_t cookie,
 		 const char *ifname)
 {
-	char ns[256];
+	char ns[256], name[NAME_MAX + 1];
 	int err = pins_ns_dir(ns, sizeof(ns), init_netns, cookie);
 
-	return err ? err : pins_path(buf, len, ns, ifname);
+	if (!err)
+		err = pins_name_encode(name, sizeof(name), ifname);
+	return err ? err : pins_path(buf, len, ns, name);
 }
 
 int pins_ns_dir_here(char *buf, size_t len)
@@ -51,10 +108,12 @@ int pins_ns_dir_here(char *buf, size_t len)
 
 int pins_dev_dir_here(char *buf, size_t len, const char *ifname)
 {
-	char ns[256];
+	char ns[256], name[NAME_MAX + 1];
 	int err = pins_ns_dir_here(ns, sizeof(ns));
 
-	return err ? err : pins_path(buf, len, ns, ifname);
+	if (!err)
+		err = pins_name_encode(name, sizeof(name), ifname);
+	return err ? err : pins_path(buf, len, ns, name);
 }
 
 int pins_path(char *buf, size_t len, const char *dir, const char *name)

@@ -6,6 +6,13 @@
  *   host netns:  /sys/fs/bpf/ratewall/IFACE/
  *   other netns: /sys/fs/bpf/ratewall/netns:COOKIE/IFACE/
  * ':' cannot appear in an interface name, so the two never collide.
+ *
+ * bpffs refuses '.' in file names, which interface names may hold (VLANs
+ * like eth0.100), so IFACE is the name with '.' written "%2e" and '%'
+ * written "%25": eth0.100 is pinned under eth0%2e100. The mapping is
+ * reversible and no two names share a directory. The kernel takes a '%'
+ * in an interface name for a "%d" template, so no real interface has one
+ * and the second escape moves no existing pins.
  */
 #ifndef RW_PINS_H
 #define RW_PINS_H
@@ -21,6 +28,12 @@
 #define RW_PIN_CONFIG "config"
 #define RW_PIN_SOURCES "sources"
 #define RW_PIN_COUNTERS "counters"
+
+/* An interface name as its pin directory is named, and back. Decoding
+ * refuses (-EINVAL) what encoding a valid interface name cannot produce,
+ * such as netns:COOKIE. Both return 0 or a negative errno. */
+int pins_name_encode(char *buf, size_t len, const char *ifname);
+int pins_name_decode(char *buf, size_t len, const char *dirname);
 
 /* Directory holding this namespace's attachments (no trailing slash). */
 int pins_ns_dir(char *buf, size_t len, bool init_netns, uint64_t cookie);

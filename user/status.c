@@ -184,12 +184,12 @@ static int show_all(enum output_format fmt, json_object *arr)
 		n = 0;
 	}
 	for (int i = 0; i < n; i++) {
-		const char *name = names[i]->d_name;
+		char name[IF_NAMESIZE];
 		struct attachment a;
 
-		/* Skip dot entries and other namespaces' directories. */
-		if (name[0] != '.' && !strchr(name, ':') &&
-		    pins_path(dir, sizeof(dir), ns_dir, name) == 0) {
+		/* Only interfaces' directories decode: not ".", ".." or netns:COOKIE. */
+		if (pins_name_decode(name, sizeof(name), names[i]->d_name) == 0 &&
+		    pins_path(dir, sizeof(dir), ns_dir, names[i]->d_name) == 0) {
 			switch (attachment_open_dir(dir, name, &a)) {
 			case ATT_OK:
 				if (show_one(&a, fmt, arr))

@@ -2,10 +2,12 @@
 # Pins are only ever used for the attachment they were made for: a renamed
 # interface is found under its new name and its old name is refused; pins
 # moved into another namespace's directory are refused by cookie; names
-# like ".." never reach outside ratewall's pins; detach leaves a directory
-# holding foreign files alone; pins missing a piece are listed, not fatal;
-# concurrent `set`s never lose each other's fields; an interface moved to
-# another namespace is never mistaken for the one that takes its ifindex.
+# like ".." never reach outside ratewall's pins; names with dots are pinned
+# under an escaped name; detach leaves a directory holding foreign files
+# alone; pins missing a piece are listed, not fatal, and cleared only when
+# proven this namespace's; an interface moved to another namespace is never
+# mistaken for the one that takes its ifindex; concurrent `set`s never lose
+# each other's fields.
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 require_env
@@ -67,6 +69,24 @@ done
 expect_fail --has "not a valid interface name" rw "$A" attach dev ..
 expect_true "A's pins untouched" test -e "$pa/link"
 expect_true "B's pins untouched" test -e "$pb/link"
+
+# --- names with dots (VLAN-style; bpffs refuses '.' in file names) -------------
+veth_pair "$A" v.100 "$B" vp100
+rw_attach "$A" v.100 mode skb rate 100 || fail "attach dev v.100 failed"
+pv=$(rw_pin_dir "$A" v.100)
+expect_eq "pinned under an escaped name" "$(basename "$pv")" "v%2e100"
+expect_eq "listed under its own name" "$(rw_get "$A" v.100 .pinned_as)" v.100
+expect_eq "v.100 runs ratewall" "$(link_xdp_prog "$A" v.100)" "$(rw_get "$A" v.100 .prog_id)"
+rw "$A" set dev v.100 rate 9 || fail "set dev v.100 failed"
+expect_eq "set through the dotted name" "$(rw_get "$A" v.100 .rate)" 9
+# The escape's own spelling is another name, with pins of its own.
+expect_fail --has "not attached" rw "$A" status dev "v%2e100"
+expect_fail --has "not attached" rw "$A" detach dev "v%2e100"
+ip -n "$A" link set v.100 name w.200
+expect_eq "renamed dotted interface found" "$(rw_get "$A" w.200 .pinned_as)" v.100
+rw "$A" detach dev w.200 || fail "detach dev w.200 failed"
+expect_false "dotted pins removed" test -e "$pv"
+expect_eq "w.200 has no program" "$(link_xdp_prog "$A" w.200)" ""
 
 # --- a directory with something else in it -------------------------------------
 mkdir -- "$pa/extra"
