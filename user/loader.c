@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -340,6 +341,28 @@ int loader_detach(const char *ifname)
 }
 
 /*
+ * Test-only hook: RATEWALL_TEST_SET_DELAY_MS holds `set` between reading
+ * the config and storing it, so that a test can overlap two sets and show
+ * that the lock keeps them from losing each other's fields. Unset, it
+ * costs one getenv.
+ */
+static void test_set_delay(void)
+{
+	const char *v = getenv("RATEWALL_TEST_SET_DELAY_MS");
+	unsigned long ms = v ? strtoul(v, NULL, 10) : 0;
+	struct timespec ts;
+
+	if (!ms)
+		return;
+	if (ms > 10000)
+		ms = 10000;
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/*
  * Writes through a shared mapping of the config entry: the fast path reads
  * pkt_limit as one word, so one atomic store makes a change all at once.
  * rate and burst beside it are only echoed by status. The exclusive lock
@@ -384,6 +407,7 @@ static int set_locked(const char *ifname, const struct live_change *chg)
 	o.entries = next.max_entries;
 	o.malformed_drop = chg->has_malformed ? chg->malformed_drop : next.malformed_drop;
 	limits_to_config(&o, &next);
+	test_set_delay();
 
 	live->rate = next.rate;
 	live->burst = next.burst;
