@@ -303,18 +303,17 @@ int loader_attach(const char *ifname, enum rw_attach_mode mode, const struct lim
 		rw_err("unknown interface '%s' in this network namespace", ifname);
 		return -ENODEV;
 	}
-	err = pins_ensure_bpffs(true, &mounted);
-	if (err)
-		return err;
+	/* The lock covers the mount too: two first attaches must not mount twice. */
 	lock = pins_lock(true);
 	if (lock < 0)
-		err = lock;
-	else
+		return lock;
+	err = pins_ensure_bpffs(true, &mounted);
+	if (!err)
 		err = attach_locked(ifname, ifindex, mode, o);
-	pins_unlock(lock);
 	/* A failed attach leaves no trace, not even the mount it made. */
 	if (err && mounted)
 		pins_unmount_if_empty();
+	pins_unlock(lock);
 	return err;
 }
 
@@ -323,9 +322,6 @@ int loader_detach(const char *ifname)
 	struct attachment a;
 	int lock, err;
 
-	err = pins_ensure_bpffs(false, NULL);
-	if (err)
-		return err;
 	lock = pins_lock(true);
 	if (lock < 0)
 		return lock;
@@ -422,9 +418,6 @@ int loader_set(const char *ifname, const struct live_change *chg)
 {
 	int lock, err;
 
-	err = pins_ensure_bpffs(false, NULL);
-	if (err)
-		return err;
 	lock = pins_lock(true);
 	if (lock < 0)
 		return lock;

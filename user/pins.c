@@ -173,18 +173,22 @@ void pins_unmount_if_empty(void)
 
 int pins_lock(bool exclusive)
 {
-	int fd = open(RW_BPFFS, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd, err;
 
+	if (mkdir(RW_LOCK_DIR, 0755) < 0 && errno != EEXIST) {
+		err = errno;
+		rw_err("cannot create %s for the lock: %s", RW_LOCK_DIR, strerror(err));
+		return -err;
+	}
+	fd = open(RW_LOCK_FILE, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		int err = errno;
-
-		rw_err("cannot open %s to lock it: %s", RW_BPFFS, strerror(err));
+		err = errno;
+		rw_err("cannot open %s to lock it: %s", RW_LOCK_FILE, strerror(err));
 		return -err;
 	}
 	if (flock(fd, exclusive ? LOCK_EX : LOCK_SH) < 0) {
-		int err = errno;
-
-		rw_err("cannot lock %s: %s", RW_BPFFS, strerror(err));
+		err = errno;
+		rw_err("cannot lock %s: %s", RW_LOCK_FILE, strerror(err));
 		close(fd);
 		return -err;
 	}

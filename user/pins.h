@@ -62,9 +62,15 @@ void pins_unmount_if_empty(void);
 
 /*
  * Serialises the commands that change pins (attach, detach, set) across
- * processes with an flock on /sys/fs/bpf itself, which never goes away;
- * readers take it shared. Returns the fd to pass to pins_unlock, or -errno.
+ * processes with an flock; readers (status) take it shared. It is taken
+ * before bpffs is checked or mounted and held until after a failed attach
+ * unmounts what it mounted, so the lock lives outside bpffs: a lock on a
+ * bpffs that is not mounted yet could not keep two first attaches from
+ * mounting one each. /run is root's (unlike /run/lock, where anyone could
+ * take the file first and hold it). Returns the fd for pins_unlock, or -errno.
  */
+#define RW_LOCK_DIR "/run"
+#define RW_LOCK_FILE RW_LOCK_DIR "/ratewall.lock"
 int pins_lock(bool exclusive);
 void pins_unlock(int fd);
 

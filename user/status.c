@@ -228,18 +228,18 @@ int status_show(const char *ifname, enum output_format fmt)
 		arr = json_object_new_array();
 		json_object_object_add(root, "attachments", arr);
 	}
-	if (ifname) {
-		lock = pins_bpffs_mounted() ? pins_lock(false) : -1;
+	/* Shared: a listing never sees an attach or detach half done. */
+	lock = pins_lock(false);
+	if (lock < 0) {
+		err = lock;
+	} else if (ifname) {
 		err = attachment_open(ifname, &a);
 		if (!err) {
 			err = show_one(&a, fmt, arr);
 			attachment_close(&a);
 		}
-		pins_unlock(lock);
 	} else if (pins_bpffs_mounted()) {
-		lock = pins_lock(false);
-		err = lock < 0 ? lock : show_all(fmt, arr);
-		pins_unlock(lock);
+		err = show_all(fmt, arr);
 	} else {
 		/* No bpffs means nothing can be attached: an empty answer, not an error. */
 		if (fmt == OUTPUT_TEXT)
@@ -247,6 +247,7 @@ int status_show(const char *ifname, enum output_format fmt)
 			       RW_BPFFS);
 		err = 0;
 	}
+	pins_unlock(lock);
 	if (root) {
 		if (!err)
 			printf("%s\n", json_object_to_json_string_ext(

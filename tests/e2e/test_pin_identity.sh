@@ -174,6 +174,32 @@ rw_attach "$A" x0 mode skb || fail "attach of the new x0 failed"
 expect_eq "the new x0 is attached" "$(rw_get "$A" x0 .state)" attached
 rw "$A" detach dev x0 || fail "detach of the new x0 failed"
 
+# --- the lock comes first -------------------------------------------------------
+# Commands lock /run/ratewall.lock, outside bpffs, before they check or mount
+# bpffs, so concurrent first attaches cannot each mount one. Held here, it
+# keeps an attach from doing anything at all until it is released.
+veth_pair "$A" k0 "$B" kp
+at_exit "rw_force_detach '$A' k0 ''"
+rw "$A" status >/dev/null || fail "status before the lock test failed"
+# Released before any cleanup runs ratewall, should the test die holding it.
+release_lock() {
+	[ -z "${lockfd:-}" ] || exec {lockfd}<&-
+	lockfd=
+}
+at_exit release_lock
+exec {lockfd}</run/ratewall.lock
+flock -x "$lockfd"
+# Not inherited by the attach, which would then hold the lock it waits for.
+in_ns "$A" timeout 20 "$RATEWALL" attach dev k0 mode skb {lockfd}<&- &
+pk=$!
+sleep 0.5
+expect_true "attach waits for the lock" kill -0 "$pk"
+expect_eq "and has attached nothing meanwhile" "$(link_xdp_prog "$A" k0)" ""
+release_lock
+wait "$pk" || fail "attach after the lock was released failed"
+expect_ne "attached once the lock was free" "$(link_xdp_prog "$A" k0)" ""
+rw "$A" detach dev k0 || fail "detach k0 failed"
+
 # --- concurrent set -----------------------------------------------------------
 # RATEWALL_TEST_SET_DELAY_MS (a test-only hook) holds each `set` between
 # reading the config and storing it. The second set starts while the first
