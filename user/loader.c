@@ -36,43 +36,56 @@ static const char *const pin_names[] = {
 	RW_PIN_LINK, RW_PIN_SOURCES, RW_PIN_COUNTERS, RW_PIN_CONFIG,
 };
 
-/* True when `dir` holds nothing but pins ratewall makes. */
-static bool only_our_pins(const char *dir, char *stranger, size_t len)
+/*
+ * 0 when `dir` holds nothing but pins ratewall makes (or is gone);
+ * -ENOTEMPTY with the first other entry in `stranger`; or -errno when it
+ * cannot be read. `stranger` is always a string.
+ */
+static int only_our_pins(const char *dir, char *stranger, size_t len)
 {
 	struct dirent *de;
-	bool ok = true;
-	DIR *d = opendir(dir);
+	int err = 0;
+	DIR *d;
 
+	stranger[0] = '\0';
+	d = opendir(dir);
 	if (!d)
-		return errno == ENOENT;
-	while (ok && (de = readdir(d))) {
+		return errno == ENOENT ? 0 : -errno;
+	while (!err && (de = readdir(d))) {
 		bool known = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
 
 		for (size_t i = 0; !known && i < sizeof(pin_names) / sizeof(pin_names[0]); i++)
 			known = strcmp(de->d_name, pin_names[i]) == 0;
 		if (!known) {
 			snprintf(stranger, len, "%s", de->d_name);
-			ok = false;
+			err = -ENOTEMPTY;
 		}
 	}
 	closedir(d);
-	return ok;
+	return err;
 }
 
 /*
  * Removes an attachment's pins: the link first, which detaches the
  * program, then the maps, then the directory and its empty parents.
  * A directory holding anything else is left whole, program included.
+ * `report`: print the one error line; attach cleaning up after its own
+ * failure has printed one already.
  */
-static int remove_pins(const char *dir)
+static int remove_pins(const char *dir, bool report)
 {
 	char path[PATH_MAX], parent[PATH_MAX], stranger[NAME_MAX + 1];
-	int err = 0;
+	int err;
 
-	if (!only_our_pins(dir, stranger, sizeof(stranger))) {
-		rw_err("%s holds '%s', which ratewall did not make; nothing was removed", dir,
-		       stranger);
-		return -ENOTEMPTY;
+	err = only_our_pins(dir, stranger, sizeof(stranger));
+	if (err) {
+		if (report && err == -ENOTEMPTY)
+			rw_err("%s holds '%s', which ratewall did not make; nothing was removed",
+			       dir, stranger);
+		else if (report)
+			rw_err("cannot list %s to check that it holds only ratewall's pins: %s; "
+			       "nothing was removed", dir, strerror(-err));
+		return err;
 	}
 	for (size_t i = 0; i < sizeof(pin_names) / sizeof(pin_names[0]); i++) {
 		if (pins_path(path, sizeof(path), dir, pin_names[i]) == 0 &&
@@ -81,6 +94,8 @@ static int remove_pins(const char *dir)
 	}
 	if (rmdir(dir) < 0 && errno != ENOENT && !err)
 		err = -errno;
+	if (err && report)
+		rw_err("cannot remove the pins at %s: %s", dir, strerror(-err));
 
 	/* Parents (netns:COOKIE, then ratewall/) go when nothing else is in them. */
 	snprintf(parent, sizeof(parent), "%s", dir);
@@ -288,7 +303,7 @@ out:
 	if (link_fd >= 0)
 		close(link_fd);
 	if (err && made_dir)
-		remove_pins(dir);
+		remove_pins(dir, false);
 	ratewall_bpf__destroy(skel);
 	return err;
 }
@@ -328,9 +343,7 @@ int loader_detach(const char *ifname)
 	err = attachment_resolve(ifname, &a);
 	if (err >= 0) {
 		attachment_close(&a);
-		err = remove_pins(a.dir);
-		if (err && err != -ENOTEMPTY)
-			rw_err("cannot remove the pins at %s: %s", a.dir, strerror(-err));
+		err = remove_pins(a.dir, true);
 	}
 	pins_unlock(lock);
 	return err;

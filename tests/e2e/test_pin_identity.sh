@@ -95,6 +95,16 @@ expect_eq "still attached after the refused detach" "$(link_xdp_prog "$A" a0)" "
 expect_true "link pin kept" test -e "$pa/link"
 rmdir -- "$pa/extra"
 
+# --- a pin where an attachment's directory should be -----------------------------
+# detach must not remove what it cannot list, and must say why.
+zf="$(dirname "$pa")/z0"
+at_exit "rm -f -- '$zf'"
+bpftool map create "$zf" type array key 4 value 4 entries 1 name rwt_z0 ||
+	die "cannot pin a map at $zf"
+expect_fail --has "cannot list" --has "not a directory" rw "$A" detach dev z0
+expect_true "the file is left alone" test -f "$zf"
+rm -- "$zf"
+
 # --- incomplete pins ----------------------------------------------------------
 rm -- "$pa/counters"
 expect_eq "incomplete listed with its state" \
