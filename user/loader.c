@@ -112,25 +112,6 @@ static int remove_pins(const char *dir, bool report)
 	return err;
 }
 
-static int mkdir_p(const char *dir)
-{
-	char buf[PATH_MAX];
-
-	snprintf(buf, sizeof(buf), "%s", dir);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	/* The attachment's own directory must be new: it is the attach lock. */
-	if (mkdir(buf, 0700) < 0)
-		return -errno;
-	return 0;
-}
-
 /* Why `dir` (pins under the name being attached) stands in the way. */
 static void explain_existing_pins(const char *ifname, const char *dir)
 {
@@ -267,7 +248,7 @@ static int attach_locked(const char *ifname, unsigned int ifindex, enum rw_attac
 		goto out;
 	}
 
-	err = mkdir_p(dir);
+	err = pins_mkdir(dir);
 	if (err == -EEXIST) {
 		rw_err("%s is already attached (pins at %s); detach it first", ifname, dir);
 		goto out;

@@ -121,6 +121,39 @@ int pins_path(char *buf, size_t len, const char *dir, const char *name)
 	return fits(snprintf(buf, len, "%s/%s", dir, name), len);
 }
 
+int pins_mkdir(const char *dir)
+{
+	char buf[PATH_MAX], *first = NULL; /* where the first parent made here ends */
+	int err = 0;
+
+	if (fits(snprintf(buf, sizeof(buf), "%s", dir), sizeof(buf)))
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1; *p && !err; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) == 0)
+			first = first ? first : p;
+		else if (errno != EEXIST)
+			err = -errno;
+		*p = '/';
+	}
+	if (!err && mkdir(buf, 0700) == 0)
+		return 0;
+	if (!err)
+		err = -errno;
+	/* Deepest first; parents that were there before stay. */
+	while (first) {
+		char *slash = strrchr(buf, '/');
+
+		if (!slash || slash < first)
+			break;
+		*slash = '\0';
+		rmdir(buf);
+	}
+	return err;
+}
+
 bool pins_bpffs_mounted(void)
 {
 	struct statfs st;

@@ -43,6 +43,14 @@ int pins_dev_dir(char *buf, size_t len, bool init_netns, uint64_t cookie,
 int pins_ns_dir_here(char *buf, size_t len);
 int pins_dev_dir_here(char *buf, size_t len, const char *ifname);
 
+/*
+ * Creates `dir` and any missing parents. `dir` itself must be new (-EEXIST
+ * otherwise): it is what stops two attaches of one name. When it cannot be
+ * made, the parents this call created are removed again, so a failed
+ * attach leaves no empty ratewall/ or netns:COOKIE/ behind.
+ */
+int pins_mkdir(const char *dir);
+
 /* dir + "/" + name into buf. */
 int pins_path(char *buf, size_t len, const char *dir, const char *name);
 

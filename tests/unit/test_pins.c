@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
 /* Pin paths: one directory per interface, per network namespace, named
  * so that bpffs takes it and it maps back to the interface name. */
+#include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <string.h>
@@ -104,6 +110,49 @@ static void only_what_encoding_produces_decodes(void **state)
 	assert_int_equal(pins_name_decode(dec, 5, "eth0"), 0);
 }
 
+static bool exists(const char *base, const char *rel)
+{
+	char path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", base, rel);
+	return stat(path, &st) == 0;
+}
+
+/* A failed mkdir takes back the parents it made, and only those. */
+static void a_failed_mkdir_leaves_no_parents_behind(void **state)
+{
+	char base[] = "/tmp/rw-unit-pins.XXXXXX", long_name[300], path[1024];
+
+	(void)state;
+	assert_non_null(mkdtemp(base));
+	memset(long_name, 'x', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+
+	/* The last component is longer than NAME_MAX: only it can fail. */
+	snprintf(path, sizeof(path), "%s/ratewall/netns:1/%s", base, long_name);
+	assert_int_equal(pins_mkdir(path), -ENAMETOOLONG);
+	assert_false(exists(base, "ratewall"));
+
+	snprintf(path, sizeof(path), "%s/ratewall/eth0", base);
+	assert_int_equal(pins_mkdir(path), 0);
+	assert_true(exists(base, "ratewall/eth0"));
+	assert_int_equal(pins_mkdir(path), -EEXIST);
+	assert_true(exists(base, "ratewall/eth0"));
+
+	/* ratewall/ was there before: it stays, netns:1/ made here goes. */
+	snprintf(path, sizeof(path), "%s/ratewall/netns:1/%s", base, long_name);
+	assert_int_equal(pins_mkdir(path), -ENAMETOOLONG);
+	assert_false(exists(base, "ratewall/netns:1"));
+	assert_true(exists(base, "ratewall/eth0"));
+
+	snprintf(path, sizeof(path), "%s/ratewall/eth0", base);
+	assert_int_equal(rmdir(path), 0);
+	snprintf(path, sizeof(path), "%s/ratewall", base);
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(rmdir(base), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -113,6 +162,7 @@ int main(void)
 		cmocka_unit_test(dots_are_escaped_because_bpffs_refuses_them),
 		cmocka_unit_test(encoded_names_decode_to_the_same_name),
 		cmocka_unit_test(only_what_encoding_produces_decodes),
+		cmocka_unit_test(a_failed_mkdir_leaves_no_parents_behind),
 	};
 
 	return cmocka_run_group_tests_name("unit_pins", tests, NULL, NULL);
