@@ -25,10 +25,13 @@
 #define IP_OFFSET_MASK 0x1fff
 
 /*
- * PARSE_MALFORMED with family 0: the IP header itself is broken, so the
- * source is unknown. With family set: the IP header is whole and the source
- * is known, but what follows is truncated or invalid; the caller still
- * charges that source, so malformed packets cannot bypass its bucket.
+ * PARSE_MALFORMED with family 0: the frame ends before the source address
+ * (Ethernet or VLAN header cut short, IPv4 header under 20 bytes, IPv6
+ * header under 40), so the source is unknown. With family set: the fixed
+ * IP header and its source are there, but something is invalid or
+ * truncated (version, IHL, lengths, options, extension or L4 headers); the
+ * caller still charges that source, so malformed packets cannot bypass
+ * its bucket.
  */
 enum parse_result {
 	PARSE_OK = 0,
@@ -38,7 +41,7 @@ enum parse_result {
 
 struct packet_info {
 	__u32 saddr[4];   /* network byte order; IPv4 in saddr[0] */
-	__u8 family;      /* 4 or 6 once the IP header is known good, else 0 */
+	__u8 family;      /* 4 or 6 once the fixed IP header is in the frame, else 0 */
 	__u8 l4_proto;    /* IPPROTO_* of the transport header, if reached */
 	__u8 has_ports;   /* 0 for later fragments, ESP, too many ext headers */
 	__u8 tcp_syn;     /* SYN set and ACK clear */
@@ -80,14 +83,14 @@ static __always_inline int parse_ipv4(void *l3, void *end, struct packet_info *p
 
 	if ((void *)(iph + 1) > end)
 		return PARSE_MALFORMED;
+	/* The source is readable: whatever is wrong past here is charged to it. */
+	pi->family = 4;
+	pi->saddr[0] = iph->saddr;
 	if (iph->version != 4 || iph->ihl < 5)
 		return PARSE_MALFORMED;
 	hdr_len = iph->ihl * 4;
 	if (l3 + hdr_len > end || bpf_ntohs(iph->tot_len) < hdr_len)
 		return PARSE_MALFORMED;
-
-	pi->family = 4;
-	pi->saddr[0] = iph->saddr;
 	if (l3 + bpf_ntohs(iph->tot_len) > end)
 		return PARSE_MALFORMED; /* truncated payload */
 	/* Later fragments carry no transport header: limited per source only. */
@@ -105,11 +108,11 @@ static __always_inline int parse_ipv6(void *l3, void *end, struct packet_info *p
 
 	if (cursor > end)
 		return PARSE_MALFORMED;
-	if (ip6h->version != 6)
-		return PARSE_MALFORMED;
-
+	/* The source is readable: whatever is wrong past here is charged to it. */
 	pi->family = 6;
 	__builtin_memcpy(pi->saddr, &ip6h->saddr, sizeof(pi->saddr));
+	if (ip6h->version != 6)
+		return PARSE_MALFORMED;
 	/* payload_len 0 means a jumbogram; otherwise the frame must hold it */
 	if (ip6h->payload_len && cursor + bpf_ntohs(ip6h->payload_len) > end)
 		return PARSE_MALFORMED;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "attachment.h"
 #include "log.h"
@@ -23,11 +24,85 @@ static int open_pin(const char *dir, const char *name)
 	return bpf_obj_get(path);
 }
 
+/*
+ * A link follows its interface into another network namespace, where the
+ * ifindex it reports names a device of that namespace. It runs here only
+ * if the device with that ifindex here runs the link's program in the
+ * recorded mode; anything else (no such device, another program) means
+ * the interface moved away.
+ */
+static bool runs_here(unsigned int ifindex, unsigned int mode, __u32 prog_id)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+	if (bpf_xdp_query((int)ifindex, 0, &q))
+		return false;
+	return (mode == RW_MODE_SKB ? q.skb_prog_id : q.drv_prog_id) == prog_id;
+}
+
+/* The name the BPF object gives the config map (bpf/ratewall.bpf.c). */
+#define RW_CONFIG_MAP_NAME "rw_config"
+#define RW_PROG_NAME "ratewall_xdp"
+
+/* Reads entry 0 of `fd` after checking that it has the config map's shape. */
+static int read_config(int fd, struct rw_config *cfg)
+{
+	struct bpf_map_info mi;
+	__u32 len = sizeof(mi), zero = 0;
+
+	memset(&mi, 0, sizeof(mi));
+	if (bpf_obj_get_info_by_fd(fd, &mi, &len))
+		return -errno;
+	if (mi.type != BPF_MAP_TYPE_ARRAY || mi.value_size != sizeof(*cfg) ||
+	    strcmp(mi.name, RW_CONFIG_MAP_NAME) != 0)
+		return -EINVAL;
+	return bpf_map_lookup_elem(fd, &zero, cfg) ? -errno : 0;
+}
+
+/*
+ * Finds the config of the program behind a link when its config pin is
+ * gone: the program holds its maps, one of which is the config map.
+ */
+static int config_of_prog(__u32 prog_id, struct rw_config *cfg)
+{
+	__u32 ids[8], len = sizeof(struct bpf_prog_info), n;
+	struct bpf_prog_info pi;
+	int fd, err;
+
+	fd = bpf_prog_get_fd_by_id(prog_id);
+	if (fd < 0)
+		return -errno;
+	memset(&pi, 0, sizeof(pi));
+	pi.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
+	pi.map_ids = (__u64)(unsigned long)ids;
+	err = bpf_obj_get_info_by_fd(fd, &pi, &len) ? -errno : 0;
+	close(fd);
+	if (err)
+		return err;
+	if (strcmp(pi.name, RW_PROG_NAME) != 0)
+		return -EINVAL;
+	n = pi.nr_map_ids < sizeof(ids) / sizeof(ids[0]) ? pi.nr_map_ids
+							  : sizeof(ids) / sizeof(ids[0]);
+	for (__u32 i = 0; i < n; i++) {
+		bool found;
+
+		fd = bpf_map_get_fd_by_id(ids[i]);
+		if (fd < 0)
+			continue;
+		found = read_config(fd, cfg) == 0;
+		close(fd);
+		if (found)
+			return 0;
+	}
+	return -ENOENT;
+}
+
 int attachment_open_dir(const char *dir, const char *pin_name, struct attachment *a)
 {
 	struct bpf_link_info info;
 	struct rw_config cfg;
-	__u32 len = sizeof(info), zero = 0;
+	__u32 len = sizeof(info);
+	bool have_link, have_cfg;
 	uint64_t here = 0;
 
 	memset(a, 0, sizeof(*a));
@@ -41,26 +116,43 @@ int attachment_open_dir(const char *dir, const char *pin_name, struct attachment
 	a->sources_fd = open_pin(dir, RW_PIN_SOURCES);
 	a->counters_fd = open_pin(dir, RW_PIN_COUNTERS);
 	memset(&info, 0, sizeof(info));
-	if (a->link_fd < 0 || a->config_fd < 0 || a->sources_fd < 0 || a->counters_fd < 0 ||
-	    bpf_obj_get_info_by_fd(a->link_fd, &info, &len) ||
-	    bpf_map_lookup_elem(a->config_fd, &zero, &cfg)) {
+	have_link = a->link_fd >= 0 && !bpf_obj_get_info_by_fd(a->link_fd, &info, &len) &&
+		    info.type == BPF_LINK_TYPE_XDP;
+	/*
+	 * Ownership first, whatever else is missing: pins of another namespace
+	 * must never be cleared as "incomplete". Without the config pin, the
+	 * link's program still leads to its config map.
+	 */
+	have_cfg = (a->config_fd >= 0 && read_config(a->config_fd, &cfg) == 0) ||
+		   (have_link && config_of_prog(info.prog_id, &cfg) == 0);
+	if (!have_cfg) {
+		bool empty = a->link_fd < 0 && a->config_fd < 0 && a->sources_fd < 0 &&
+			     a->counters_fd < 0;
+
 		attachment_close(a);
-		return ATT_INCOMPLETE;
+		/* Nothing pinned at all leaves nothing to lose: clearing it is safe. */
+		return empty ? ATT_INCOMPLETE : ATT_UNPROVEN;
 	}
-	a->link_ifindex = info.xdp.ifindex;
 	a->netns_cookie = cfg.netns_cookie;
 	if (netns_cookie(&here) || here != cfg.netns_cookie) {
 		attachment_close(a);
 		return ATT_FOREIGN;
 	}
-	if (a->link_ifindex && !if_indextoname(a->link_ifindex, a->ifname))
+	if (!have_link || a->config_fd < 0 || a->sources_fd < 0 || a->counters_fd < 0) {
+		attachment_close(a);
+		return ATT_INCOMPLETE;
+	}
+	a->link_ifindex = info.xdp.ifindex;
+	if (a->link_ifindex && !runs_here(a->link_ifindex, cfg.attach_mode, info.prog_id))
+		a->moved = true;
+	else if (a->link_ifindex && !if_indextoname(a->link_ifindex, a->ifname))
 		snprintf(a->ifname, sizeof(a->ifname), "%s", pin_name);
 	return ATT_OK;
 }
 
 bool attachment_find_by_ifindex(unsigned int ifindex, const char *skip, struct attachment *a)
 {
-	char ns_dir[PATH_MAX], dir[PATH_MAX];
+	char ns_dir[PATH_MAX], dir[PATH_MAX], name[IF_NAMESIZE];
 	struct dirent *de;
 	bool found = false;
 	DIR *d;
@@ -71,13 +163,14 @@ bool attachment_find_by_ifindex(unsigned int ifindex, const char *skip, struct a
 	if (!d)
 		return false;
 	while (!found && (de = readdir(d))) {
-		if (de->d_name[0] == '.' || strchr(de->d_name, ':') ||
-		    (skip && strcmp(de->d_name, skip) == 0) ||
+		/* Not an interface's directory (".", "..", netns:COOKIE): no name. */
+		if (pins_name_decode(name, sizeof(name), de->d_name) ||
+		    (skip && strcmp(name, skip) == 0) ||
 		    pins_path(dir, sizeof(dir), ns_dir, de->d_name))
 			continue;
-		if (attachment_open_dir(dir, de->d_name, a) != ATT_OK)
+		if (attachment_open_dir(dir, name, a) != ATT_OK)
 			continue;
-		if (a->link_ifindex == ifindex)
+		if (a->link_ifindex == ifindex && !a->moved)
 			found = true;
 		else
 			attachment_close(a);
@@ -119,9 +212,17 @@ int attachment_resolve(const char *ifname, struct attachment *a)
 		rw_err("the pins at %s were made in another network namespace (cookie %" PRIu64
 		       "); they are not this namespace's %s", dir, a->netns_cookie, ifname);
 		return -EXDEV;
+	case ATT_UNPROVEN:
+		rw_err("cannot tell which network namespace the pins at %s belong to (no "
+		       "config or link pin left): nothing was changed; if they are this "
+		       "namespace's, remove them by hand", dir);
+		return -EPERM;
 	default:
 		return 1;
 	}
+	/* Its ifindex counts in another namespace: only the pin name is its own. */
+	if (a->moved)
+		return 0;
 	if (a->link_ifindex && a->link_ifindex != ifindex) {
 		rw_err("the attachment pinned as %s now runs on '%s' (ifindex %u, renamed since "
 		       "attach): use 'dev %s'", ifname, a->ifname, a->link_ifindex, a->ifname);

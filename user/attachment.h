@@ -19,6 +19,11 @@ struct attachment {
 	char pin_name[IF_NAMESIZE]; /* the name it was attached under */
 	char dir[PATH_MAX];
 	unsigned int link_ifindex;  /* 0 once the interface is gone: defunct */
+	/*
+	 * The link's interface went to another network namespace: link_ifindex
+	 * counts there, not here, so it must never be matched by ifindex here.
+	 */
+	bool moved;
 	uint64_t netns_cookie;      /* the namespace recorded at attach time */
 	int link_fd;
 	int config_fd;
@@ -30,6 +35,7 @@ enum attachment_status {
 	ATT_OK = 0,
 	ATT_INCOMPLETE = -1, /* a pin is missing: a torso of a failed attach or detach */
 	ATT_FOREIGN = -2,    /* made in another network namespace */
+	ATT_UNPROVEN = -3,   /* pieces left that name no namespace: not to be touched */
 };
 
 /* Opens the pins in `dir` without printing; returns an attachment_status. */
@@ -52,6 +58,7 @@ int attachment_resolve(const char *ifname, struct attachment *a);
 /*
  * Looks for pins of this namespace (other than `skip`) whose link runs on
  * `ifindex`: an interface renamed since attach. Fills `a` when found.
+ * Moved attachments are never found this way.
  */
 bool attachment_find_by_ifindex(unsigned int ifindex, const char *skip, struct attachment *a);
 

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -25,47 +26,66 @@ const char *attach_mode_name(unsigned int mode)
 	return mode == RW_MODE_SKB ? "skb" : "native";
 }
 
+/*
+ * In the order detach removes them: the link first (that stops the
+ * program), the config last. Attach pins the config first, so pins left
+ * by an interrupted attach or detach always keep the config, whose
+ * netns cookie proves whose they are.
+ */
 static const char *const pin_names[] = {
-	RW_PIN_LINK, RW_PIN_CONFIG, RW_PIN_SOURCES, RW_PIN_COUNTERS,
+	RW_PIN_LINK, RW_PIN_SOURCES, RW_PIN_COUNTERS, RW_PIN_CONFIG,
 };
 
-/* True when `dir` holds nothing but pins ratewall makes. */
-static bool only_our_pins(const char *dir, char *stranger, size_t len)
+/*
+ * 0 when `dir` holds nothing but pins ratewall makes (or is gone);
+ * -ENOTEMPTY with the first other entry in `stranger`; or -errno when it
+ * cannot be read. `stranger` is always a string.
+ */
+static int only_our_pins(const char *dir, char *stranger, size_t len)
 {
 	struct dirent *de;
-	bool ok = true;
-	DIR *d = opendir(dir);
+	int err = 0;
+	DIR *d;
 
+	stranger[0] = '\0';
+	d = opendir(dir);
 	if (!d)
-		return errno == ENOENT;
-	while (ok && (de = readdir(d))) {
+		return errno == ENOENT ? 0 : -errno;
+	while (!err && (de = readdir(d))) {
 		bool known = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
 
 		for (size_t i = 0; !known && i < sizeof(pin_names) / sizeof(pin_names[0]); i++)
 			known = strcmp(de->d_name, pin_names[i]) == 0;
 		if (!known) {
 			snprintf(stranger, len, "%s", de->d_name);
-			ok = false;
+			err = -ENOTEMPTY;
 		}
 	}
 	closedir(d);
-	return ok;
+	return err;
 }
 
 /*
  * Removes an attachment's pins: the link first, which detaches the
  * program, then the maps, then the directory and its empty parents.
  * A directory holding anything else is left whole, program included.
+ * `report`: print the one error line; attach cleaning up after its own
+ * failure has printed one already.
  */
-static int remove_pins(const char *dir)
+static int remove_pins(const char *dir, bool report)
 {
 	char path[PATH_MAX], parent[PATH_MAX], stranger[NAME_MAX + 1];
-	int err = 0;
+	int err;
 
-	if (!only_our_pins(dir, stranger, sizeof(stranger))) {
-		rw_err("%s holds '%s', which ratewall did not make; nothing was removed", dir,
-		       stranger);
-		return -ENOTEMPTY;
+	err = only_our_pins(dir, stranger, sizeof(stranger));
+	if (err) {
+		if (report && err == -ENOTEMPTY)
+			rw_err("%s holds '%s', which ratewall did not make; nothing was removed",
+			       dir, stranger);
+		else if (report)
+			rw_err("cannot list %s to check that it holds only ratewall's pins: %s; "
+			       "nothing was removed", dir, strerror(-err));
+		return err;
 	}
 	for (size_t i = 0; i < sizeof(pin_names) / sizeof(pin_names[0]); i++) {
 		if (pins_path(path, sizeof(path), dir, pin_names[i]) == 0 &&
@@ -74,6 +94,8 @@ static int remove_pins(const char *dir)
 	}
 	if (rmdir(dir) < 0 && errno != ENOENT && !err)
 		err = -errno;
+	if (err && report)
+		rw_err("cannot remove the pins at %s: %s", dir, strerror(-err));
 
 	/* Parents (netns:COOKIE, then ratewall/) go when nothing else is in them. */
 	snprintf(parent, sizeof(parent), "%s", dir);
@@ -90,25 +112,6 @@ static int remove_pins(const char *dir)
 	return err;
 }
 
-static int mkdir_p(const char *dir)
-{
-	char buf[PATH_MAX];
-
-	snprintf(buf, sizeof(buf), "%s", dir);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	/* The attachment's own directory must be new: it is the attach lock. */
-	if (mkdir(buf, 0700) < 0)
-		return -errno;
-	return 0;
-}
-
 /* Why `dir` (pins under the name being attached) stands in the way. */
 static void explain_existing_pins(const char *ifname, const char *dir)
 {
@@ -116,7 +119,11 @@ static void explain_existing_pins(const char *ifname, const char *dir)
 
 	switch (attachment_open_dir(dir, ifname, &a)) {
 	case ATT_OK:
-		if (!a.link_ifindex)
+		if (a.moved)
+			rw_err("the pins at %s belong to an attachment whose interface moved to "
+			       "another network namespace: run 'ratewall detach dev %s' first",
+			       dir, ifname);
+		else if (!a.link_ifindex)
 			rw_err("%s has a defunct attachment at %s (its interface was removed): "
 			       "run 'ratewall detach dev %s' first", ifname, dir, ifname);
 		else if (strcmp(a.ifname, ifname) != 0)
@@ -131,6 +138,11 @@ static void explain_existing_pins(const char *ifname, const char *dir)
 		rw_err("the pins at %s were made in another network namespace (cookie %" PRIu64
 		       "); %s cannot be attached under that name here", dir, a.netns_cookie,
 		       ifname);
+		break;
+	case ATT_UNPROVEN:
+		rw_err("the pins at %s have no config or link pin to tell whose they are; "
+		       "%s cannot be attached under that name until they are removed by hand",
+		       dir, ifname);
 		break;
 	default:
 		rw_err("%s has stale pins at %s: run 'ratewall detach dev %s' to clear them",
@@ -236,7 +248,7 @@ static int attach_locked(const char *ifname, unsigned int ifindex, enum rw_attac
 		goto out;
 	}
 
-	err = mkdir_p(dir);
+	err = pins_mkdir(dir);
 	if (err == -EEXIST) {
 		rw_err("%s is already attached (pins at %s); detach it first", ifname, dir);
 		goto out;
@@ -272,7 +284,7 @@ out:
 	if (link_fd >= 0)
 		close(link_fd);
 	if (err && made_dir)
-		remove_pins(dir);
+		remove_pins(dir, false);
 	ratewall_bpf__destroy(skel);
 	return err;
 }
@@ -287,18 +299,17 @@ int loader_attach(const char *ifname, enum rw_attach_mode mode, const struct lim
 		rw_err("unknown interface '%s' in this network namespace", ifname);
 		return -ENODEV;
 	}
-	err = pins_ensure_bpffs(true, &mounted);
-	if (err)
-		return err;
+	/* The lock covers the mount too: two first attaches must not mount twice. */
 	lock = pins_lock(true);
 	if (lock < 0)
-		err = lock;
-	else
+		return lock;
+	err = pins_ensure_bpffs(true, &mounted);
+	if (!err)
 		err = attach_locked(ifname, ifindex, mode, o);
-	pins_unlock(lock);
 	/* A failed attach leaves no trace, not even the mount it made. */
 	if (err && mounted)
 		pins_unmount_if_empty();
+	pins_unlock(lock);
 	return err;
 }
 
@@ -307,21 +318,38 @@ int loader_detach(const char *ifname)
 	struct attachment a;
 	int lock, err;
 
-	err = pins_ensure_bpffs(false, NULL);
-	if (err)
-		return err;
 	lock = pins_lock(true);
 	if (lock < 0)
 		return lock;
 	err = attachment_resolve(ifname, &a);
 	if (err >= 0) {
 		attachment_close(&a);
-		err = remove_pins(a.dir);
-		if (err && err != -ENOTEMPTY)
-			rw_err("cannot remove the pins at %s: %s", a.dir, strerror(-err));
+		err = remove_pins(a.dir, true);
 	}
 	pins_unlock(lock);
 	return err;
+}
+
+/*
+ * Test-only hook: RATEWALL_TEST_SET_DELAY_MS holds `set` between reading
+ * the config and storing it, so that a test can overlap two sets and show
+ * that the lock keeps them from losing each other's fields. Unset, it
+ * costs one getenv.
+ */
+static void test_set_delay(void)
+{
+	const char *v = getenv("RATEWALL_TEST_SET_DELAY_MS");
+	unsigned long ms = v ? strtoul(v, NULL, 10) : 0;
+	struct timespec ts;
+
+	if (!ms)
+		return;
+	if (ms > 10000)
+		ms = 10000;
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
 }
 
 /*
@@ -347,6 +375,13 @@ static int set_locked(const char *ifname, const struct live_change *chg)
 		attachment_close(&a);
 		return -ENODEV;
 	}
+	if (a.moved) {
+		rw_err("the attachment pinned as %s runs on an interface that moved to another "
+		       "network namespace: it cannot be changed from here; 'ratewall detach "
+		       "dev %s' removes it", a.pin_name, a.pin_name);
+		attachment_close(&a);
+		return -EXDEV;
+	}
 	live = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, a.config_fd, 0);
 	if (live == MAP_FAILED) {
 		err = -errno;
@@ -364,6 +399,7 @@ static int set_locked(const char *ifname, const struct live_change *chg)
 	o.entries = next.max_entries;
 	o.malformed_drop = chg->has_malformed ? chg->malformed_drop : next.malformed_drop;
 	limits_to_config(&o, &next);
+	test_set_delay();
 
 	live->rate = next.rate;
 	live->burst = next.burst;
@@ -381,9 +417,6 @@ int loader_set(const char *ifname, const struct live_change *chg)
 {
 	int lock, err;
 
-	err = pins_ensure_bpffs(false, NULL);
-	if (err)
-		return err;
 	lock = pins_lock(true);
 	if (lock < 0)
 		return lock;

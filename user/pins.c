@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <sys/file.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -12,6 +13,7 @@
 #include <sys/vfs.h>
 #include <linux/magic.h>
 
+#include "args.h"
 #include "log.h"
 #include "netns.h"
 #include "pins.h"
@@ -28,13 +30,68 @@ int pins_ns_dir(char *buf, size_t len, bool init_netns, uint64_t cookie)
 	return fits(snprintf(buf, len, "%s/netns:%" PRIu64, RW_PIN_ROOT, cookie), len);
 }
 
+#define ESC_DOT "%2e"
+#define ESC_PCT "%25"
+
+int pins_name_encode(char *buf, size_t len, const char *ifname)
+{
+	size_t n = 0;
+
+	if (!arg_ifname_valid(ifname))
+		return -EINVAL;
+	for (const char *p = ifname; *p; p++) {
+		const char *esc = *p == '.' ? ESC_DOT : *p == '%' ? ESC_PCT : NULL;
+		size_t k = esc ? 3 : 1;
+
+		if (n + k >= len)
+			return -ENAMETOOLONG;
+		if (esc)
+			memcpy(buf + n, esc, k);
+		else
+			buf[n] = *p;
+		n += k;
+	}
+	if (n >= len)
+		return -ENAMETOOLONG;
+	buf[n] = '\0';
+	return 0;
+}
+
+int pins_name_decode(char *buf, size_t len, const char *dirname)
+{
+	size_t n = 0;
+
+	if (len == 0)
+		return -ENAMETOOLONG;
+	for (const char *p = dirname; *p; p++) {
+		char c = *p;
+
+		/* Only the two escapes, lower case, so each name has one spelling. */
+		if (strncmp(p, ESC_DOT, 3) == 0) {
+			c = '.';
+			p += 2;
+		} else if (strncmp(p, ESC_PCT, 3) == 0) {
+			p += 2;
+		} else if (c == '%' || c == '.') {
+			return -EINVAL;
+		}
+		if (n + 1 >= len)
+			return -ENAMETOOLONG;
+		buf[n++] = c;
+	}
+	buf[n] = '\0';
+	return arg_ifname_valid(buf) ? 0 : -EINVAL;
+}
+
 int pins_dev_dir(char *buf, size_t len, bool init_netns, uint64_t cookie,
 		 const char *ifname)
 {
-	char ns[256];
+	char ns[256], name[NAME_MAX + 1];
 	int err = pins_ns_dir(ns, sizeof(ns), init_netns, cookie);
 
-	return err ? err : pins_path(buf, len, ns, ifname);
+	if (!err)
+		err = pins_name_encode(name, sizeof(name), ifname);
+	return err ? err : pins_path(buf, len, ns, name);
 }
 
 int pins_ns_dir_here(char *buf, size_t len)
@@ -51,15 +108,50 @@ int pins_ns_dir_here(char *buf, size_t len)
 
 int pins_dev_dir_here(char *buf, size_t len, const char *ifname)
 {
-	char ns[256];
+	char ns[256], name[NAME_MAX + 1];
 	int err = pins_ns_dir_here(ns, sizeof(ns));
 
-	return err ? err : pins_path(buf, len, ns, ifname);
+	if (!err)
+		err = pins_name_encode(name, sizeof(name), ifname);
+	return err ? err : pins_path(buf, len, ns, name);
 }
 
 int pins_path(char *buf, size_t len, const char *dir, const char *name)
 {
 	return fits(snprintf(buf, len, "%s/%s", dir, name), len);
+}
+
+int pins_mkdir(const char *dir)
+{
+	char buf[PATH_MAX], *first = NULL; /* where the first parent made here ends */
+	int err = 0;
+
+	if (fits(snprintf(buf, sizeof(buf), "%s", dir), sizeof(buf)))
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1; *p && !err; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) == 0)
+			first = first ? first : p;
+		else if (errno != EEXIST)
+			err = -errno;
+		*p = '/';
+	}
+	if (!err && mkdir(buf, 0700) == 0)
+		return 0;
+	if (!err)
+		err = -errno;
+	/* Deepest first; parents that were there before stay. */
+	while (first) {
+		char *slash = strrchr(buf, '/');
+
+		if (!slash || slash < first)
+			break;
+		*slash = '\0';
+		rmdir(buf);
+	}
+	return err;
 }
 
 bool pins_bpffs_mounted(void)
@@ -114,18 +206,22 @@ void pins_unmount_if_empty(void)
 
 int pins_lock(bool exclusive)
 {
-	int fd = open(RW_BPFFS, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd, err;
 
+	if (mkdir(RW_LOCK_DIR, 0755) < 0 && errno != EEXIST) {
+		err = errno;
+		rw_err("cannot create %s for the lock: %s", RW_LOCK_DIR, strerror(err));
+		return -err;
+	}
+	fd = open(RW_LOCK_FILE, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		int err = errno;
-
-		rw_err("cannot open %s to lock it: %s", RW_BPFFS, strerror(err));
+		err = errno;
+		rw_err("cannot open %s to lock it: %s", RW_LOCK_FILE, strerror(err));
 		return -err;
 	}
 	if (flock(fd, exclusive ? LOCK_EX : LOCK_SH) < 0) {
-		int err = errno;
-
-		rw_err("cannot lock %s: %s", RW_BPFFS, strerror(err));
+		err = errno;
+		rw_err("cannot lock %s: %s", RW_LOCK_FILE, strerror(err));
 		close(fd);
 		return -err;
 	}

@@ -6,6 +6,13 @@
  *   host netns:  /sys/fs/bpf/ratewall/IFACE/
  *   other netns: /sys/fs/bpf/ratewall/netns:COOKIE/IFACE/
  * ':' cannot appear in an interface name, so the two never collide.
+ *
+ * bpffs refuses '.' in file names, which interface names may hold (VLANs
+ * like eth0.100), so IFACE is the name with '.' written "%2e" and '%'
+ * written "%25": eth0.100 is pinned under eth0%2e100. The mapping is
+ * reversible and no two names share a directory. The kernel takes a '%'
+ * in an interface name for a "%d" template, so no real interface has one
+ * and the second escape moves no existing pins.
  */
 #ifndef RW_PINS_H
 #define RW_PINS_H
@@ -22,6 +29,12 @@
 #define RW_PIN_SOURCES "sources"
 #define RW_PIN_COUNTERS "counters"
 
+/* An interface name as its pin directory is named, and back. Decoding
+ * refuses (-EINVAL) what encoding a valid interface name cannot produce,
+ * such as netns:COOKIE. Both return 0 or a negative errno. */
+int pins_name_encode(char *buf, size_t len, const char *ifname);
+int pins_name_decode(char *buf, size_t len, const char *dirname);
+
 /* Directory holding this namespace's attachments (no trailing slash). */
 int pins_ns_dir(char *buf, size_t len, bool init_netns, uint64_t cookie);
 int pins_dev_dir(char *buf, size_t len, bool init_netns, uint64_t cookie,
@@ -29,6 +42,14 @@ int pins_dev_dir(char *buf, size_t len, bool init_netns, uint64_t cookie,
 /* The same for the calling process's network namespace. */
 int pins_ns_dir_here(char *buf, size_t len);
 int pins_dev_dir_here(char *buf, size_t len, const char *ifname);
+
+/*
+ * Creates `dir` and any missing parents. `dir` itself must be new (-EEXIST
+ * otherwise): it is what stops two attaches of one name. When it cannot be
+ * made, the parents this call created are removed again, so a failed
+ * attach leaves no empty ratewall/ or netns:COOKIE/ behind.
+ */
+int pins_mkdir(const char *dir);
 
 /* dir + "/" + name into buf. */
 int pins_path(char *buf, size_t len, const char *dir, const char *name);
@@ -49,9 +70,15 @@ void pins_unmount_if_empty(void);
 
 /*
  * Serialises the commands that change pins (attach, detach, set) across
- * processes with an flock on /sys/fs/bpf itself, which never goes away;
- * readers take it shared. Returns the fd to pass to pins_unlock, or -errno.
+ * processes with an flock; readers (status) take it shared. It is taken
+ * before bpffs is checked or mounted and held until after a failed attach
+ * unmounts what it mounted, so the lock lives outside bpffs: a lock on a
+ * bpffs that is not mounted yet could not keep two first attaches from
+ * mounting one each. /run is root's (unlike /run/lock, where anyone could
+ * take the file first and hold it). Returns the fd for pins_unlock, or -errno.
  */
+#define RW_LOCK_DIR "/run"
+#define RW_LOCK_FILE RW_LOCK_DIR "/ratewall.lock"
 int pins_lock(bool exclusive);
 void pins_unlock(int fd);
 

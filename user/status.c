@@ -34,10 +34,15 @@ static int read_view(const struct attachment *a, struct attachment_view *v)
 	return err;
 }
 
-/* A link whose interface went away stays pinned but no longer runs. */
-static const char *link_state(const struct attachment_view *v)
+/*
+ * A link whose interface went away stays pinned but no longer runs; one
+ * whose interface moved to another network namespace runs there.
+ */
+static const char *link_state(const struct attachment *a, const struct attachment_view *v)
 {
-	return v->link.xdp.ifindex ? "attached" : "defunct";
+	if (!v->link.xdp.ifindex)
+		return "defunct";
+	return a->moved ? "moved" : "attached";
 }
 
 static json_object *view_to_json(const struct attachment *a, const struct attachment_view *v)
@@ -49,7 +54,7 @@ static json_object *view_to_json(const struct attachment *a, const struct attach
 	json_object_object_add(o, "dev", json_object_new_string(a->ifname));
 	json_object_object_add(o, "pinned_as", json_object_new_string(a->pin_name));
 	json_object_object_add(o, "ifindex", json_object_new_int64(v->cfg.ifindex));
-	json_object_object_add(o, "state", json_object_new_string(link_state(v)));
+	json_object_object_add(o, "state", json_object_new_string(link_state(a, v)));
 	json_object_object_add(o, "pin_dir", json_object_new_string(a->dir));
 	json_object_object_add(o, "mode",
 			       json_object_new_string(attach_mode_name(v->cfg.attach_mode)));
@@ -92,9 +97,11 @@ static json_object *view_to_json(const struct attachment *a, const struct attach
 
 static void print_text(const struct attachment *a, const struct attachment_view *v)
 {
-	printf("%s: %s, mode %s, prog %u, link %u", a->ifname, link_state(v),
+	printf("%s: %s, mode %s, prog %u, link %u", a->ifname, link_state(a, v),
 	       attach_mode_name(v->cfg.attach_mode), v->link.prog_id, v->link.id);
-	if (strcmp(a->ifname, a->pin_name) != 0)
+	if (a->moved)
+		printf(" (its interface moved to another network namespace; detach it)");
+	else if (strcmp(a->ifname, a->pin_name) != 0)
 		printf(" (attached as %s, renamed since)", a->pin_name);
 	printf("\n");
 	printf("  rate %" PRIu64 "/s  burst %" PRIu64 "  prefix4 /%u  prefix6 /%u"
@@ -133,21 +140,31 @@ static int show_one(const struct attachment *a, enum output_format fmt, json_obj
 	return 0;
 }
 
-/* Pins with a piece missing are a state to report, not a reason to stop. */
-static void show_incomplete(const char *name, const char *dir, enum output_format fmt,
-			    json_object *arr)
+/*
+ * Pins with a piece missing are a state to report, not a reason to stop.
+ * `proven`: what is left shows they are this namespace's, so detach may
+ * clear them; otherwise they are only listed, for an operator to judge.
+ */
+static void show_incomplete(const char *name, const char *dir, bool proven,
+			    enum output_format fmt, json_object *arr)
 {
 	json_object *o;
 
 	if (fmt == OUTPUT_TEXT) {
-		printf("%s: incomplete pins at %s; run 'ratewall detach dev %s' to clear them\n",
-		       name, dir, name);
+		if (proven)
+			printf("%s: incomplete pins at %s; run 'ratewall detach dev %s' to clear "
+			       "them\n", name, dir, name);
+		else
+			printf("%s: unproven pins at %s: no config or link pin tells which "
+			       "network namespace they belong to; ratewall leaves them alone\n",
+			       name, dir);
 		return;
 	}
 	o = json_object_new_object();
 	json_object_object_add(o, "dev", json_object_new_string(name));
 	json_object_object_add(o, "pinned_as", json_object_new_string(name));
-	json_object_object_add(o, "state", json_object_new_string("incomplete"));
+	json_object_object_add(o, "state",
+			       json_object_new_string(proven ? "incomplete" : "unproven"));
 	json_object_object_add(o, "pin_dir", json_object_new_string(dir));
 	json_object_array_add(arr, o);
 }
@@ -171,12 +188,12 @@ static int show_all(enum output_format fmt, json_object *arr)
 		n = 0;
 	}
 	for (int i = 0; i < n; i++) {
-		const char *name = names[i]->d_name;
+		char name[IF_NAMESIZE];
 		struct attachment a;
 
-		/* Skip dot entries and other namespaces' directories. */
-		if (name[0] != '.' && !strchr(name, ':') &&
-		    pins_path(dir, sizeof(dir), ns_dir, name) == 0) {
+		/* Only interfaces' directories decode: not ".", ".." or netns:COOKIE. */
+		if (pins_name_decode(name, sizeof(name), names[i]->d_name) == 0 &&
+		    pins_path(dir, sizeof(dir), ns_dir, names[i]->d_name) == 0) {
 			switch (attachment_open_dir(dir, name, &a)) {
 			case ATT_OK:
 				if (show_one(&a, fmt, arr))
@@ -186,8 +203,12 @@ static int show_all(enum output_format fmt, json_object *arr)
 				break;
 			case ATT_FOREIGN:
 				break; /* another namespace's, seen through a shared path */
+			case ATT_UNPROVEN:
+				show_incomplete(name, dir, false, fmt, arr);
+				shown++;
+				break;
 			default:
-				show_incomplete(name, dir, fmt, arr);
+				show_incomplete(name, dir, true, fmt, arr);
 				shown++;
 			}
 		}
@@ -211,18 +232,18 @@ int status_show(const char *ifname, enum output_format fmt)
 		arr = json_object_new_array();
 		json_object_object_add(root, "attachments", arr);
 	}
-	if (ifname) {
-		lock = pins_bpffs_mounted() ? pins_lock(false) : -1;
+	/* Shared: a listing never sees an attach or detach half done. */
+	lock = pins_lock(false);
+	if (lock < 0) {
+		err = lock;
+	} else if (ifname) {
 		err = attachment_open(ifname, &a);
 		if (!err) {
 			err = show_one(&a, fmt, arr);
 			attachment_close(&a);
 		}
-		pins_unlock(lock);
 	} else if (pins_bpffs_mounted()) {
-		lock = pins_lock(false);
-		err = lock < 0 ? lock : show_all(fmt, arr);
-		pins_unlock(lock);
+		err = show_all(fmt, arr);
 	} else {
 		/* No bpffs means nothing can be attached: an empty answer, not an error. */
 		if (fmt == OUTPUT_TEXT)
@@ -230,6 +251,7 @@ int status_show(const char *ifname, enum output_format fmt)
 			       RW_BPFFS);
 		err = 0;
 	}
+	pins_unlock(lock);
 	if (root) {
 		if (!err)
 			printf("%s\n", json_object_to_json_string_ext(

@@ -536,11 +536,17 @@ static void test_ipv6_ext_headers(void **state)
 
 /* ---- malformed and non-IP -------------------------------------------------- */
 
+/* Address family of malformed case i (see bad_names). */
+static int bad_family(unsigned int i)
+{
+	return (i < 10 || i == 15) ? 4 : 6;
+}
+
 /* Fills b with malformed case i from source src; returns its length. */
 static size_t build_bad(int i, uint8_t *b, const char *src)
 {
-	struct frame_spec s = { .family = (i < 10 ? 4 : 6), .src = src, .l4 = FR_PROTO_UDP,
-				.payload = 10 };
+	struct frame_spec s = { .family = bad_family((unsigned int)i), .src = src,
+				.l4 = FR_PROTO_UDP, .payload = 10 };
 	struct frame_layout lay;
 	size_t len;
 
@@ -604,6 +610,12 @@ static size_t build_bad(int i, uint8_t *b, const char *src)
 	case 14: /* truncated UDP over IPv6 */
 		fr_put16(b, lay.l3 + 4, 4);
 		return lay.l4 + 4;
+	case 15: /* IPv4 EtherType, version 6 in the header */
+		b[lay.l3] = (uint8_t)(0x60 | (b[lay.l3] & 0x0f));
+		return len;
+	case 16: /* IPv6 EtherType, version 4 in the header */
+		b[lay.l3] = (uint8_t)(0x40 | (b[lay.l3] & 0x0f));
+		return len;
 	}
 	fail();
 	return 0;
@@ -614,13 +626,19 @@ static const char *const bad_names[] = {
 	"ip4_tot_len_below_hdr", "ip4_tcp_truncated", "ip4_tcp_doff_4", "ip4_ihl_15_truncated",
 	"ip4_udp_truncated", "vlan_tag_truncated", "ip6_hdr_truncated", "ip6_tcp_truncated",
 	"ip6_tcp_doff_3", "ip6_payload_len_past_frame", "ip6_udp_truncated",
+	"ip4_version_6", "ip6_version_4",
 };
 #define N_BAD (sizeof(bad_names) / sizeof(bad_names[0]))
 
-/* Cases whose IP header is whole: the source is known and gets charged. */
+/*
+ * Cases whose fixed IP header (20 bytes for IPv4, 40 for IPv6) is in the
+ * frame: the source is known and gets charged, however broken the header.
+ * Only frames cut before the source address stay sourceless.
+ */
 static const bool bad_has_source[] = {
-	false, false, false, true, false, true, true, false,
+	false, false, true, true, true, true, true, true,
 	true, false, false, true, true, true, true,
+	true, true,
 };
 
 static void test_malformed(void **state)
@@ -646,7 +664,7 @@ static void test_malformed(void **state)
 	for (drop = 0; drop <= 1; drop++) {
 		fx_set_config(f, 1, 1000, 32, 64, (uint8_t)drop);
 		for (i = 0; i < N_BAD; i++) {
-			int fam = i < 10 ? 4 : 6;
+			int fam = bad_family(i);
 			/* Dropped packets take no token; passed ones with a source do. */
 			bool charge = bad_has_source[i] && !drop;
 			struct fx_counters s0, s1;
@@ -685,7 +703,7 @@ static void test_malformed(void **state)
 			assert_int_equal(fx_src_count(f), sources);
 		}
 	}
-	assert_int_equal(charged, 3 * 8);
+	assert_int_equal(charged, 3 * 13);
 	assert_int_equal(fx_counter(f, RW_REASON_ADMITTED, RW_VERDICT_PASS).packets, 2);
 	assert_int_equal(fx_counter(f, RW_REASON_MALFORMED, RW_VERDICT_PASS).packets, 4 * N_BAD);
 	assert_int_equal(fx_counter(f, RW_REASON_MALFORMED, RW_VERDICT_DROP).packets, 4 * N_BAD);

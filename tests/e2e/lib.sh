@@ -165,13 +165,13 @@ rw_attach() {
 rw_force_detach() {
 	local ns=$1 dev=$2 pin=$3
 	[ -e "/run/netns/$ns" ] && rw "$ns" detach dev "$dev"
-	if [ -n "$pin" ] && [ -e "$pin" ]; then
-		rm -rf -- "$pin"
-		# The netns:COOKIE parent is this namespace's alone.
-		case $(basename "$(dirname "$pin")") in
-		netns:*) rmdir -- "$(dirname "$pin")" ;;
-		esac
-	fi
+	[ -n "$pin" ] || return 0
+	[ -e "$pin" ] && rm -rf -- "$pin"
+	# The netns:COOKIE parent is this namespace's alone; it may be left
+	# empty even when the pins went some other way.
+	case $(basename "$(dirname "$pin")") in
+	netns:*) rmdir -- "$(dirname "$pin")" 2>/dev/null ;;
+	esac
 	return 0
 }
 
