@@ -326,6 +326,25 @@ static inline unsigned int fx_src_count(struct fx *f)
 	return n;
 }
 
+/* A valid UDP frame from src (IPv4 or IPv6) with 18 bytes of payload. */
+static inline size_t fx_udp4(uint8_t *buf, const char *src)
+{
+	struct frame_spec s = { .family = 4, .src = src, .l4 = FR_PROTO_UDP, .payload = 18 };
+	size_t n = frame_build(buf, FRAME_MAX, &s, NULL);
+
+	assert_true(n > 0);
+	return n;
+}
+
+static inline size_t fx_udp6(uint8_t *buf, const char *src)
+{
+	struct frame_spec s = { .family = 6, .src = src, .l4 = FR_PROTO_UDP, .payload = 18 };
+	size_t n = frame_build(buf, FRAME_MAX, &s, NULL);
+
+	assert_true(n > 0);
+	return n;
+}
+
 /* Tests load BPF: without root they must fail, never silently skip. */
 static inline int fx_require_root(const char *prog)
 {

@@ -9,24 +9,6 @@
 #include "fixture.h"
 #include "frames.h"
 
-static size_t udp4(uint8_t *buf, const char *src)
-{
-	struct frame_spec s = { .family = 4, .src = src, .l4 = FR_PROTO_UDP, .payload = 18 };
-	size_t n = frame_build(buf, FRAME_MAX, &s, NULL);
-
-	assert_true(n > 0);
-	return n;
-}
-
-static size_t udp6(uint8_t *buf, const char *src)
-{
-	struct frame_spec s = { .family = 6, .src = src, .l4 = FR_PROTO_UDP, .payload = 18 };
-	size_t n = frame_build(buf, FRAME_MAX, &s, NULL);
-
-	assert_true(n > 0);
-	return n;
-}
-
 /* Per-source limits generous enough never to refuse in these tests. */
 static void set_budget(struct fx *f, uint64_t new_rate, uint64_t new_burst)
 {
@@ -63,7 +45,7 @@ static void test_budget_caps_new_sources(void **state)
 	fx_snapshot(f, &z);
 	for (unsigned int i = 0; i < sources; i++) {
 		addr4(src, sizeof(src), i + 1);
-		len = udp4(b, src);
+		len = fx_udp4(b, src);
 		if (fx_run(f, b, len, 1) == XDP_PASS)
 			admitted++;
 	}
@@ -98,8 +80,8 @@ static void test_known_sources_unaffected(void **state)
 {
 	struct fx *f = *state;
 	uint8_t known[FRAME_MAX], stranger[FRAME_MAX];
-	size_t lk = udp4(known, "198.18.1.1");
-	size_t ls = udp4(stranger, "198.18.1.2");
+	size_t lk = fx_udp4(known, "198.18.1.1");
+	size_t ls = fx_udp4(stranger, "198.18.1.2");
 	struct fx_counters z, a;
 
 	set_budget(f, 1, 1);
@@ -128,13 +110,13 @@ static void test_budget_refills(void **state)
 
 	set_budget(f, rate, 1);
 	addr4(src, sizeof(src), 1);
-	assert_int_equal(fx_run(f, b, udp4(b, src), 1), XDP_PASS);
+	assert_int_equal(fx_run(f, b, fx_udp4(b, src), 1), XDP_PASS);
 	uint64_t t0 = fx_now_ns();
 
 	fx_sleep_ns(pause_ns);
 	for (i = 0; i < 200; i++) {
 		addr4(src, sizeof(src), 100 + i);
-		if (fx_run(f, b, udp4(b, src), 1) == XDP_PASS)
+		if (fx_run(f, b, fx_udp4(b, src), 1) == XDP_PASS)
 			admitted++;
 	}
 	uint64_t elapsed = fx_now_ns() - t0;
@@ -154,17 +136,17 @@ static void test_budget_live_change(void **state)
 
 	set_budget(f, 1, 1);
 	addr4(src, sizeof(src), 1);
-	assert_int_equal(fx_run(f, b, udp4(b, src), 1), XDP_PASS);
+	assert_int_equal(fx_run(f, b, fx_udp4(b, src), 1), XDP_PASS);
 	addr4(src, sizeof(src), 2);
-	assert_int_equal(fx_run(f, b, udp4(b, src), 1), XDP_DROP);
+	assert_int_equal(fx_run(f, b, fx_udp4(b, src), 1), XDP_DROP);
 	/* Raising the burst gives room at once: the stored TAT is within it. */
 	set_budget(f, 1, 50);
 	for (unsigned int i = 0; i < 49; i++) {
 		addr4(src, sizeof(src), 10 + i);
-		assert_int_equal(fx_run(f, b, udp4(b, src), 1), XDP_PASS);
+		assert_int_equal(fx_run(f, b, fx_udp4(b, src), 1), XDP_PASS);
 	}
 	addr4(src, sizeof(src), 200);
-	assert_int_equal(fx_run(f, b, udp4(b, src), 1), XDP_DROP);
+	assert_int_equal(fx_run(f, b, fx_udp4(b, src), 1), XDP_DROP);
 	assert_int_equal(fx_src_count(f), 50);
 }
 
@@ -176,14 +158,14 @@ static void test_budget_ipv6(void **state)
 	size_t len;
 
 	set_budget(f, 1, 2);
-	len = udp6(b, "2001:db8:1::1");
+	len = fx_udp6(b, "2001:db8:1::1");
 	assert_int_equal(fx_run(f, b, len, 1), XDP_PASS);
 	/* Same /64: a known key, no budget needed. */
-	len = udp6(b, "2001:db8:1::2");
+	len = fx_udp6(b, "2001:db8:1::2");
 	assert_int_equal(fx_run(f, b, len, 1), XDP_PASS);
-	len = udp6(b, "2001:db8:2::1");
+	len = fx_udp6(b, "2001:db8:2::1");
 	assert_int_equal(fx_run(f, b, len, 1), XDP_PASS);
-	len = udp6(b, "2001:db8:3::1");
+	len = fx_udp6(b, "2001:db8:3::1");
 	assert_int_equal(fx_run(f, b, len, 1), XDP_DROP);
 	assert_int_equal(fx_counter(f, RW_REASON_SRC_NEW, RW_VERDICT_DROP).packets, 1);
 	assert_int_equal(fx_src_count(f), 2);

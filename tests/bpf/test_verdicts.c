@@ -39,24 +39,6 @@ static double refill(uint64_t rate, uint64_t ns)
 	return (double)(ns << RW_TICK_SHIFT) / (double)interval_ticks(rate);
 }
 
-static size_t udp4(uint8_t *buf, const char *src)
-{
-	struct frame_spec s = { .family = 4, .src = src, .l4 = FR_PROTO_UDP, .payload = 18 };
-	size_t n = frame_build(buf, FRAME_MAX, &s, NULL);
-
-	assert_true(n > 0);
-	return n;
-}
-
-static size_t udp6(uint8_t *buf, const char *src)
-{
-	struct frame_spec s = { .family = 6, .src = src, .l4 = FR_PROTO_UDP, .payload = 18 };
-	size_t n = frame_build(buf, FRAME_MAX, &s, NULL);
-
-	assert_true(n > 0);
-	return n;
-}
-
 static void send_expect(struct fx *f, const uint8_t *frame, size_t len, uint32_t want)
 {
 	assert_int_equal(fx_run(f, frame, len, 1), want);
@@ -69,8 +51,8 @@ static void test_under_limit(void **state)
 	struct fx *f = *state;
 	struct fx_counters z, a;
 	uint8_t b4[FRAME_MAX], b6[FRAME_MAX];
-	size_t l4 = udp4(b4, "198.18.0.1");
-	size_t l6 = udp6(b6, "2001:db8:1::1");
+	size_t l4 = fx_udp4(b4, "198.18.0.1");
+	size_t l6 = fx_udp6(b6, "2001:db8:1::1");
 	struct rw_src_key k4 = fx_key4("198.18.0.1", 32), k6 = fx_key6("2001:db8:1::1", 64);
 	int i;
 
@@ -96,7 +78,7 @@ static void test_over_limit(void **state)
 	struct fx *f = *state;
 	const uint64_t burst = 8, extra = 12;
 	uint8_t b[FRAME_MAX];
-	size_t len = udp4(b, "198.18.0.2");
+	size_t len = fx_udp4(b, "198.18.0.2");
 	struct rw_src_key k = fx_key4("198.18.0.2", 32);
 	uint32_t verdicts[8 + 12];
 	uint64_t t0, t1, tat_spent = 0, tat_after = 0, admitted = 0, i;
@@ -166,7 +148,7 @@ static void test_refill(void **state)
 	const uint64_t rate = 1000, burst = 50;
 	const int n = 200;
 	uint8_t b[FRAME_MAX];
-	size_t len = udp4(b, "198.18.0.3");
+	size_t len = fx_udp4(b, "198.18.0.3");
 	uint64_t ta, tb, tc, td, spent, got;
 	double lo, hi;
 
@@ -203,7 +185,7 @@ static void test_rate_decrease_applies(void **state)
 {
 	struct fx *f = *state;
 	uint8_t b[FRAME_MAX];
-	size_t len = udp4(b, "198.18.0.4");
+	size_t len = fx_udp4(b, "198.18.0.4");
 
 	fx_set_config(f, 1000000, 1, 32, 64, 0);
 	send_expect(f, b, len, PASS);
@@ -227,7 +209,7 @@ static void test_rate_increase_applies(void **state)
 {
 	struct fx *f = *state;
 	uint8_t b[FRAME_MAX];
-	size_t len = udp4(b, "198.18.0.5");
+	size_t len = fx_udp4(b, "198.18.0.5");
 	struct rw_src_key k = fx_key4("198.18.0.5", 32);
 	uint64_t tat0 = 0, tat1 = 0, t0, t1;
 	uint32_t v1, v2;
@@ -273,7 +255,7 @@ static void test_v4_separate_per_32(void **state)
 {
 	struct fx *f = *state;
 	uint8_t a[FRAME_MAX], b[FRAME_MAX];
-	size_t la = udp4(a, "198.18.1.1"), lb = udp4(b, "198.18.1.2");
+	size_t la = fx_udp4(a, "198.18.1.1"), lb = fx_udp4(b, "198.18.1.2");
 	struct rw_src_key ka = fx_key4("198.18.1.1", 32), kb = fx_key4("198.18.1.2", 32);
 
 	fx_set_config(f, 1, 3, RW_DEFAULT_PREFIX4, RW_DEFAULT_PREFIX6, 0);
@@ -290,8 +272,8 @@ static void test_v4_shared_per_24(void **state)
 {
 	struct fx *f = *state;
 	uint8_t a[FRAME_MAX], b[FRAME_MAX], c[FRAME_MAX];
-	size_t la = udp4(a, "198.18.2.1"), lb = udp4(b, "198.18.2.200");
-	size_t lc = udp4(c, "198.18.3.1");
+	size_t la = fx_udp4(a, "198.18.2.1"), lb = fx_udp4(b, "198.18.2.200");
+	size_t lc = fx_udp4(c, "198.18.3.1");
 	struct rw_src_key k24 = fx_key4("198.18.2.1", 24), k32 = fx_key4("198.18.2.1", 32);
 	struct rw_src_key kc = fx_key4("198.18.3.1", 24);
 
@@ -311,8 +293,8 @@ static void test_v6_shared_per_64(void **state)
 {
 	struct fx *f = *state;
 	uint8_t a[FRAME_MAX], b[FRAME_MAX], c[FRAME_MAX];
-	size_t la = udp6(a, "2001:db8:0:1::1"), lb = udp6(b, "2001:db8:0:1:ffff:1:2:3");
-	size_t lc = udp6(c, "2001:db8:0:2::1");
+	size_t la = fx_udp6(a, "2001:db8:0:1::1"), lb = fx_udp6(b, "2001:db8:0:1:ffff:1:2:3");
+	size_t lc = fx_udp6(c, "2001:db8:0:2::1");
 	struct rw_src_key ka = fx_key6("2001:db8:0:1::1", 64), kc = fx_key6("2001:db8:0:2::1", 64);
 
 	fx_set_config(f, 1, 3, RW_DEFAULT_PREFIX4, RW_DEFAULT_PREFIX6, 0);
@@ -330,7 +312,7 @@ static void test_v6_separate_per_128(void **state)
 {
 	struct fx *f = *state;
 	uint8_t a[FRAME_MAX], b[FRAME_MAX];
-	size_t la = udp6(a, "2001:db8:0:1::1"), lb = udp6(b, "2001:db8:0:1::2");
+	size_t la = fx_udp6(a, "2001:db8:0:1::1"), lb = fx_udp6(b, "2001:db8:0:1::2");
 	struct rw_src_key ka = fx_key6("2001:db8:0:1::1", 128), kb = fx_key6("2001:db8:0:1::2", 128);
 
 	fx_set_config(f, 1, 3, 32, 128, 0);
@@ -656,8 +638,8 @@ static void test_malformed(void **state)
 	assert_int_equal(sizeof(bad_has_source) / sizeof(bad_has_source[0]), N_BAD);
 	/* Existing buckets for the victim sources, far from empty. */
 	fx_set_config(f, 1, 1000, 32, 64, 0);
-	send_expect(f, b, udp4(b, v4), PASS);
-	send_expect(f, b, udp6(b, v6), PASS);
+	send_expect(f, b, fx_udp4(b, v4), PASS);
+	send_expect(f, b, fx_udp6(b, v6), PASS);
 	assert_true(fx_src_lookup(f, &kv4, &tat4));
 	assert_true(fx_src_lookup(f, &kv6, &tat6));
 
@@ -722,7 +704,7 @@ static void test_malformed_over_limit(void **state)
 	fx_set_config(f, 1, 3, 32, 64, 0);
 	for (j = 0; j < 2; j++) {
 		len = build_bad(j ? 11 : 5, b, j ? src6 : src); /* truncated TCP */
-		good = j ? udp6(g, src6) : udp4(g, src);
+		good = j ? fx_udp6(g, src6) : fx_udp4(g, src);
 		send_expect(f, b, len, PASS);
 		send_expect(f, g, good, PASS);
 		send_expect(f, b, len, PASS);
