@@ -12,8 +12,8 @@
  * Prints one JSON object: frames handed to XDP_TX ("sent"; the veth may
  * still refuse some when its peer's ring is full: see its ethtool
  * counters) and the CLOCK_MONOTONIC times of the first and last frame.
- * "stall_ns" is the longest total of pauses over GEN_STALL_NS on any one
- * CPU. Threads: CPU k sends pps/threads, from two workers taking turns. Bounded: at most 60 s
+ * "stall_ns" adds up the pauses over GEN_STALL_NS of every CPU (with two
+ * CPUs sending, a pause of either costs the receiver's bucket refill). Threads: CPU k sends pps/threads, from two workers taking turns. Bounded: at most 60 s
  * (plus one chunk of repetitions) and 20 Mpps.
  */
 #define _GNU_SOURCE
@@ -308,7 +308,7 @@ int main(int argc, char **argv)
 		const struct gen_pace *p = &skel->bss->pace[t];
 
 		sent += p->sent;
-		stall_ns = p->stall_ns > stall_ns ? p->stall_ns : stall_ns;
+		stall_ns += p->stall_ns;
 		stalls += p->stalls;
 		if (p->sent) {
 			first = p->first_ns < first ? p->first_ns : first;
