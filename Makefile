@@ -86,7 +86,8 @@ $(BUILD):
 	@mkdir -p $(BUILD)
 
 test: deps
-	@$(MAKE) --no-print-directory $(BUILD)/ratewall $(TEST_UNIT) $(TEST_BPF) $(TEST_TOOLS)
+	@$(MAKE) --no-print-directory $(BUILD)/ratewall $(TEST_UNIT) $(TEST_BPF) $(TEST_TOOLS) \
+		$(BUILD)/bench/xdp_gen
 	@UNIT_TESTS="$(TEST_UNIT)" BPF_TESTS="$(TEST_BPF)" ./tests/run.sh
 
 demo: deps
