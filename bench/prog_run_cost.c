@@ -144,6 +144,18 @@ static long long map_memlock(int fd)
 	return v;
 }
 
+static struct ratewall_bpf *load_ratewall(unsigned int entries)
+{
+	struct ratewall_bpf *skel = ratewall_bpf__open();
+
+	if (skel && !bpf_map__set_max_entries(skel->maps.rw_sources, entries) &&
+	    !bpf_map__set_max_entries(skel->maps.rw_seen, seen_filter_words(entries)) &&
+	    !ratewall_bpf__load(skel))
+		return skel;
+	ratewall_bpf__destroy(skel);
+	return NULL;
+}
+
 enum target { TO_TRIVIAL, TO_CLOCK, TO_RATEWALL };
 
 /*
@@ -200,7 +212,7 @@ int main(int argc, char **argv)
 	unsigned int repeat = 1000000, entries = RW_DEFAULT_MAX_ENTRIES;
 	int rounds = 7, json = 0, err = 1;
 	struct bpf_object *base = NULL;
-	struct ratewall_bpf *skel = NULL;
+	struct ratewall_bpf *skel = NULL, *skel_lru = NULL;
 	struct rotate_bpf *rot = NULL;
 	struct result res[NPATHS];
 	struct frame f4, f6;
@@ -237,9 +249,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cannot load %s\n", argv[1]);
 		goto out;
 	}
-	skel = ratewall_bpf__open();
-	if (!skel || bpf_map__set_max_entries(skel->maps.rw_sources, entries) ||
-	    ratewall_bpf__load(skel)) {
+	/*
+	 * The unguarded flood path inserts a million sources a round; it gets
+	 * its own instance so that it fills neither the map nor the seen-source
+	 * filter that the other paths run against.
+	 */
+	skel = load_ratewall(entries);
+	skel_lru = load_ratewall(entries);
+	if (!skel || !skel_lru) {
 		fprintf(stderr, "cannot load ratewall\n");
 		goto out;
 	}
@@ -251,6 +268,7 @@ int main(int argc, char **argv)
 	int trivial_fd = bpf_program__fd(bpf_object__find_program_by_name(base, "baseline_pass"));
 	int clock_fd = bpf_program__fd(bpf_object__find_program_by_name(base, "baseline_clock"));
 	int ratewall_fd = bpf_program__fd(skel->progs.ratewall_xdp);
+	int ratewall_lru_fd = bpf_program__fd(skel_lru->progs.ratewall_xdp);
 	int rot_fd = bpf_program__fd(rot->progs.rotate_source);
 	int target_fd = bpf_map__fd(rot->maps.target);
 	double samples[NPATHS][MAX_ROUNDS];
@@ -267,8 +285,10 @@ int main(int argc, char **argv)
 	for (int r = 0; r < rounds; r++) {
 		for (size_t p = 0; p < NPATHS; p++) {
 			const struct path *pp = &paths[p];
+			struct ratewall_bpf *rw = p == NEW6_LRU_PATH ? skel_lru : skel;
 			int fd = pp->target == TO_TRIVIAL ? trivial_fd :
 				 pp->target == TO_CLOCK	  ? clock_fd :
+				 p == NEW6_LRU_PATH	  ? ratewall_lru_fd :
 							    ratewall_fd;
 			const struct frame *fr = pp->family == 6 ? &f6 : &f4;
 			int rc = 0;
@@ -287,13 +307,13 @@ int main(int argc, char **argv)
 			 */
 			if (!rc && pp->target == TO_RATEWALL && pp->sources != 0) {
 				rot->bss->next_index = 0;
-				rc = set_limits(skel, OPEN, UNGUARDED);
+				rc = set_limits(rw, OPEN, UNGUARDED);
 				if (!rc)
 					rc = run_once(fd, fr, pp->sources > 0 ? pp->sources : 1,
 						      &ignored);
 			}
 			if (!rc)
-				rc = set_limits(skel, pp->rate, pp->burst, pp->new_rate, pp->new_burst);
+				rc = set_limits(rw, pp->rate, pp->burst, pp->new_rate, pp->new_burst);
 			/* New sources must stay new: keep counting across rounds. */
 			if (pp->sources > 0)
 				rot->bss->next_index = 0;
@@ -309,7 +329,14 @@ int main(int argc, char **argv)
 	for (size_t p = 0; p < NPATHS; p++)
 		summarize(paths[p].name, samples[p], rounds, &res[p]);
 
+	/* Per source: its share of the map and of the seen-source filter. */
 	long long mem = map_memlock(bpf_map__fd(skel->maps.rw_sources));
+	long long filter = map_memlock(bpf_map__fd(skel->maps.rw_seen));
+
+	if (mem > 0 && filter > 0)
+		mem += filter;
+	else
+		mem = -1;
 	double trivial = res[0].median, known6 = path_net(res, KNOWN6_PATH);
 
 	if (json) {
@@ -340,13 +367,14 @@ int main(int argc, char **argv)
 		       "unguarded %.2f; new source / one of 130k known: %.2f\n",
 		       path_net(res, NEW6_PATH) / known6, path_net(res, NEW6_LRU_PATH) / known6,
 		       path_net(res, NEW6_PATH) / path_net(res, RR_130K_PATH));
-		printf("per-source map: %u entries, %lld bytes (kernel memlock), "
-		       "%.1f bytes per source\n", entries, mem,
+		printf("per-source map and seen-source filter: %u entries, %lld bytes (kernel "
+		       "memlock), %.1f bytes per source\n", entries, mem,
 		       mem > 0 ? (double)mem / entries : -1.0);
 	}
 	err = 0;
 out:
 	rotate_bpf__destroy(rot);
+	ratewall_bpf__destroy(skel_lru);
 	ratewall_bpf__destroy(skel);
 	bpf_object__close(base);
 	return err;

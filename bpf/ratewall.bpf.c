@@ -36,6 +36,14 @@ struct {
 	__type(value, struct rw_global_state);
 } rw_global SEC(".maps");
 
+/* Seen-source filter, 64 bits a word; sized by the loader from `entries`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RW_DEFAULT_MAX_ENTRIES * RW_SEEN_BITS_PER_ENTRY / 64);
+	__type(key, __u32);
+	__type(value, __u64);
+} rw_seen SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, RW_COUNTER_SLOTS);
@@ -78,16 +86,27 @@ static __always_inline int new_source_budget(const struct rw_config *cfg, __u64 
 	return gcra_take(&g->new_src_tat, now, interval, rw_limit_burst(limit) * interval);
 }
 
-/* Runs the source's bucket; a source seen first gets an entry only while
- * the new-source budget lasts. */
+/*
+ * Runs the source's bucket; a source seen first gets an entry only while
+ * the new-source budget lasts. A clear filter bit proves there is no entry,
+ * so a flood of never-seen sources costs a read of the small filter instead
+ * of a miss in the large per-source table. A filter word out of range (a
+ * filter smaller than its mask) only means "maybe seen".
+ */
 static __always_inline int source_bucket(struct rw_src_key *key,
 					 const struct rw_config *cfg, __u64 now)
 {
 	__u64 limit = *(volatile const __u64 *)&cfg->pkt_limit;
 	__u64 interval = rw_limit_interval(limit);
 	__u64 window = rw_limit_burst(limit) * interval;
-	struct rw_src_state *st = bpf_map_lookup_elem(&rw_sources, key);
+	__u32 bit = rw_seen_bit(key, cfg->seen_seed, cfg->seen_mask);
+	__u32 word = bit / 64;
+	__u64 mask = 1ULL << (bit % 64);
+	__u64 *seen = bpf_map_lookup_elem(&rw_seen, &word);
+	struct rw_src_state *st = NULL;
 
+	if (!seen || (*(volatile __u64 *)seen & mask))
+		st = bpf_map_lookup_elem(&rw_sources, key);
 	if (!st) {
 		struct rw_src_state fresh = { .pkt_tat = now + interval };
 		int budget = new_source_budget(cfg, now);
@@ -96,6 +115,9 @@ static __always_inline int source_bucket(struct rw_src_key *key,
 			return SOURCE_NEW_REFUSED;
 		if (budget != GCRA_ADMIT)
 			return SOURCE_CONTENDED;
+		/* The bit goes first: an entry must never exist with its bit clear. */
+		if (seen && !(*(volatile __u64 *)seen & mask))
+			__sync_fetch_and_or(seen, mask);
 		if (bpf_map_update_elem(&rw_sources, key, &fresh, BPF_NOEXIST) == 0)
 			return SOURCE_ADMIT;
 		/* Another CPU created it first: take from the entry it made. */

@@ -36,6 +36,12 @@
  * insert that evicts a real client.
  */
 #define RW_DEFAULT_NEW_RATE 10000ULL  /* new sources per second */
+/*
+ * Bits of the seen-source filter per per-source map entry (rounded up to a
+ * power of two). A clear bit proves a source has no entry, so a packet
+ * from a never-seen source skips the lookup in the large per-source table.
+ */
+#define RW_SEEN_BITS_PER_ENTRY 8
 #define RW_DEFAULT_NEW_BURST 10000ULL /* new sources at once */
 
 /* How often a bucket update may lose a compare-and-swap race before the
@@ -115,6 +121,22 @@ struct rw_src_key {
 	__u8 pad;
 };
 
+/*
+ * The filter bit of a key: a seeded multiply-xor hash of its five words,
+ * different from the map's own hash. Bits are set before an entry is
+ * inserted and never cleared, so "bit clear" always means "no entry";
+ * anything that inserts into the per-source map must set the bit first.
+ */
+static inline __u32 rw_seen_bit(const struct rw_src_key *key, __u64 seed, __u32 mask)
+{
+	const __u32 *w = (const __u32 *)key;
+	__u64 h = seed;
+
+	for (int i = 0; i < (int)(sizeof(*key) / sizeof(__u32)); i++)
+		h = (h ^ w[i]) * 0x9E3779B97F4A7C15ULL;
+	return (__u32)(h ^ (h >> 32)) & mask;
+}
+
 /* Per-source bucket state: GCRA theoretical arrival time, in ticks. */
 struct rw_src_state {
 	__u64 pkt_tat;
@@ -134,6 +156,9 @@ struct rw_config {
 	__u8 malformed_drop;  /* 1: drop malformed frames; 0: pass them */
 	__u8 pad0[3];
 	__u64 new_limit;      /* rw_limit_pack() of the global new-source budget */
+	__u64 seen_seed;      /* seed of rw_seen_bit(), random per attach */
+	__u32 seen_mask;      /* filter bits - 1 (a power of two minus one) */
+	__u32 pad2;
 	/* read by userspace only */
 	__u64 rate;           /* packets per second, as the operator gave it */
 	__u64 burst;          /* packets */

@@ -40,10 +40,21 @@ void prefix_mask6(uint32_t prefix, uint32_t mask[4])
 	}
 }
 
+uint32_t seen_filter_words(uint32_t entries)
+{
+	uint64_t bits = (uint64_t)entries * RW_SEEN_BITS_PER_ENTRY;
+	uint32_t words = 1;
+
+	while ((uint64_t)words * 64 < bits)
+		words <<= 1;
+	return words;
+}
+
 void limits_to_config(const struct limit_opts *o, struct rw_config *cfg)
 {
 	cfg->pkt_limit = rw_limit_pack(gcra_interval_ticks(o->rate), o->burst);
 	cfg->new_limit = rw_limit_pack(gcra_interval_ticks(o->new_rate), o->new_burst);
+	cfg->seen_mask = seen_filter_words(o->entries) * 64 - 1;
 	cfg->mask4 = prefix_mask4(o->prefix4);
 	prefix_mask6(o->prefix6, cfg->mask6);
 	cfg->malformed_drop = o->malformed_drop ? 1 : 0;

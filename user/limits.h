@@ -29,6 +29,10 @@ uint64_t gcra_interval_ticks(uint64_t rate);
 uint32_t prefix_mask4(uint32_t prefix);
 void prefix_mask6(uint32_t prefix, uint32_t mask[4]);
 
+/* 64-bit words of the seen-source filter for a map of `entries`: at least
+ * RW_SEEN_BITS_PER_ENTRY bits per entry, a power of two. */
+uint32_t seen_filter_words(uint32_t entries);
+
 /* Fills the fast-path fields and the echoed parameters of cfg. */
 void limits_to_config(const struct limit_opts *o, struct rw_config *cfg);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -182,6 +183,12 @@ static int fill_config(struct rw_config *cfg, const struct limit_opts *o,
 
 	memset(cfg, 0, sizeof(*cfg));
 	limits_to_config(o, cfg);
+	/* A seed nobody outside can know, so no one can aim sources at one bit. */
+	if (getrandom(&cfg->seen_seed, sizeof(cfg->seen_seed), 0) != sizeof(cfg->seen_seed)) {
+		err = -errno;
+		rw_err("cannot read random bytes for the filter seed: %s", strerror(-err));
+		return err;
+	}
 	cfg->ifindex = ifindex;
 	cfg->attach_mode = mode;
 	uint64_t cookie = 0;
@@ -236,6 +243,8 @@ static int attach_locked(const char *ifname, unsigned int ifindex, enum rw_attac
 		return err;
 	}
 	err = bpf_map__set_max_entries(skel->maps.rw_sources, o->entries);
+	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.rw_seen, seen_filter_words(o->entries));
 	if (!err)
 		err = ratewall_bpf__load(skel);
 	if (err) {

@@ -106,6 +106,9 @@ static inline int fx_open(struct fx *f)
 	}
 	err = bpf_map__set_max_entries(f->skel->maps.rw_sources, FX_MAX_ENTRIES);
 	if (!err)
+		err = bpf_map__set_max_entries(f->skel->maps.rw_seen,
+					       seen_filter_words(FX_MAX_ENTRIES));
+	if (!err)
 		err = ratewall_bpf__load(f->skel);
 	if (err) {
 		fprintf(stderr, "# loading ratewall skeleton: %s\n", strerror(-err));

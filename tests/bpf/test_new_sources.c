@@ -171,6 +171,133 @@ static void test_budget_ipv6(void **state)
 	assert_int_equal(fx_src_count(f), 2);
 }
 
+/* ---- seen-source filter ------------------------------------------------ */
+
+static bool seen_bit_set(struct fx *f, const struct rw_config *c, const struct rw_src_key *k)
+{
+	uint32_t bit = rw_seen_bit(k, c->seen_seed, c->seen_mask), word = bit / 64;
+	uint64_t v = 0;
+
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.rw_seen), &word, &v), 0);
+	return v & (1ULL << (bit % 64));
+}
+
+static unsigned int seen_bits_total(struct fx *f)
+{
+	unsigned int words = bpf_map__max_entries(f->skel->maps.rw_seen), n = 0;
+
+	for (uint32_t w = 0; w < words; w++) {
+		uint64_t v = 0;
+
+		assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.rw_seen), &w, &v), 0);
+		n += (unsigned int)__builtin_popcountll(v);
+	}
+	return n;
+}
+
+static void config_with_seed(struct rw_config *c, uint64_t new_rate, uint64_t new_burst,
+			     uint64_t seed)
+{
+	fx_config_compute(c, 1000000, 100000, 32, 64, 0);
+	c->new_limit = rw_limit_pack(gcra_interval_ticks(new_rate), new_burst);
+	c->seen_seed = seed;
+}
+
+/* Every admitted source has its bit set; refused ones leave no bit. */
+static void test_filter_marks_admitted_only(void **state)
+{
+	struct fx *f = *state;
+	const unsigned int burst = 20, sources = 60;
+	struct rw_config c;
+	uint8_t b[FRAME_MAX];
+	char src[32];
+	unsigned int admitted = 0;
+
+	config_with_seed(&c, 1, burst, 0x5eed5eed12345678ULL);
+	fx_write_config(f, &c);
+	for (unsigned int i = 0; i < sources; i++) {
+		addr4(src, sizeof(src), 300 + i);
+		if (fx_run(f, b, fx_udp4(b, src), 1) == XDP_PASS)
+			admitted++;
+	}
+	assert_int_equal(admitted, burst); /* 1 new source/s: no refill here */
+	for (unsigned int i = 0; i < burst; i++) {
+		struct rw_src_key k;
+
+		addr4(src, sizeof(src), 300 + i);
+		k = fx_key4(src, 32);
+		assert_true(fx_src_lookup(f, &k, NULL));
+		assert_true(seen_bit_set(f, &c, &k));
+	}
+	/* Bits may collide, so at most one per admitted source, none more. */
+	assert_true(seen_bits_total(f) <= burst);
+	assert_true(seen_bits_total(f) >= burst - 2);
+}
+
+/*
+ * A never-seen source whose bit is already set by another (a collision)
+ * takes the long way: lookup, miss, budget. Small filter so a colliding
+ * pair is quick to find.
+ */
+static void test_filter_collision_still_uses_budget(void **state)
+{
+	struct fx *f = *state;
+	struct rw_config c;
+	struct rw_src_key ka, kb;
+	uint8_t b[FRAME_MAX];
+	char a[32], other[32];
+	unsigned int i;
+
+	config_with_seed(&c, 1, 1, 42);
+	c.seen_mask = 63; /* one word: collisions are everywhere */
+	fx_write_config(f, &c);
+	addr4(a, sizeof(a), 1);
+	ka = fx_key4(a, 32);
+	for (i = 2; i < 5000; i++) {
+		addr4(other, sizeof(other), i);
+		kb = fx_key4(other, 32);
+		if (rw_seen_bit(&ka, c.seen_seed, c.seen_mask) ==
+		    rw_seen_bit(&kb, c.seen_seed, c.seen_mask))
+			break;
+	}
+	assert_true(i < 5000);
+	assert_int_equal(fx_run(f, b, fx_udp4(b, a), 1), XDP_PASS); /* takes the budget */
+	assert_true(seen_bit_set(f, &c, &kb));                     /* b looks seen... */
+	assert_false(fx_src_lookup(f, &kb, NULL));                  /* ...but is not */
+	assert_int_equal(fx_run(f, b, fx_udp4(b, other), 1), XDP_DROP);
+	assert_int_equal(fx_counter(f, RW_REASON_SRC_NEW, RW_VERDICT_DROP).packets, 1);
+	/* With budget back it gets its entry like any new source. */
+	config_with_seed(&c, 1, 5, 42);
+	c.seen_mask = 63;
+	fx_write_config(f, &c);
+	assert_int_equal(fx_run(f, b, fx_udp4(b, other), 1), XDP_PASS);
+	assert_true(fx_src_lookup(f, &kb, NULL));
+	/* And the known source a keeps passing. */
+	assert_int_equal(fx_run(f, b, fx_udp4(b, a), 10), XDP_PASS);
+}
+
+/* A mask larger than the filter map only means "maybe seen": same verdicts. */
+static void test_filter_out_of_range_is_safe(void **state)
+{
+	struct fx *f = *state;
+	struct rw_config c;
+	uint8_t b[FRAME_MAX];
+	char src[32];
+
+	config_with_seed(&c, 1, 2, 7);
+	c.seen_mask = 0xffffffffu;
+	fx_write_config(f, &c);
+	for (unsigned int i = 0; i < 2; i++) {
+		addr4(src, sizeof(src), 900 + i);
+		assert_int_equal(fx_run(f, b, fx_udp4(b, src), 1), XDP_PASS);
+	}
+	addr4(src, sizeof(src), 999);
+	assert_int_equal(fx_run(f, b, fx_udp4(b, src), 1), XDP_DROP);
+	addr4(src, sizeof(src), 900);
+	assert_int_equal(fx_run(f, b, fx_udp4(b, src), 20), XDP_PASS);
+	assert_int_equal(fx_src_count(f), 2);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(int argc, char **argv)
@@ -181,6 +308,9 @@ int main(int argc, char **argv)
 		T(test_budget_refills),
 		T(test_budget_live_change),
 		T(test_budget_ipv6),
+		T(test_filter_marks_admitted_only),
+		T(test_filter_collision_still_uses_budget),
+		T(test_filter_out_of_range_is_safe),
 	};
 
 	(void)argc;

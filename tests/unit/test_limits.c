@@ -85,6 +85,23 @@ static void config_carries_window_and_echo(void **state)
 	assert_int_equal(cfg.max_entries, RW_DEFAULT_MAX_ENTRIES);
 }
 
+static void seen_filter_is_a_power_of_two_with_8_bits_per_entry(void **state)
+{
+	struct limit_opts o;
+	struct rw_config cfg = { 0 };
+
+	(void)state;
+	assert_int_equal(seen_filter_words(1024), 128);
+	assert_int_equal(seen_filter_words(1000), 128);
+	assert_int_equal(seen_filter_words(1025), 256);
+	assert_int_equal(seen_filter_words(RW_DEFAULT_MAX_ENTRIES), 131072);
+	assert_int_equal(seen_filter_words(RW_MAX_ENTRIES_MAX), 8U << 20);
+	limit_opts_default(&o);
+	o.entries = 3000;
+	limits_to_config(&o, &cfg);
+	assert_int_equal(cfg.seen_mask, 512 * 64 - 1);
+}
+
 static void largest_window_fits_in_64_bits(void **state)
 {
 	(void)state;
@@ -117,6 +134,7 @@ int main(void)
 		cmocka_unit_test(ipv6_masks),
 		cmocka_unit_test(config_carries_window_and_echo),
 		cmocka_unit_test(largest_window_fits_in_64_bits),
+		cmocka_unit_test(seen_filter_is_a_power_of_two_with_8_bits_per_entry),
 		cmocka_unit_test(limit_word_keeps_both_extremes),
 	};
 
