@@ -35,7 +35,7 @@ json=$(jq -s '
 			    delivered_pct: (map(if .received > 0 then 100 * .delivered / .received else 0 end) | median),
 			    ring_full_pct: (map(if .offered + .ring_full > 0 then 100 * .ring_full / (.offered + .ring_full) else 0 end) | median),
 			    load_pct: (map(.load * 100) | median) })
-		    | sort_by(.mode as $x | ["none", "xdp_drop", "xdp_read", "ratewall_over", "ratewall_under", "nft", "iptables"] | index($x) // 99)) })
+		    | sort_by(.mode as $x | ["none", "xdp_drop", "xdp_read", "ratewall_over", "ratewall_flood", "ratewall_under", "nft", "iptables"] | index($x) // 99)) })
 	| sort_by(.family, .sources);
 	{ paced: table([ .[] | select(.phase | startswith("round")) ]),
 	  equal: table([ .[] | select(.phase | startswith("equal")) ]) }' "$IN")

@@ -29,10 +29,10 @@ TEST_NAME=bench_veth
 ROUNDS=${ROUNDS:-3}
 MEASURE_S=${MEASURE_S:-1}
 PACE_PCT=${PACE_PCT:-85}
-EQUAL_MODES=${EQUAL_MODES:-xdp_drop xdp_read ratewall_over}
+EQUAL_MODES=${EQUAL_MODES:-xdp_drop xdp_read ratewall_over ratewall_flood}
 SOURCES4=${SOURCES4:-1 1000 65536 130000}
 SOURCES6=${SOURCES6:-1000000}
-MODES=${MODES:-none xdp_drop xdp_read ratewall_over ratewall_under nft iptables}
+MODES=${MODES:-none xdp_drop xdp_read ratewall_over ratewall_flood ratewall_under nft iptables}
 OUT=${OUT:-$RW_ROOT/build/bench/veth.jsonl}
 BASELINE_OBJ=$RW_ROOT/build/bench/baseline.bpf.o
 # The same per-source limit for every limiter: 1 packet/s, burst 1, so
@@ -119,6 +119,11 @@ mode_on() {
 	ratewall_under)
 		rw "$GW" attach dev gw0 rate 100000000 burst 10000000 entries "$ENTRIES" \
 			new-rate 100000000 new-burst 10000000 >/dev/null ;;
+	ratewall_flood)
+		# The default new-source budget (10000/s): the sources it has no
+		# room for stay unknown, like a spoofed flood, and drop as src_new.
+		rw "$GW" attach dev gw0 rate "$LIMIT_RATE" burst "$LIMIT_BURST" entries "$ENTRIES" \
+			>/dev/null ;;
 	nft) nft_rules | in_ns "$GW" nft -f - ;;
 	iptables)
 		# shellcheck disable=SC2046
