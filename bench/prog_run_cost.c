@@ -118,6 +118,8 @@ static int set_limits(struct ratewall_bpf *skel, uint64_t rate, uint64_t burst,
 	__u32 zero = 0;
 
 	limit_opts_default(&o);
+	/* The filter's mask must match the filter map sized at load. */
+	o.entries = bpf_map__max_entries(skel->maps.rw_sources);
 	o.rate = rate;
 	o.burst = burst;
 	o.new_rate = new_rate;

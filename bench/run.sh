@@ -37,7 +37,7 @@ fi
 if ! skip accuracy; then
 	echo "== admission accuracy, veth testbed"
 	OUT="$OUTDIR/accuracy.jsonl" bench/accuracy.sh
-	jq -r '"\(.cpus) CPU(s) at \(.factor)x rate \(.rate)/s burst \(.burst) for \(.seconds * 100 | round / 100) s: admitted \(.admitted), expected \(.expected | floor), error \(.error_pct * 1000 | round / 1000) %; generator paused \(.stall_ms * 10 | round / 10) ms in \(.stalls) stalls = \(.stall_share_pct * 1000 | round / 1000) % of expected; within [burst + rate*(t - pauses - 100us), burst + rate*t + 1]: \(.within_bounds); contended \(.contended)"' \
+	jq -r '"\(.cpus) CPU(s) at \(.factor)x rate \(.rate)/s burst \(.burst) for \(.seconds * 100 | round / 100) s: admitted \(.admitted), expected \(.expected | floor), error \(.error_pct * 1000 | round / 1000) %; generator paused \(.stall_ms * 10 | round / 10) ms in \(.stalls) stalls = \(.stall_share_pct * 1000 | round / 1000) % of expected; within [burst + rate*(t - pauses - 100us), burst + rate*(t + 100us) + 1]: \(.within_bounds); contended \(.contended)"' \
 		"$OUTDIR/accuracy.jsonl" | tee "$OUTDIR/accuracy.txt"
 	echo
 fi

@@ -127,6 +127,66 @@ static void test_budget_refills(void **state)
 	assert_true(admitted <= 1 + rate * elapsed / 1000000000ull + 1);
 }
 
+static uint64_t budget_tat(struct fx *f)
+{
+	struct rw_global_state g;
+	uint32_t zero = 0;
+
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.rw_global), &zero, &g), 0);
+	return g.new_src_tat;
+}
+
+/*
+ * The budget's word moves by exactly one new-rate interval per admitted
+ * source, from "now" when the budget is full: so it refills at new-rate,
+ * no slower and no faster.
+ */
+static void test_budget_word_exact(void **state)
+{
+	struct fx *f = *state;
+	const uint64_t t_1000 = gcra_interval_ticks(1000);
+	uint8_t b[FRAME_MAX];
+	char src[32];
+
+	set_budget(f, 1000, 1);
+	uint64_t before = fx_now_ns();
+
+	addr4(src, sizeof(src), 1);
+	assert_int_equal(fx_run(f, b, fx_udp4(b, src), 1), XDP_PASS);
+	uint64_t after = fx_now_ns(), tat = budget_tat(f);
+
+	assert_true(tat >= (before << RW_TICK_SHIFT) + t_1000);
+	assert_true(tat <= (after << RW_TICK_SHIFT) + t_1000);
+
+}
+
+/* A refused new source leaves the budget's word as it was. */
+static void test_budget_refusal_writes_nothing(void **state)
+{
+	struct fx *f = *state;
+	const uint64_t t_1 = gcra_interval_ticks(1);
+	uint8_t b[FRAME_MAX];
+	char src[32];
+
+	set_budget(f, 1, 1);
+	uint64_t before = fx_now_ns();
+
+	addr4(src, sizeof(src), 2);
+	assert_int_equal(fx_run(f, b, fx_udp4(b, src), 1), XDP_PASS);
+	uint64_t t_admit = fx_now_ns(), tat = budget_tat(f);
+
+	assert_true(tat >= (before << RW_TICK_SHIFT) + t_1);
+	assert_true(tat <= (t_admit << RW_TICK_SHIFT) + t_1);
+	/* 1 new source per second: refused unless a whole second went by. */
+	addr4(src, sizeof(src), 3);
+	uint32_t verdict = fx_run(f, b, fx_udp4(b, src), 1);
+
+	if (fx_now_ns() - before < 1000000000ull) {
+		assert_int_equal(verdict, XDP_DROP);
+		assert_int_equal(budget_tat(f), tat);
+	}
+}
+
 /* A live change of the budget applies at the next packet. */
 static void test_budget_live_change(void **state)
 {
@@ -306,6 +366,8 @@ int main(int argc, char **argv)
 		T(test_budget_caps_new_sources),
 		T(test_known_sources_unaffected),
 		T(test_budget_refills),
+		T(test_budget_word_exact),
+		T(test_budget_refusal_writes_nothing),
 		T(test_budget_live_change),
 		T(test_budget_ipv6),
 		T(test_filter_marks_admitted_only),
