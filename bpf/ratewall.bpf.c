@@ -87,6 +87,21 @@ static __always_inline int new_source_budget(const struct rw_config *cfg, __u64 
 }
 
 /*
+ * Gives back a token that created no entry (another CPU inserted the same
+ * source first), so racing CPUs cannot waste the budget.
+ */
+static __always_inline void new_source_refund(const struct rw_config *cfg)
+{
+	__u64 interval = rw_limit_interval(*(volatile const __u64 *)&cfg->new_limit);
+	struct rw_global_state *g;
+	__u32 zero = 0;
+
+	g = bpf_map_lookup_elem(&rw_global, &zero);
+	if (g)
+		__sync_fetch_and_sub(&g->new_src_tat, interval);
+}
+
+/*
  * Runs the source's bucket; a source seen first gets an entry only while
  * the new-source budget lasts. A clear filter bit proves there is no entry,
  * so a flood of never-seen sources costs a read of the small filter instead
@@ -121,6 +136,7 @@ static __always_inline int source_bucket(struct rw_src_key *key,
 		if (bpf_map_update_elem(&rw_sources, key, &fresh, BPF_NOEXIST) == 0)
 			return SOURCE_ADMIT;
 		/* Another CPU created it first: take from the entry it made. */
+		new_source_refund(cfg);
 		st = bpf_map_lookup_elem(&rw_sources, key);
 		if (!st)
 			return SOURCE_NO_STATE;

@@ -195,6 +195,102 @@ static void test_one_key_all_cpus_unlimited(void **state)
 	assert_true(o.contended.packets * 10000 < o.total);
 }
 
+/* ---- the new-source budget under races -------------------------------- */
+
+#define RACE_SOURCES 3000u
+#define RACE_BURST 1500u
+
+struct racer {
+	pthread_t th;
+	int cpu;
+	int prog_fd;
+	const uint8_t (*frames)[FRAME_MAX];
+	const size_t *lens;
+	pthread_barrier_t *start;
+	int err;
+};
+
+/* Every racer sends the same never-seen sources in the same order. */
+static void *racer_main(void *arg)
+{
+	struct racer *r = arg;
+	uint32_t ret = 0;
+
+	pthread_barrier_wait(r->start);
+	for (unsigned int i = 0; i < RACE_SOURCES && !r->err; i++)
+		r->err = fx_run_raw(r->prog_fd, r->frames[i], (uint32_t)r->lens[i], 1, &ret);
+	return NULL;
+}
+
+/*
+ * CPUs that meet the same new source at once may each take a token, but
+ * only one entry can be made: the others give theirs back. So with no
+ * refill (1 new source per second) exactly new-burst sources get entries,
+ * however the racers interleave.
+ */
+static void test_new_source_races_waste_no_budget(void **state)
+{
+	static uint8_t frames[RACE_SOURCES][FRAME_MAX];
+	static size_t lens[RACE_SOURCES];
+	struct fx *f = *state;
+	struct racer r[2];
+	pthread_barrier_t start;
+	struct rw_config c;
+	char src[32];
+	int ncpu = 0;
+	cpu_set_t allowed;
+
+	assert_int_equal(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+	fx_config_compute(&c, 1000000, 100000, 32, 64, 0);
+	c.new_limit = rw_limit_pack(gcra_interval_ticks(1), RACE_BURST);
+	fx_write_config(f, &c);
+	for (unsigned int i = 0; i < RACE_SOURCES; i++) {
+		struct frame_spec s = { .family = 4, .src = src, .l4 = FR_PROTO_UDP,
+					.payload = 18 };
+
+		snprintf(src, sizeof(src), "198.18.%u.%u", 100 + i / 256, i % 256);
+		lens[i] = frame_build(frames[i], FRAME_MAX, &s, NULL);
+		assert_true(lens[i] > 0);
+	}
+	assert_int_equal(pthread_barrier_init(&start, NULL, 2), 0);
+	uint64_t t0 = fx_now_ns();
+
+	for (int cpu = 0; cpu < CPU_SETSIZE && ncpu < 2; cpu++) {
+		pthread_attr_t attr;
+		cpu_set_t one;
+
+		if (!CPU_ISSET(cpu, &allowed))
+			continue;
+		r[ncpu] = (struct racer){ .cpu = cpu, .prog_fd = f->prog_fd, .frames = frames,
+					  .lens = lens, .start = &start };
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		assert_int_equal(pthread_attr_init(&attr), 0);
+		assert_int_equal(pthread_attr_setaffinity_np(&attr, sizeof(one), &one), 0);
+		assert_int_equal(pthread_create(&r[ncpu].th, &attr, racer_main, &r[ncpu]), 0);
+		pthread_attr_destroy(&attr);
+		ncpu++;
+	}
+	/* On one CPU the second racer must still start: run it here. */
+	if (ncpu == 1) {
+		printf("# only one CPU available: no race exercised\n");
+		r[1] = (struct racer){ .cpu = -1, .prog_fd = f->prog_fd, .frames = frames,
+				       .lens = lens, .start = &start };
+		assert_int_equal(pthread_create(&r[1].th, NULL, racer_main, &r[1]), 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(pthread_join(r[i].th, NULL), 0);
+		assert_int_equal(r[i].err, 0);
+	}
+	pthread_barrier_destroy(&start);
+	/* 1 new source per second refills one token per whole second taken. */
+	uint64_t refill = (fx_now_ns() - t0) / 1000000000ull;
+
+	printf("# entries %u of burst %u\n", fx_src_count(f), RACE_BURST);
+	assert_true(fx_src_count(f) >= RACE_BURST);
+	assert_true(fx_src_count(f) <= RACE_BURST + refill);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(int argc, char **argv)
@@ -202,6 +298,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		T(test_one_key_all_cpus_limited),
 		T(test_one_key_all_cpus_unlimited),
+		T(test_new_source_races_waste_no_budget),
 	};
 
 	(void)argc;
