@@ -72,35 +72,6 @@ enum source_result {
 	SOURCE_NO_STATE,
 };
 
-/* One token of the global new-source budget; refusals write nothing. */
-static __always_inline int new_source_budget(const struct rw_config *cfg, __u64 now)
-{
-	__u64 limit = *(volatile const __u64 *)&cfg->new_limit;
-	__u64 interval = rw_limit_interval(limit);
-	struct rw_global_state *g;
-	__u32 zero = 0;
-
-	g = bpf_map_lookup_elem(&rw_global, &zero);
-	if (!g)
-		return GCRA_CONTENDED;
-	return gcra_take(&g->new_src_tat, now, interval, rw_limit_burst(limit) * interval);
-}
-
-/*
- * Gives back a token that created no entry (another CPU inserted the same
- * source first), so racing CPUs cannot waste the budget.
- */
-static __always_inline void new_source_refund(const struct rw_config *cfg)
-{
-	__u64 interval = rw_limit_interval(*(volatile const __u64 *)&cfg->new_limit);
-	struct rw_global_state *g;
-	__u32 zero = 0;
-
-	g = bpf_map_lookup_elem(&rw_global, &zero);
-	if (g)
-		__sync_fetch_and_sub(&g->new_src_tat, interval);
-}
-
 /*
  * Runs the source's bucket; a source seen first gets an entry only while
  * the new-source budget lasts. A clear filter bit proves there is no entry,
@@ -124,8 +95,18 @@ static __always_inline int source_bucket(struct rw_src_key *key,
 		st = bpf_map_lookup_elem(&rw_sources, key);
 	if (!st) {
 		struct rw_src_state fresh = { .pkt_tat = now + interval };
-		int budget = new_source_budget(cfg, now);
+		/* One token of the global new-source budget; refusals write nothing. */
+		__u64 new_limit = *(volatile const __u64 *)&cfg->new_limit;
+		__u64 new_interval = rw_limit_interval(new_limit);
+		struct rw_global_state *g;
+		__u32 zero = 0;
+		int budget;
 
+		g = bpf_map_lookup_elem(&rw_global, &zero);
+		if (!g)
+			return SOURCE_CONTENDED;
+		budget = gcra_take(&g->new_src_tat, now, new_interval,
+				   rw_limit_burst(new_limit) * new_interval);
 		if (budget == GCRA_REFUSE)
 			return SOURCE_NEW_REFUSED;
 		if (budget != GCRA_ADMIT)
@@ -135,8 +116,9 @@ static __always_inline int source_bucket(struct rw_src_key *key,
 			__sync_fetch_and_or(seen, mask);
 		if (bpf_map_update_elem(&rw_sources, key, &fresh, BPF_NOEXIST) == 0)
 			return SOURCE_ADMIT;
-		/* Another CPU created it first: take from the entry it made. */
-		new_source_refund(cfg);
+		/* Another CPU created it first: take from the entry it made, and
+		 * give back the token, which made no entry. */
+		__sync_fetch_and_sub(&g->new_src_tat, new_interval);
 		st = bpf_map_lookup_elem(&rw_sources, key);
 		if (!st)
 			return SOURCE_NO_STATE;

@@ -36,13 +36,13 @@
  * insert that evicts a real client.
  */
 #define RW_DEFAULT_NEW_RATE 10000ULL  /* new sources per second */
+#define RW_DEFAULT_NEW_BURST 10000ULL /* new sources at once */
 /*
  * Bits of the seen-source filter per per-source map entry (rounded up to a
  * power of two). A clear bit proves a source has no entry, so a packet
  * from a never-seen source skips the lookup in the large per-source table.
  */
 #define RW_SEEN_BITS_PER_ENTRY 8
-#define RW_DEFAULT_NEW_BURST 10000ULL /* new sources at once */
 
 /* How often a bucket update may lose a compare-and-swap race before the
  * packet is refused (and counted as contended) rather than spinning. */
