@@ -73,12 +73,12 @@ $(BUILD)/tests/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< -o $@
 
-$(BUILD)/bench/prog_run_cost: bench/prog_run_cost.c $(BUILD)/libratewall.a $(SKELS) \
-		$(BUILD)/bench/rotate.skel.h
+$(BUILD)/bench/prog_run_cost: bench/prog_run_cost.c bench/udp_frame.h $(BUILD)/libratewall.a \
+		$(SKELS) $(BUILD)/bench/rotate.skel.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $< -o $@ $(BUILD)/libratewall.a $(LDLIBS)
+	$(CC) $(CFLAGS) -Ibench $< -o $@ $(BUILD)/libratewall.a $(LDLIBS)
 
-$(BUILD)/bench/xdp_gen: bench/xdp_gen.c bench/gen.h $(BUILD)/bench/gen.skel.h
+$(BUILD)/bench/xdp_gen: bench/xdp_gen.c bench/gen.h bench/udp_frame.h $(BUILD)/bench/gen.skel.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Ibench $< -o $@ $(LDLIBS) -lpthread
 

@@ -15,64 +15,18 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <linux/if_ether.h>
-#include <linux/ip.h>
-#include <linux/ipv6.h>
-#include <linux/udp.h>
 
 #include "limits.h"
 #include "ratewall.skel.h"
 #include "bench/rotate.skel.h"
+#include "udp_frame.h"
 
 #define MAX_ROUNDS 64
 
 struct frame {
-	unsigned char bytes[64];
+	unsigned char bytes[UDP_FRAME_MAX];
 	unsigned int len;
 };
-
-/* A 60-byte Ethernet/IPv4/UDP frame from 198.18.0.2 to 198.18.0.1:8080. */
-static void build_frame4(struct frame *f)
-{
-	struct ethhdr *eth = (void *)f->bytes;
-	struct iphdr *ip = (void *)(eth + 1);
-	struct udphdr *udp = (void *)(ip + 1);
-
-	memset(f, 0, sizeof(*f));
-	eth->h_proto = htons(ETH_P_IP);
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->ttl = 64;
-	ip->protocol = IPPROTO_UDP;
-	ip->saddr = htonl(0xC6120002);
-	ip->daddr = htonl(0xC6120001);
-	udp->source = htons(40000);
-	udp->dest = htons(8080);
-	f->len = 60;
-	ip->tot_len = htons(f->len - sizeof(*eth));
-	udp->len = htons(f->len - sizeof(*eth) - sizeof(*ip));
-}
-
-/* A 62-byte Ethernet/IPv6/UDP frame from 2001:db8::2 to 2001:db8::1:8080. */
-static void build_frame6(struct frame *f)
-{
-	struct ethhdr *eth = (void *)f->bytes;
-	struct ipv6hdr *ip6 = (void *)(eth + 1);
-	struct udphdr *udp = (void *)(ip6 + 1);
-
-	memset(f, 0, sizeof(*f));
-	eth->h_proto = htons(ETH_P_IPV6);
-	ip6->version = 6;
-	ip6->nexthdr = IPPROTO_UDP;
-	ip6->hop_limit = 64;
-	inet_pton(AF_INET6, "2001:db8::2", &ip6->saddr);
-	inet_pton(AF_INET6, "2001:db8::1", &ip6->daddr);
-	udp->source = htons(40000);
-	udp->dest = htons(8080);
-	f->len = sizeof(*eth) + sizeof(*ip6) + sizeof(*udp);
-	ip6->payload_len = htons(sizeof(*udp));
-	udp->len = htons(sizeof(*udp));
-}
 
 static int run_once(int prog_fd, const struct frame *f, unsigned int repeat, double *ns)
 {
@@ -243,8 +197,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rounds must be 1..%d and repeat 1..%d\n", MAX_ROUNDS, INT32_MAX);
 		return 2;
 	}
-	build_frame4(&f4);
-	build_frame6(&f6);
+	f4.len = udp_frame_build(f4.bytes, 4, NULL, "198.18.0.2", "198.18.0.1", 8080);
+	f6.len = udp_frame_build(f6.bytes, 6, NULL, "2001:db8::2", "2001:db8::1", 8080);
 
 	base = bpf_object__open_file(argv[1], NULL);
 	if (!base || bpf_object__load(base)) {

@@ -29,12 +29,9 @@
 #include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <linux/if_ether.h>
-#include <linux/ip.h>
-#include <linux/ipv6.h>
-#include <linux/udp.h>
 
 #include "gen.h"
+#include "udp_frame.h"
 #include "bench/gen.skel.h"
 
 #define NS_PER_SEC 1000000000ULL
@@ -65,7 +62,7 @@ struct worker {
 	int cpu;
 	int prog_fd;
 	const struct gen_opts *o;
-	unsigned char frame[128];
+	unsigned char frame[UDP_FRAME_MAX];
 	unsigned int len;
 	uint64_t start_ns, end_ns;
 	int err;
@@ -77,80 +74,6 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
-static uint16_t csum16(const void *p, size_t len, uint32_t sum)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(b[i] << 8 | b[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)b[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-/* A 64-byte frame (60 for IPv4 + padding) with correct checksums. */
-static int build_frame(struct worker *w)
-{
-	const struct gen_opts *o = w->o;
-	struct ethhdr *eth = (void *)w->frame;
-
-	memset(w->frame, 0, sizeof(w->frame));
-	memcpy(eth->h_dest, o->dst_mac, 6);
-	eth->h_source[0] = 0x02; /* locally administered, never a real NIC */
-	eth->h_source[5] = 0x01;
-	if (o->family == 4) {
-		struct iphdr *ip = (void *)(eth + 1);
-		struct udphdr *udp = (void *)(ip + 1);
-
-		eth->h_proto = htons(ETH_P_IP);
-		ip->version = 4;
-		ip->ihl = 5;
-		ip->ttl = 64;
-		ip->protocol = IPPROTO_UDP;
-		ip->saddr = htonl(0xC6120000);
-		if (inet_pton(AF_INET, o->dst, &ip->daddr) != 1)
-			return -1;
-		udp->source = htons(40000);
-		udp->dest = htons(o->port);
-		w->len = 60;
-		ip->tot_len = htons(w->len - sizeof(*eth));
-		udp->len = htons(w->len - sizeof(*eth) - sizeof(*ip));
-		ip->check = htons(csum16(ip, sizeof(*ip), 0));
-	} else {
-		struct ipv6hdr *ip6 = (void *)(eth + 1);
-		struct udphdr *udp = (void *)(ip6 + 1);
-		uint8_t pseudo[40 + 8 + 18];
-		uint16_t plen = sizeof(*udp) + 18;
-
-		eth->h_proto = htons(ETH_P_IPV6);
-		ip6->version = 6;
-		ip6->nexthdr = IPPROTO_UDP;
-		ip6->hop_limit = 64;
-		if (inet_pton(AF_INET6, "2001:db8::2", &ip6->saddr) != 1 ||
-		    inet_pton(AF_INET6, o->dst, &ip6->daddr) != 1)
-			return -1;
-		ip6->payload_len = htons(plen);
-		udp->source = htons(40000);
-		udp->dest = htons(o->port);
-		udp->len = htons(plen);
-		/* Pseudo-header: addresses, length, next header; then UDP. */
-		memset(pseudo, 0, sizeof(pseudo));
-		memcpy(pseudo, &ip6->saddr, 16);
-		memcpy(pseudo + 16, &ip6->daddr, 16);
-		pseudo[34] = plen >> 8;
-		pseudo[35] = plen & 0xff;
-		pseudo[39] = IPPROTO_UDP;
-		memcpy(pseudo + 40, udp, sizeof(*udp));
-		udp->check = htons(csum16(pseudo, sizeof(pseudo), 0));
-		if (!udp->check)
-			udp->check = 0xffff;
-		w->len = sizeof(*eth) + sizeof(*ip6) + plen;
-	}
-	return 0;
 }
 
 static void *run_worker(void *arg)
@@ -288,7 +211,11 @@ int main(int argc, char **argv)
 		w[t].cpu = t / 2;
 		w[t].o = &o;
 		w[t].prog_fd = bpf_program__fd(skel->progs.gen_rotate);
-		if (build_frame(&w[t])) {
+		/* The program rewrites the source of every frame it sends. */
+		w[t].len = udp_frame_build(w[t].frame, o.family, o.dst_mac,
+					   o.family == 4 ? "198.18.0.0" : "2001:db8::2", o.dst,
+					   o.port);
+		if (!w[t].len) {
 			fprintf(stderr, "xdp_gen: bad address '%s' for IPv%d\n", o.dst, o.family);
 			gen_bpf__destroy(skel);
 			return 2;
