@@ -58,7 +58,7 @@ for cpus in 1 2; do
 		q1=$(rx_queues)
 		st=$(rw_json "$GW" dev gw0)
 		rw "$GW" detach dev gw0 >/dev/null
-		ring_full=$(ip netns exec "$GEN" ethtool -S gen0 | awk '$1 ~ /_xdp_xmit_errors:$/ { s += $2 } END { print s + 0 }')
+		ring_full=$(ethtool_sum "$GEN" gen0 '_xdp_xmit_errors:$')
 		line=$(jq -cn --argjson g "$g" --argjson st "$st" --argjson rate "$RATE" \
 			--argjson burst "$BURST" --argjson factor "$factor" --argjson cpus "$cpus" \
 			--argjson ring_full_total "$ring_full" --argjson q0 "$q0" --argjson q1 "$q1" \

@@ -26,3 +26,9 @@ bench_require() {
 		[ ! -e "/run/netns/$ns" ] || die "network namespace $ns already exists"
 	done
 }
+
+# ethtool_sum NS IF PATTERN: the sum of the interface's ethtool -S counters
+# whose names (with their colon) match PATTERN, e.g. '_xdp_xmit_errors:$'.
+ethtool_sum() {
+	ip netns exec "$1" ethtool -S "$2" | awk -v p="$3" '$1 ~ p { s += $2 } END { print s + 0 }'
+}

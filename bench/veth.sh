@@ -150,9 +150,6 @@ mode_off() {
 
 # --- one trial ----------------------------------------------------------------
 
-ethtool_sum() { # NS IF PATTERN: sum of the ethtool -S counters matching PATTERN
-	ip netns exec "$1" ethtool -S "$2" | awk -v p="$3" '$1 ~ p { s += $2 } END { print s + 0 }'
-}
 
 udp_noports() {
 	in_ns "$GW" nstat -az UdpNoPorts Udp6NoPorts | awk '$1 ~ /NoPorts$/ { s += $2 } END { print s + 0 }'
