@@ -137,46 +137,46 @@ static uint64_t budget_tat(struct fx *f)
 }
 
 /*
- * The budget's word moves by exactly one new-rate interval per admitted
- * source, from "now" when the budget is full: so it refills at new-rate,
- * no slower and no faster.
+ * With a full budget (burst 1), admits never-seen source 198.18.x.y number
+ * `index` and checks that the budget's word moved to exactly one new-rate
+ * interval past the moment of the packet. Returns that word; *before is
+ * the clock just before the packet.
  */
-static void test_budget_word_exact(void **state)
+static uint64_t admit_first_new_source(struct fx *f, uint64_t rate, unsigned int index,
+				       uint64_t *before)
 {
-	struct fx *f = *state;
-	const uint64_t t_1000 = gcra_interval_ticks(1000);
+	const uint64_t interval = gcra_interval_ticks(rate);
 	uint8_t b[FRAME_MAX];
 	char src[32];
 
-	set_budget(f, 1000, 1);
-	uint64_t before = fx_now_ns();
-
-	addr4(src, sizeof(src), 1);
+	set_budget(f, rate, 1);
+	addr4(src, sizeof(src), index);
+	*before = fx_now_ns();
 	assert_int_equal(fx_run(f, b, fx_udp4(b, src), 1), XDP_PASS);
 	uint64_t after = fx_now_ns(), tat = budget_tat(f);
 
-	assert_true(tat >= (before << RW_TICK_SHIFT) + t_1000);
-	assert_true(tat <= (after << RW_TICK_SHIFT) + t_1000);
+	assert_true(tat >= (*before << RW_TICK_SHIFT) + interval);
+	assert_true(tat <= (after << RW_TICK_SHIFT) + interval);
+	return tat;
+}
 
+/* The word moves by exactly one interval per admitted source: the budget
+ * refills at new-rate, no slower and no faster. */
+static void test_budget_word_exact(void **state)
+{
+	uint64_t before;
+
+	admit_first_new_source(*state, 1000, 1, &before);
 }
 
 /* A refused new source leaves the budget's word as it was. */
 static void test_budget_refusal_writes_nothing(void **state)
 {
 	struct fx *f = *state;
-	const uint64_t t_1 = gcra_interval_ticks(1);
 	uint8_t b[FRAME_MAX];
 	char src[32];
+	uint64_t before, tat = admit_first_new_source(f, 1, 2, &before);
 
-	set_budget(f, 1, 1);
-	uint64_t before = fx_now_ns();
-
-	addr4(src, sizeof(src), 2);
-	assert_int_equal(fx_run(f, b, fx_udp4(b, src), 1), XDP_PASS);
-	uint64_t t_admit = fx_now_ns(), tat = budget_tat(f);
-
-	assert_true(tat >= (before << RW_TICK_SHIFT) + t_1);
-	assert_true(tat <= (t_admit << RW_TICK_SHIFT) + t_1);
 	/* 1 new source per second: refused unless a whole second went by. */
 	addr4(src, sizeof(src), 3);
 	uint32_t verdict = fx_run(f, b, fx_udp4(b, src), 1);
