@@ -274,6 +274,9 @@ static int cmd_status(struct arg_cursor *cur)
 	return status_show(ifname, output) ? -1 : 0;
 }
 
+/* Order matches the keyword table of cmd_set. */
+enum set_kw { SET_DEV, SET_RATE, SET_BURST, SET_MALFORMED, SET_NEW_RATE, SET_NEW_BURST };
+
 static int cmd_set(struct arg_cursor *cur)
 {
 	static const char *const kws[] = { "dev", "rate", "burst", "malformed", "new-rate",
@@ -290,32 +293,36 @@ static int cmd_set(struct arg_cursor *cur)
 
 		if (kw < 0 || arg_take_value(cur, kws[kw], &value))
 			return -1;
-		if (kw == 0 && parse_dev(value, &ifname))
-			return -1;
-		if (kw == 1) {
+		switch (kw) {
+		case SET_DEV:
+			if (parse_dev(value, &ifname))
+				return -1;
+			break;
+		case SET_RATE:
 			if (arg_parse_u64("rate", value, 1, RW_RATE_MAX, &chg.rate))
 				return -1;
 			chg.has_rate = true;
-		}
-		if (kw == 2) {
+			break;
+		case SET_BURST:
 			if (arg_parse_u64("burst", value, 1, RW_BURST_MAX, &chg.burst))
 				return -1;
 			chg.has_burst = true;
-		}
-		if (kw == 3) {
+			break;
+		case SET_MALFORMED:
 			if (parse_malformed(value, &chg.malformed_drop))
 				return -1;
 			chg.has_malformed = true;
-		}
-		if (kw == 4) {
+			break;
+		case SET_NEW_RATE:
 			if (arg_parse_u64("new-rate", value, 1, RW_RATE_MAX, &chg.new_rate))
 				return -1;
 			chg.has_new_rate = true;
-		}
-		if (kw == 5) {
+			break;
+		case SET_NEW_BURST:
 			if (arg_parse_u64("new-burst", value, 1, RW_BURST_MAX, &chg.new_burst))
 				return -1;
 			chg.has_new_burst = true;
+			break;
 		}
 	}
 	if (!ifname) {
