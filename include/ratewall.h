@@ -49,8 +49,20 @@
 #define RW_CAS_RETRIES 8
 /* IPv6 extension headers walked before giving up on finding ports. */
 #define RW_MAX_EXT_HDRS 8
-/* Route classes come with the policy issue; class 0 is the default. */
+/* Route classes: class 0 is the default class, policy classes are 1..15. */
 #define RW_MAX_CLASSES 16
+/* Class and tenant names, with their NUL. */
+#define RW_NAME_MAX 32
+/* Tenant ids are 1..RW_MAX_TENANTS-1; 0 means "no tenant". */
+#define RW_MAX_TENANTS 1024
+/* CIDRs of one policy after allow, deny and tenant prefixes are merged. */
+#define RW_MAX_CIDRS 16384
+/*
+ * The policy lives twice: the packet reads the active slot's index once
+ * and judges by that slot alone, while `policy apply` fills the other one
+ * and then flips the index with one store. No packet mixes two policies.
+ */
+#define RW_POLICY_SLOTS 2
 
 /* Why a packet got its verdict. Order is ABI for the counters map. */
 enum rw_reason {
@@ -61,6 +73,14 @@ enum rw_reason {
 	RW_REASON_CONTENDED,     /* bucket CAS lost RW_CAS_RETRIES times */
 	RW_REASON_NO_STATE,      /* could not create the source's entry */
 	RW_REASON_SRC_NEW,       /* unknown source while the new-source budget is spent */
+	RW_REASON_DENY,          /* source on the deny list */
+	RW_REASON_ALLOW,         /* source on the allow list: never limited */
+	RW_REASON_SHED,          /* new connection while its class (or everything) sheds */
+	RW_REASON_SRC_SYN,       /* over its per-source new-connection bucket */
+	RW_REASON_TENANT_SYN,    /* over its tenant's new-connection bucket */
+	RW_REASON_TENANT_PKT,    /* over its tenant's packet bucket */
+	RW_REASON_CLASS_SYN,     /* over the class-wide new-connection bucket */
+	RW_REASON_CLASS_PKT,     /* over the class-wide packet bucket */
 	RW_REASON_MAX,
 };
 
@@ -69,6 +89,14 @@ enum rw_verdict {
 	RW_VERDICT_DROP,
 	RW_VERDICT_WOULD_DROP,
 	RW_VERDICT_MAX,
+};
+
+/* What a class does with a refusal. */
+enum rw_class_mode {
+	RW_CLASS_ENFORCE = 0, /* drop it */
+	RW_CLASS_OBSERVE,     /* count it as would_drop, pass the packet */
+	RW_CLASS_SHED,        /* enforce, and refuse every new connection */
+	RW_CLASS_MODE_MAX,
 };
 
 enum rw_attach_mode {
@@ -137,9 +165,111 @@ static inline __u32 rw_seen_bit(const struct rw_src_key *key, __u64 seed, __u32 
 	return (__u32)(h ^ (h >> 32)) & mask;
 }
 
-/* Per-source bucket state: GCRA theoretical arrival time, in ticks. */
+/* Per (source, class) bucket state: GCRA theoretical arrival times, in ticks. */
 struct rw_src_state {
 	__u64 pkt_tat;
+	__u64 syn_tat;
+};
+
+/*
+ * Destination port -> class id, 64 ports per array entry so that the whole
+ * table of one slot is 2 protocols x 1024 entries (128 KiB).
+ */
+#define RW_PORTS_PER_ENTRY 64
+#define RW_PORT_ENTRIES_PER_PROTO (65536 / RW_PORTS_PER_ENTRY)
+enum rw_port_proto { RW_PROTO_TCP = 0, RW_PROTO_UDP, RW_PROTO_MAX };
+
+struct rw_port_classes {
+	__u8 class_id[RW_PORTS_PER_ENTRY];
+};
+
+static inline __u32 rw_port_index(__u32 slot, __u32 proto, __u32 port)
+{
+	return (slot * RW_PROTO_MAX + proto) * RW_PORT_ENTRIES_PER_PROTO +
+	       port / RW_PORTS_PER_ENTRY;
+}
+
+/*
+ * One LPM trie answers allow, deny and tenant at once: userspace merges the
+ * three lists so that each prefix carries what its longest match in each
+ * list says. The slot and family lead the key, so both policies and both
+ * families share one trie: prefixlen counts 32 bits of (slot, family, pad)
+ * before the address bits.
+ */
+#define RW_CIDR_KEY_HEAD_BITS 32
+struct rw_cidr_key {
+	__u32 prefixlen;
+	__u8 slot;
+	__u8 family;   /* 4 or 6 */
+	__u8 pad[2];
+	__u32 addr[4]; /* network byte order; IPv4 in addr[0] */
+};
+
+enum rw_list { RW_LIST_NONE = 0, RW_LIST_ALLOW, RW_LIST_DENY };
+
+struct rw_cidr_info {
+	__u16 tenant_id; /* 0: no tenant */
+	__u8 list;       /* enum rw_list */
+	__u8 pad;
+};
+
+/* A class's limits in one policy slot: rw_limit_pack() words, 0 = no bucket. */
+struct rw_class_limits {
+	__u64 src_pkt;   /* per source: packets */
+	__u64 src_syn;   /* per source: new TCP connections (SYN without ACK) */
+	__u64 class_pkt; /* the whole class: packets */
+	__u64 class_syn; /* the whole class: new TCP connections */
+	__u8 mode;       /* enum rw_class_mode */
+	__u8 pad[7];
+};
+
+/*
+ * One policy slot. The fast path reads one class's limits and the two
+ * "any CIDRs" flags; the rest describes the policy for status.
+ */
+struct rw_policy {
+	struct rw_class_limits classes[RW_MAX_CLASSES];
+	__u8 has_cidrs4;     /* 0: skip the trie for IPv4 sources */
+	__u8 has_cidrs6;
+	__u8 pad[6];
+	/* read by userspace only */
+	__u64 generation;    /* counts applies since attach; 1 is the first */
+	__u64 applied_at_ns; /* CLOCK_REALTIME */
+	__u32 n_classes;     /* including the default class */
+	__u32 n_tenants;
+	__u32 n_cidrs;
+	__u32 live_edits;    /* changes made by `set` since this policy was applied */
+	__u8 hash[32];       /* SHA-256 of the compiled policy, see policy_hash() */
+	char class_names[RW_MAX_CLASSES][RW_NAME_MAX];
+};
+
+/* A tenant's limits in one policy slot; 0 = no bucket. */
+struct rw_tenant_limits {
+	__u64 pkt;                       /* all its sources and classes together */
+	__u64 syn;
+	__u64 class_pkt[RW_MAX_CLASSES]; /* all its sources, one class */
+	__u64 class_syn[RW_MAX_CLASSES];
+	char name[RW_NAME_MAX];          /* userspace only */
+};
+
+static inline __u32 rw_tenant_index(__u32 slot, __u32 tenant_id)
+{
+	return slot * RW_MAX_TENANTS + tenant_id;
+}
+
+/* A tenant's bucket state: survives policy applies, indexed by tenant id. */
+struct rw_tenant_state {
+	__u64 pkt_tat;
+	__u64 syn_tat;
+	__u64 class_pkt_tat[RW_MAX_CLASSES];
+	__u64 class_syn_tat[RW_MAX_CLASSES];
+};
+
+/* A class-wide bucket's state; one cache line each, so classes never share one. */
+struct rw_class_state {
+	__u64 pkt_tat;
+	__u64 syn_tat;
+	__u64 pad[6];
 };
 
 /*
@@ -149,19 +279,17 @@ struct rw_src_state {
  */
 struct rw_config {
 	/* read by the fast path */
-	__u64 pkt_limit;      /* rw_limit_pack(interval, burst): one word, so a
-			       * live change is one atomic store */
+	__u32 policy_slot;    /* the active rw_policy slot, 0 or 1 */
 	__u32 mask4;          /* network byte order */
 	__u32 mask6[4];       /* network byte order */
 	__u8 malformed_drop;  /* 1: drop malformed frames; 0: pass them */
-	__u8 pad0[3];
+	__u8 shed_all;        /* 1: every class sheds new connections */
+	__u8 pad0[6];
 	__u64 new_limit;      /* rw_limit_pack() of the global new-source budget */
 	__u64 seen_seed;      /* seed of rw_seen_bit(), random per attach */
 	__u32 seen_mask;      /* filter bits - 1 (a power of two minus one) */
 	__u32 pad2;
 	/* read by userspace only */
-	__u64 rate;           /* packets per second, as the operator gave it */
-	__u64 burst;          /* packets */
 	__u64 new_rate;       /* new sources per second */
 	__u64 new_burst;      /* new sources */
 	__u32 prefix4;

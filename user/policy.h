@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * The policy as operators write it (a YAML file, see README "Policy
+ * file"), parsed and validated whole into this model before anything
+ * touches the kernel. policy_compile.h turns it into map images.
+ */
+#ifndef RW_POLICY_H
+#define RW_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "ratewall.h"
+
+/* One token bucket as written: `count` events per `period_ns`, `burst` at once.
+ * count == 0 means the bucket is absent (no limit). */
+struct policy_limit {
+	uint64_t count;
+	uint64_t period_ns; /* 1e9 for /s, 60e9 for /m, 3600e9 for /h */
+	uint64_t burst;
+	int line;           /* where it was written, 0 when absent */
+};
+
+/* The two buckets of one scope: packets, and new TCP connections (SYN without ACK). */
+struct policy_buckets {
+	struct policy_limit packets;
+	struct policy_limit syn;
+};
+
+/* Destination ports first..last (inclusive) of one protocol. */
+struct policy_ports {
+	enum rw_port_proto proto;
+	uint16_t first, last;
+	int line;
+};
+
+struct policy_class {
+	char name[RW_NAME_MAX];
+	int line;
+	enum rw_class_mode mode;
+	struct policy_ports *ports;
+	size_t n_ports;
+	struct policy_buckets source; /* per source address (masked by the attach prefix) */
+	struct policy_buckets global; /* the whole class, every source together */
+};
+
+/* A CIDR with its host bits clear (validation refuses set host bits). */
+struct policy_cidr {
+	uint8_t family; /* 4 or 6 */
+	uint8_t prefix; /* 0..32 or 0..128 */
+	uint32_t addr[4]; /* network byte order; IPv4 in addr[0] */
+	int line;
+};
+
+struct policy_tenant {
+	char name[RW_NAME_MAX];
+	int line;
+	struct policy_cidr *cidrs;
+	size_t n_cidrs;
+	struct policy_buckets all;                      /* all its sources, every class */
+	struct policy_buckets per_class[RW_MAX_CLASSES]; /* by class id; absent: count 0 */
+};
+
+struct policy {
+	/* classes[0] is the default class, named "default"; the classes list
+	 * of the file follows in file order as ids 1.. */
+	struct policy_class classes[RW_MAX_CLASSES];
+	size_t n_classes;
+	/* tenants[i] gets tenant id i + 1 */
+	struct policy_tenant *tenants;
+	size_t n_tenants;
+	struct policy_cidr *allow, *deny;
+	size_t n_allow, n_deny;
+};
+
+/*
+ * Parses and validates a policy. On success fills *out and returns 0. On
+ * any error returns -EINVAL (-errno when the file cannot be read) and
+ * leaves *out empty; `err` then holds every error found, one per line,
+ * each "NAME:LINE: message naming the bad value". NAME is the path (or the
+ * name given for a string).
+ */
+int policy_parse_file(const char *path, struct policy *out, char *err, size_t errlen);
+int policy_parse_string(const char *name, const char *text, size_t len, struct policy *out,
+			char *err, size_t errlen);
+
+/* Frees what a parse allocated; safe on an empty (zeroed) policy. */
+void policy_free(struct policy *p);
+
+/* The class id of a class name, or -1. */
+int policy_class_id(const struct policy *p, const char *name);
+
+#endif
