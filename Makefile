@@ -10,17 +10,18 @@ BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
 	-Iinclude -Iuser -I$(BUILD)
-LDLIBS  := -lbpf -lelf -lz -ljson-c
+LDLIBS  := -lbpf -lelf -lz -ljson-c -lcrypto -lm
 
 USER_LIB_SRCS := user/args.c user/limits.c user/pins.c user/counters.c \
 	user/attachment.c user/loader.c user/status.c user/netns.c \
-	user/privileges.c
+	user/privileges.c user/policy_compile.c user/policy_apply.c user/policy_builtin.c \
+	user/policy_show.c
 USER_LIB_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_LIB_SRCS))
 BPF_OBJS := $(BUILD)/ratewall.bpf.o
 SKELS := $(BUILD)/ratewall.skel.h
 
 TEST_UNIT := $(BUILD)/tests/unit_args $(BUILD)/tests/unit_limits $(BUILD)/tests/unit_pins
-TEST_BPF := $(BUILD)/tests/bpf_verdicts $(BUILD)/tests/bpf_new_sources \
+TEST_BPF := $(BUILD)/tests/bpf_verdicts $(BUILD)/tests/bpf_new_sources $(BUILD)/tests/bpf_policy \
 	$(BUILD)/tests/bpf_concurrency
 TEST_TOOLS := $(BUILD)/tests/udp_burst $(BUILD)/tests/udp_sink
 BENCH := $(BUILD)/bench/prog_run_cost $(BUILD)/bench/baseline.bpf.o $(BUILD)/bench/xdp_gen

@@ -17,6 +17,9 @@
 #include <bpf/libbpf.h>
 
 #include "limits.h"
+#include "policy_apply.h"
+#include "policy_builtin.h"
+#include "policy_compile.h"
 #include "ratewall.skel.h"
 #include "bench/rotate.skel.h"
 #include "udp_frame.h"
@@ -63,23 +66,50 @@ static void summarize(const char *name, double *samples, int rounds, struct resu
 	r->max = samples[rounds - 1];
 }
 
+/* A policy through the loader's own compile and install. */
+static int install_policy(struct ratewall_bpf *skel, const struct policy *p, bool fresh)
+{
+	struct policy_image *img = calloc(1, sizeof(*img));
+	struct policy_maps m = {
+		.config_fd = bpf_map__fd(skel->maps.rw_config),
+		.policy_fd = bpf_map__fd(skel->maps.rw_policy),
+		.ports_fd = bpf_map__fd(skel->maps.rw_ports),
+		.cidrs_fd = bpf_map__fd(skel->maps.rw_cidrs),
+		.tenants_fd = bpf_map__fd(skel->maps.rw_tenants),
+		.tenant_state_fd = bpf_map__fd(skel->maps.rw_tenant_state),
+		.class_state_fd = bpf_map__fd(skel->maps.rw_class_state),
+	};
+	int err;
+
+	if (!img)
+		return -ENOMEM;
+	err = policy_compile(p, img);
+	if (!err)
+		err = policy_install(&m, img, fresh);
+	policy_image_free(img);
+	free(img);
+	return err;
+}
+
 /* Per-source limits and the new-source budget, as the loader computes them. */
 static int set_limits(struct ratewall_bpf *skel, uint64_t rate, uint64_t burst,
 		      uint64_t new_rate, uint64_t new_burst)
 {
 	struct limit_opts o;
 	struct rw_config cfg = { 0 };
+	struct policy p;
 	__u32 zero = 0;
 
 	limit_opts_default(&o);
 	/* The filter's mask must match the filter map sized at load. */
 	o.entries = bpf_map__max_entries(skel->maps.rw_sources);
-	o.rate = rate;
-	o.burst = burst;
 	o.new_rate = new_rate;
 	o.new_burst = new_burst;
 	limits_to_config(&o, &cfg);
-	return bpf_map_update_elem(bpf_map__fd(skel->maps.rw_config), &zero, &cfg, BPF_ANY);
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.rw_config), &zero, &cfg, BPF_ANY))
+		return -errno;
+	policy_builtin(&p, rate, burst);
+	return install_policy(skel, &p, true);
 }
 
 /* The kernel's memory accounting for a map, from its fdinfo "memlock:". */

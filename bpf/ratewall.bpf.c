@@ -1,55 +1,20 @@
 // SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
 /*
- * ratewall XDP program: parse, key by masked source, run the source's
- * packet bucket (a new source first needs a token of the global
- * new-source budget), count the verdict by reason.
+ * ratewall XDP program: parse, pick the policy slot, the route class and
+ * the source's list and tenant, then run the limits most specific first
+ * (shed, per source, tenant, class), stopping at the first refusal. Every
+ * verdict is counted by class and reason.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "ratewall.h"
 #include "parse.h"
 #include "gcra.h"
+#include "maps.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* Mmapable so that a live change is a single store of pkt_limit. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct rw_config);
-} rw_config SEC(".maps");
-
-/* max_entries is set by the loader from the `entries` option. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, RW_DEFAULT_MAX_ENTRIES);
-	__type(key, struct rw_src_key);
-	__type(value, struct rw_src_state);
-} rw_sources SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct rw_global_state);
-} rw_global SEC(".maps");
-
-/* Seen-source filter, 64 bits a word; sized by the loader from `entries`. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, RW_DEFAULT_MAX_ENTRIES * RW_SEEN_BITS_PER_ENTRY / 64);
-	__type(key, __u32);
-	__type(value, __u64);
-} rw_seen SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, RW_COUNTER_SLOTS);
-	__type(key, __u32);
-	__type(value, struct rw_counter);
-} rw_counters SEC(".maps");
+#define READ_ONCE_U64(x) (*(volatile const __u64 *)&(x))
 
 static __always_inline int finish(__u32 class_id, __u32 reason, __u32 verdict,
 				  __u64 bytes)
@@ -64,39 +29,76 @@ static __always_inline int finish(__u32 class_id, __u32 reason, __u32 verdict,
 	return verdict == RW_VERDICT_DROP ? XDP_DROP : XDP_PASS;
 }
 
-enum source_result {
-	SOURCE_ADMIT = GCRA_ADMIT,
-	SOURCE_REFUSE = GCRA_REFUSE,
-	SOURCE_CONTENDED = GCRA_CONTENDED,
-	SOURCE_NEW_REFUSED, /* unknown, and the new-source budget is spent */
-	SOURCE_NO_STATE,
-};
+/* One bucket of a limit word (0: no bucket, always admits). */
+static __always_inline int take(__u64 *tat, __u64 limit, __u64 now)
+{
+	__u64 interval = rw_limit_interval(limit);
+
+	if (!limit)
+		return GCRA_ADMIT;
+	return gcra_take(tat, now, interval, rw_limit_burst(limit) * interval);
+}
+
+/* The class of a packet by protocol and destination port; 0 without ports. */
+static __always_inline __u32 class_of(const struct packet_info *pi, __u32 slot)
+{
+	struct rw_port_classes *pc;
+	__u32 proto, idx;
+
+	if (!pi->has_ports)
+		return 0;
+	if (pi->l4_proto == IPPROTO_TCP)
+		proto = RW_PROTO_TCP;
+	else if (pi->l4_proto == IPPROTO_UDP)
+		proto = RW_PROTO_UDP;
+	else
+		return 0;
+	idx = rw_port_index(slot, proto, pi->dport);
+	pc = bpf_map_lookup_elem(&rw_ports, &idx);
+	if (!pc)
+		return 0;
+	return pc->class_id[pi->dport % RW_PORTS_PER_ENTRY] & (RW_MAX_CLASSES - 1);
+}
+
+/* A bucket result as the reason to count: 0 when admitted. */
+static __always_inline __u32 refusal(int res, __u32 reason)
+{
+	if (res == GCRA_ADMIT)
+		return 0;
+	return res == GCRA_REFUSE ? reason : RW_REASON_CONTENDED;
+}
 
 /*
- * Runs the source's bucket; a source seen first gets an entry only while
- * the new-source budget lasts. A clear filter bit proves there is no entry,
- * so a flood of never-seen sources costs a read of the small filter instead
- * of a miss in the large per-source table. A filter word out of range (a
- * filter smaller than its mask) only means "maybe seen".
+ * The source's own buckets in its class. A source seen first gets an
+ * entry only while the new-source budget lasts. A clear filter bit proves
+ * there is no entry, so a flood of never-seen sources costs a read of the
+ * small filter instead of a miss in the large per-source table. A filter
+ * word out of range (a filter smaller than its mask) only means "maybe
+ * seen". Returns the refusing reason, RW_REASON_NO_STATE when no entry
+ * could be made (the packet goes on to the other limits), or 0.
  */
-static __always_inline int source_bucket(struct rw_src_key *key,
-					 const struct rw_config *cfg, __u64 now)
+static __always_inline __u32 source_buckets(struct rw_src_key *key,
+					    const struct rw_config *cfg, __u64 pkt_limit,
+					    __u64 syn_limit, __u64 now)
 {
-	__u64 limit = *(volatile const __u64 *)&cfg->pkt_limit;
-	__u64 interval = rw_limit_interval(limit);
-	__u64 window = rw_limit_burst(limit) * interval;
 	__u32 bit = rw_seen_bit(key, cfg->seen_seed, cfg->seen_mask);
 	__u32 word = bit / 64;
 	__u64 mask = 1ULL << (bit % 64);
 	__u64 *seen = bpf_map_lookup_elem(&rw_seen, &word);
 	struct rw_src_state *st = NULL;
+	__u32 reason;
 
 	if (!seen || (*(volatile __u64 *)seen & mask))
 		st = bpf_map_lookup_elem(&rw_sources, key);
 	if (!st) {
-		struct rw_src_state fresh = { .pkt_tat = now + interval };
+		/* The first packet passes both buckets (burst >= 1): the entry is
+		 * written as having admitted it. TAT 0 is a full bucket. */
+		struct rw_src_state fresh = {
+			.pkt_tat = pkt_limit ? now + rw_limit_interval(pkt_limit) : 0,
+			.syn_tat = syn_limit ? now + rw_limit_interval(syn_limit) : 0,
+		};
 		/* One token of the global new-source budget; refusals write nothing. */
-		__u64 new_limit = *(volatile const __u64 *)&cfg->new_limit;
+		__u64 new_limit = READ_ONCE_U64(cfg->new_limit);
 		__u64 new_interval = rw_limit_interval(new_limit);
 		struct rw_global_state *g;
 		__u32 zero = 0;
@@ -104,26 +106,101 @@ static __always_inline int source_bucket(struct rw_src_key *key,
 
 		g = bpf_map_lookup_elem(&rw_global, &zero);
 		if (!g)
-			return SOURCE_CONTENDED;
+			return RW_REASON_CONTENDED;
 		budget = gcra_take(&g->new_src_tat, now, new_interval,
 				   rw_limit_burst(new_limit) * new_interval);
-		if (budget == GCRA_REFUSE)
-			return SOURCE_NEW_REFUSED;
 		if (budget != GCRA_ADMIT)
-			return SOURCE_CONTENDED;
+			return refusal(budget, RW_REASON_SRC_NEW);
 		/* The bit goes first: an entry must never exist with its bit clear. */
 		if (seen && !(*(volatile __u64 *)seen & mask))
 			__sync_fetch_and_or(seen, mask);
 		if (bpf_map_update_elem(&rw_sources, key, &fresh, BPF_NOEXIST) == 0)
-			return SOURCE_ADMIT;
+			return 0;
 		/* Another CPU created it first: take from the entry it made, and
 		 * give back the token, which made no entry. */
 		__sync_fetch_and_sub(&g->new_src_tat, new_interval);
 		st = bpf_map_lookup_elem(&rw_sources, key);
 		if (!st)
-			return SOURCE_NO_STATE;
+			return RW_REASON_NO_STATE;
 	}
-	return gcra_take(&st->pkt_tat, now, interval, window);
+	if (syn_limit) {
+		reason = refusal(take(&st->syn_tat, syn_limit, now), RW_REASON_SRC_SYN);
+		if (reason)
+			return reason;
+	}
+	return refusal(take(&st->pkt_tat, pkt_limit, now), RW_REASON_SRC_PKT);
+}
+
+/* The tenant's buckets in this class, then across all its classes. */
+static __always_inline __u32 tenant_buckets(__u32 slot, __u32 tenant_id, __u32 class_id,
+					    bool syn, __u64 now)
+{
+	__u32 idx = rw_tenant_index(slot, tenant_id);
+	struct rw_tenant_limits *tl = bpf_map_lookup_elem(&rw_tenants, &idx);
+	struct rw_tenant_state *ts = bpf_map_lookup_elem(&rw_tenant_state, &tenant_id);
+	__u32 reason;
+
+	if (!tl || !ts)
+		return 0;
+	class_id &= RW_MAX_CLASSES - 1;
+	if (syn) {
+		reason = refusal(take(&ts->class_syn_tat[class_id],
+				      READ_ONCE_U64(tl->class_syn[class_id]), now),
+				 RW_REASON_TENANT_SYN);
+		if (reason)
+			return reason;
+	}
+	reason = refusal(take(&ts->class_pkt_tat[class_id],
+			      READ_ONCE_U64(tl->class_pkt[class_id]), now),
+			 RW_REASON_TENANT_PKT);
+	if (reason)
+		return reason;
+	if (syn) {
+		reason = refusal(take(&ts->syn_tat, READ_ONCE_U64(tl->syn), now),
+				 RW_REASON_TENANT_SYN);
+		if (reason)
+			return reason;
+	}
+	return refusal(take(&ts->pkt_tat, READ_ONCE_U64(tl->pkt), now), RW_REASON_TENANT_PKT);
+}
+
+/* The class-wide buckets that every source of the class shares. */
+static __always_inline __u32 class_buckets(const struct rw_class_limits *cl, __u32 class_id,
+					   bool syn, __u64 now)
+{
+	struct rw_class_state *cs = bpf_map_lookup_elem(&rw_class_state, &class_id);
+	__u32 reason;
+
+	if (!cs)
+		return 0;
+	if (syn) {
+		reason = refusal(take(&cs->syn_tat, READ_ONCE_U64(cl->class_syn), now),
+				 RW_REASON_CLASS_SYN);
+		if (reason)
+			return reason;
+	}
+	return refusal(take(&cs->pkt_tat, READ_ONCE_U64(cl->class_pkt), now),
+		       RW_REASON_CLASS_PKT);
+}
+
+/* The source's list and tenant from the merged trie; NULL when none. */
+static __always_inline const struct rw_cidr_info *
+source_cidr(const struct rw_policy *pol, const struct packet_info *pi, __u32 slot)
+{
+	struct rw_cidr_key ck = {};
+
+	if (pi->family == 4 ? !pol->has_cidrs4 : !pol->has_cidrs6)
+		return NULL;
+	ck.prefixlen = RW_CIDR_KEY_HEAD_BITS + (pi->family == 4 ? 32 : 128);
+	ck.slot = slot;
+	ck.family = pi->family;
+	ck.addr[0] = pi->saddr[0];
+	if (pi->family == 6) {
+		ck.addr[1] = pi->saddr[1];
+		ck.addr[2] = pi->saddr[2];
+		ck.addr[3] = pi->saddr[3];
+	}
+	return bpf_map_lookup_elem(&rw_cidrs, &ck);
 }
 
 SEC("xdp")
@@ -132,11 +209,16 @@ int ratewall_xdp(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
 	__u64 bytes = end - data;
+	const struct rw_cidr_info *info;
+	const struct rw_class_limits *cl;
+	const struct rw_config *cfg;
+	const struct rw_policy *pol;
 	struct packet_info pi = {};
 	struct rw_src_key key = {};
-	const struct rw_config *cfg;
-	__u32 zero = 0;
-	bool malformed;
+	__u32 zero = 0, slot, class_id, tenant_id = 0, refused_as, reason;
+	__u64 src_pkt, src_syn, now;
+	bool malformed, syn;
+	__u8 mode;
 	int res;
 
 	cfg = bpf_map_lookup_elem(&rw_config, &zero);
@@ -148,34 +230,67 @@ int ratewall_xdp(struct xdp_md *ctx)
 		return finish(0, RW_REASON_NON_IP, RW_VERDICT_PASS, bytes);
 	malformed = res == PARSE_MALFORMED;
 	/* Dropping costs no token; passing a malformed packet with a known
-	 * source does, so a broken L4 header is no way around the bucket. */
+	 * source does, so a broken L4 header is no way around the limits. */
 	if (malformed && (cfg->malformed_drop || !pi.family))
 		return finish(0, RW_REASON_MALFORMED,
 			      cfg->malformed_drop ? RW_VERDICT_DROP : RW_VERDICT_PASS,
 			      bytes);
 
-	key.family = pi.family;
-	if (pi.family == 4) {
-		key.addr[0] = pi.saddr[0] & cfg->mask4;
-	} else {
-		key.addr[0] = pi.saddr[0] & cfg->mask6[0];
-		key.addr[1] = pi.saddr[1] & cfg->mask6[1];
-		key.addr[2] = pi.saddr[2] & cfg->mask6[2];
-		key.addr[3] = pi.saddr[3] & cfg->mask6[3];
-	}
-
-	res = source_bucket(&key, cfg, bpf_ktime_get_ns() << RW_TICK_SHIFT);
-	switch (res) {
-	case SOURCE_ADMIT:
-		return finish(0, malformed ? RW_REASON_MALFORMED : RW_REASON_ADMITTED,
-			      RW_VERDICT_PASS, bytes);
-	case SOURCE_REFUSE:
-		return finish(0, RW_REASON_SRC_PKT, RW_VERDICT_DROP, bytes);
-	case SOURCE_NEW_REFUSED:
-		return finish(0, RW_REASON_SRC_NEW, RW_VERDICT_DROP, bytes);
-	case SOURCE_CONTENDED:
-		return finish(0, RW_REASON_CONTENDED, RW_VERDICT_DROP, bytes);
-	default:
+	/* Read once: everything below is judged by this one policy. */
+	slot = *(volatile const __u32 *)&cfg->policy_slot & (RW_POLICY_SLOTS - 1);
+	pol = bpf_map_lookup_elem(&rw_policy, &slot);
+	if (!pol)
 		return finish(0, RW_REASON_NO_STATE, RW_VERDICT_PASS, bytes);
+	class_id = malformed ? 0 : class_of(&pi, slot);
+	cl = &pol->classes[class_id & (RW_MAX_CLASSES - 1)];
+	mode = cl->mode;
+	refused_as = mode == RW_CLASS_OBSERVE ? RW_VERDICT_WOULD_DROP : RW_VERDICT_DROP;
+	syn = !malformed && pi.tcp_syn;
+
+	info = source_cidr(pol, &pi, slot);
+	if (info) {
+		if (info->list == RW_LIST_DENY)
+			return finish(class_id, RW_REASON_DENY, refused_as, bytes);
+		if (info->list == RW_LIST_ALLOW)
+			return finish(class_id, RW_REASON_ALLOW, RW_VERDICT_PASS, bytes);
+		tenant_id = info->tenant_id & (RW_MAX_TENANTS - 1);
 	}
+	/* Shedding refuses new connections only: established flows drain. */
+	if (syn && (mode == RW_CLASS_SHED || cfg->shed_all))
+		return finish(class_id, RW_REASON_SHED, refused_as, bytes);
+
+	now = bpf_ktime_get_ns() << RW_TICK_SHIFT;
+	reason = 0;
+	src_pkt = READ_ONCE_U64(cl->src_pkt);
+	src_syn = syn ? READ_ONCE_U64(cl->src_syn) : 0;
+	if (src_pkt || src_syn) {
+		key.family = pi.family;
+		key.class_id = class_id;
+		if (pi.family == 4) {
+			key.addr[0] = pi.saddr[0] & cfg->mask4;
+		} else {
+			key.addr[0] = pi.saddr[0] & cfg->mask6[0];
+			key.addr[1] = pi.saddr[1] & cfg->mask6[1];
+			key.addr[2] = pi.saddr[2] & cfg->mask6[2];
+			key.addr[3] = pi.saddr[3] & cfg->mask6[3];
+		}
+		reason = source_buckets(&key, cfg, src_pkt, src_syn, now);
+		if (reason && reason != RW_REASON_NO_STATE)
+			return finish(class_id, reason, refused_as, bytes);
+	}
+	if (tenant_id) {
+		__u32 r = tenant_buckets(slot, tenant_id, class_id, syn, now);
+
+		if (r)
+			return finish(class_id, r, refused_as, bytes);
+	}
+	{
+		__u32 r = class_buckets(cl, class_id, syn, now);
+
+		if (r)
+			return finish(class_id, r, refused_as, bytes);
+	}
+	if (!reason)
+		reason = malformed ? RW_REASON_MALFORMED : RW_REASON_ADMITTED;
+	return finish(class_id, reason, RW_VERDICT_PASS, bytes);
 }

@@ -11,6 +11,7 @@
 #include <bpf/libbpf.h>
 
 #include "attachment.h"
+#include "policy_apply.h"
 #include "log.h"
 #include "netns.h"
 #include "pins.h"
@@ -106,7 +107,6 @@ int attachment_open_dir(const char *dir, const char *pin_name, struct attachment
 	uint64_t here = 0;
 
 	memset(a, 0, sizeof(*a));
-	a->link_fd = a->config_fd = a->sources_fd = a->counters_fd = -1;
 	snprintf(a->pin_name, sizeof(a->pin_name), "%s", pin_name);
 	snprintf(a->ifname, sizeof(a->ifname), "%s", pin_name);
 	snprintf(a->dir, sizeof(a->dir), "%s", dir);
@@ -115,6 +115,12 @@ int attachment_open_dir(const char *dir, const char *pin_name, struct attachment
 	a->config_fd = open_pin(dir, RW_PIN_CONFIG);
 	a->sources_fd = open_pin(dir, RW_PIN_SOURCES);
 	a->counters_fd = open_pin(dir, RW_PIN_COUNTERS);
+	a->policy_fd = open_pin(dir, RW_PIN_POLICY);
+	a->ports_fd = open_pin(dir, RW_PIN_PORTS);
+	a->cidrs_fd = open_pin(dir, RW_PIN_CIDRS);
+	a->tenants_fd = open_pin(dir, RW_PIN_TENANTS);
+	a->tenant_state_fd = open_pin(dir, RW_PIN_TENANT_STATE);
+	a->class_state_fd = open_pin(dir, RW_PIN_CLASS_STATE);
 	memset(&info, 0, sizeof(info));
 	have_link = a->link_fd >= 0 && !bpf_obj_get_info_by_fd(a->link_fd, &info, &len) &&
 		    info.type == BPF_LINK_TYPE_XDP;
@@ -127,7 +133,9 @@ int attachment_open_dir(const char *dir, const char *pin_name, struct attachment
 		   (have_link && config_of_prog(info.prog_id, &cfg) == 0);
 	if (!have_cfg) {
 		bool empty = a->link_fd < 0 && a->config_fd < 0 && a->sources_fd < 0 &&
-			     a->counters_fd < 0;
+			     a->counters_fd < 0 && a->policy_fd < 0 && a->ports_fd < 0 &&
+			     a->cidrs_fd < 0 && a->tenants_fd < 0 && a->tenant_state_fd < 0 &&
+			     a->class_state_fd < 0;
 
 		attachment_close(a);
 		/* Nothing pinned at all leaves nothing to lose: clearing it is safe. */
@@ -138,7 +146,9 @@ int attachment_open_dir(const char *dir, const char *pin_name, struct attachment
 		attachment_close(a);
 		return ATT_FOREIGN;
 	}
-	if (!have_link || a->config_fd < 0 || a->sources_fd < 0 || a->counters_fd < 0) {
+	if (!have_link || a->config_fd < 0 || a->sources_fd < 0 || a->counters_fd < 0 ||
+	    a->policy_fd < 0 || a->ports_fd < 0 || a->cidrs_fd < 0 || a->tenants_fd < 0 ||
+	    a->tenant_state_fd < 0 || a->class_state_fd < 0) {
 		attachment_close(a);
 		return ATT_INCOMPLETE;
 	}
@@ -246,11 +256,25 @@ int attachment_open(const char *ifname, struct attachment *a)
 
 void attachment_close(struct attachment *a)
 {
-	int *fds[] = { &a->link_fd, &a->config_fd, &a->sources_fd, &a->counters_fd };
+	int *fds[] = { &a->link_fd,    &a->config_fd,	    &a->sources_fd,
+		       &a->counters_fd, &a->policy_fd,	    &a->ports_fd,
+		       &a->cidrs_fd,	&a->tenants_fd,	    &a->tenant_state_fd,
+		       &a->class_state_fd };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
 			close(*fds[i]);
 		*fds[i] = -1;
 	}
+}
+
+void attachment_policy_maps(const struct attachment *a, struct policy_maps *m)
+{
+	m->config_fd = a->config_fd;
+	m->policy_fd = a->policy_fd;
+	m->ports_fd = a->ports_fd;
+	m->cidrs_fd = a->cidrs_fd;
+	m->tenants_fd = a->tenants_fd;
+	m->tenant_state_fd = a->tenant_state_fd;
+	m->class_state_fd = a->class_state_fd;
 }

@@ -29,6 +29,12 @@ struct attachment {
 	int config_fd;
 	int sources_fd;
 	int counters_fd;
+	int policy_fd;
+	int ports_fd;
+	int cidrs_fd;
+	int tenants_fd;
+	int tenant_state_fd;
+	int class_state_fd;
 };
 
 enum attachment_status {
@@ -63,5 +69,9 @@ int attachment_resolve(const char *ifname, struct attachment *a);
 bool attachment_find_by_ifindex(unsigned int ifindex, const char *skip, struct attachment *a);
 
 void attachment_close(struct attachment *a);
+
+/* The policy maps of an open attachment, for policy_install(). */
+struct policy_maps;
+void attachment_policy_maps(const struct attachment *a, struct policy_maps *m);
 
 #endif

@@ -15,6 +15,14 @@ static const char *const reason_names[RW_REASON_MAX] = {
 	[RW_REASON_CONTENDED] = "contended",
 	[RW_REASON_NO_STATE] = "no_state",
 	[RW_REASON_SRC_NEW] = "src_new",
+	[RW_REASON_DENY] = "deny",
+	[RW_REASON_ALLOW] = "allow",
+	[RW_REASON_SHED] = "shed",
+	[RW_REASON_SRC_SYN] = "src_syn",
+	[RW_REASON_TENANT_SYN] = "tenant_syn",
+	[RW_REASON_TENANT_PKT] = "tenant_pkt",
+	[RW_REASON_CLASS_SYN] = "class_syn",
+	[RW_REASON_CLASS_PKT] = "class_pkt",
 };
 
 static const char *const verdict_names[RW_VERDICT_MAX] = {

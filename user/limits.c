@@ -52,14 +52,11 @@ uint32_t seen_filter_words(uint32_t entries)
 
 void limits_to_config(const struct limit_opts *o, struct rw_config *cfg)
 {
-	cfg->pkt_limit = rw_limit_pack(gcra_interval_ticks(o->rate), o->burst);
 	cfg->new_limit = rw_limit_pack(gcra_interval_ticks(o->new_rate), o->new_burst);
 	cfg->seen_mask = seen_filter_words(o->entries) * 64 - 1;
 	cfg->mask4 = prefix_mask4(o->prefix4);
 	prefix_mask6(o->prefix6, cfg->mask6);
 	cfg->malformed_drop = o->malformed_drop ? 1 : 0;
-	cfg->rate = o->rate;
-	cfg->burst = o->burst;
 	cfg->new_rate = o->new_rate;
 	cfg->new_burst = o->new_burst;
 	cfg->prefix4 = o->prefix4;

@@ -20,6 +20,7 @@
 #include "loader.h"
 #include "netns.h"
 #include "pins.h"
+#include "policy_apply.h"
 #include "ratewall.skel.h"
 
 const char *attach_mode_name(unsigned int mode)
@@ -34,7 +35,8 @@ const char *attach_mode_name(unsigned int mode)
  * netns cookie proves whose they are.
  */
 static const char *const pin_names[] = {
-	RW_PIN_LINK, RW_PIN_SOURCES, RW_PIN_COUNTERS, RW_PIN_CONFIG,
+	RW_PIN_LINK,	 RW_PIN_SOURCES, RW_PIN_COUNTERS,     RW_PIN_POLICY,	  RW_PIN_PORTS,
+	RW_PIN_CIDRS,	 RW_PIN_TENANTS, RW_PIN_TENANT_STATE, RW_PIN_CLASS_STATE, RW_PIN_CONFIG,
 };
 
 /*
@@ -206,8 +208,9 @@ static int fill_config(struct rw_config *cfg, const struct limit_opts *o,
 
 /* The steps of attach after the lock is taken; see loader_attach. */
 static int attach_locked(const char *ifname, unsigned int ifindex, enum rw_attach_mode mode,
-			 const struct limit_opts *o)
+			 const struct limit_opts *o, const struct policy_image *img)
 {
+	struct policy_maps maps;
 	LIBBPF_OPTS(bpf_link_create_opts, link_opts);
 	struct ratewall_bpf *skel = NULL;
 	char dir[PATH_MAX], path[PATH_MAX];
@@ -256,6 +259,16 @@ static int attach_locked(const char *ifname, unsigned int ifindex, enum rw_attac
 		rw_err("cannot write the configuration: %s", strerror(-err));
 		goto out;
 	}
+	maps.config_fd = bpf_map__fd(skel->maps.rw_config);
+	maps.policy_fd = bpf_map__fd(skel->maps.rw_policy);
+	maps.ports_fd = bpf_map__fd(skel->maps.rw_ports);
+	maps.cidrs_fd = bpf_map__fd(skel->maps.rw_cidrs);
+	maps.tenants_fd = bpf_map__fd(skel->maps.rw_tenants);
+	maps.tenant_state_fd = bpf_map__fd(skel->maps.rw_tenant_state);
+	maps.class_state_fd = bpf_map__fd(skel->maps.rw_class_state);
+	err = policy_install(&maps, img, true);
+	if (err)
+		goto out;
 
 	err = pins_mkdir(dir);
 	if (err == -EEXIST) {
@@ -271,6 +284,18 @@ static int attach_locked(const char *ifname, unsigned int ifindex, enum rw_attac
 		err = pin_map(skel->maps.rw_sources, dir, RW_PIN_SOURCES);
 	if (!err)
 		err = pin_map(skel->maps.rw_counters, dir, RW_PIN_COUNTERS);
+	if (!err)
+		err = pin_map(skel->maps.rw_policy, dir, RW_PIN_POLICY);
+	if (!err)
+		err = pin_map(skel->maps.rw_ports, dir, RW_PIN_PORTS);
+	if (!err)
+		err = pin_map(skel->maps.rw_cidrs, dir, RW_PIN_CIDRS);
+	if (!err)
+		err = pin_map(skel->maps.rw_tenants, dir, RW_PIN_TENANTS);
+	if (!err)
+		err = pin_map(skel->maps.rw_tenant_state, dir, RW_PIN_TENANT_STATE);
+	if (!err)
+		err = pin_map(skel->maps.rw_class_state, dir, RW_PIN_CLASS_STATE);
 	if (err)
 		goto out;
 
@@ -298,7 +323,8 @@ out:
 	return err;
 }
 
-int loader_attach(const char *ifname, enum rw_attach_mode mode, const struct limit_opts *o)
+int loader_attach(const char *ifname, enum rw_attach_mode mode, const struct limit_opts *o,
+		  const struct policy_image *img)
 {
 	unsigned int ifindex = if_nametoindex(ifname);
 	bool mounted = false;
@@ -314,7 +340,7 @@ int loader_attach(const char *ifname, enum rw_attach_mode mode, const struct lim
 		return lock;
 	err = pins_ensure_bpffs(true, &mounted);
 	if (!err)
-		err = attach_locked(ifname, ifindex, mode, o);
+		err = attach_locked(ifname, ifindex, mode, o, img);
 	/* A failed attach leaves no trace, not even the mount it made. */
 	if (err && mounted)
 		pins_unmount_if_empty();
@@ -362,45 +388,118 @@ static void test_set_delay(void)
 }
 
 /*
- * Writes through a shared mapping of the config entry: the fast path reads
- * pkt_limit as one word, so one atomic store makes a change all at once.
- * rate and burst beside it are only echoed by status. The exclusive lock
- * keeps two concurrent `set`s from mixing their fields.
+ * Opens the attachment of `ifname` for a change: it must be running on an
+ * interface of this namespace. Prints one error line otherwise.
+ */
+static int open_for_change(const char *ifname, struct attachment *a)
+{
+	int err = attachment_open(ifname, a);
+
+	if (err)
+		return err;
+	if (!a->link_ifindex) {
+		rw_err("the attachment of %s is defunct (its interface was removed): nothing to "
+		       "change; run 'ratewall detach dev %s'", ifname, a->pin_name);
+		attachment_close(a);
+		return -ENODEV;
+	}
+	if (a->moved) {
+		rw_err("the attachment pinned as %s runs on an interface that moved to another "
+		       "network namespace: it cannot be changed from here; 'ratewall detach "
+		       "dev %s' removes it", a->pin_name, a->pin_name);
+		attachment_close(a);
+		return -EXDEV;
+	}
+	return 0;
+}
+
+/* A shared mapping of a pinned mmapable map, rounded to whole pages. */
+static void *map_shared(int fd, size_t bytes, size_t *len)
+{
+	void *p;
+
+	*len = (bytes + 4095) & ~(size_t)4095;
+	p = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/*
+ * The default class's per-source packet bucket in the live policy slot:
+ * the fast path reads the word once per packet, so one atomic store makes
+ * the change at once. The slot cannot flip under us: apply takes the same
+ * lock.
+ */
+static int set_default_source_packets(const struct attachment *a, const struct live_change *chg)
+{
+	size_t elem = (sizeof(struct rw_policy) + 7) & ~(size_t)7, len;
+	struct rw_class_limits *def;
+	struct rw_policy *slots;
+	struct rw_config cfg;
+	uint64_t word, burst, interval;
+	uint32_t zero = 0;
+
+	if (bpf_map_lookup_elem(a->config_fd, &zero, &cfg))
+		return -errno;
+	slots = map_shared(a->policy_fd, elem * RW_POLICY_SLOTS, &len);
+	if (!slots) {
+		int err = -errno;
+
+		rw_err("cannot map the policy of %s: %s", a->ifname, strerror(-err));
+		return err;
+	}
+	def = &((struct rw_policy *)((char *)slots + elem * (cfg.policy_slot & 1)))->classes[0];
+	word = def->src_pkt;
+	if (!word && !chg->has_rate) {
+		rw_err("the default class of %s has no per-source packet bucket to change the "
+		       "burst of; give a rate too", a->ifname);
+		munmap(slots, len);
+		return -EINVAL;
+	}
+	interval = chg->has_rate ? gcra_interval_ticks(chg->rate) : rw_limit_interval(word);
+	burst = chg->has_burst ? chg->burst : word ? rw_limit_burst(word) : chg->rate;
+	if (burst > RW_BURST_MAX)
+		burst = RW_BURST_MAX;
+	test_set_delay();
+	__atomic_store_n(&def->src_pkt, rw_limit_pack(interval, burst), __ATOMIC_RELEASE);
+	__atomic_fetch_add(&((struct rw_policy *)((char *)slots +
+						  elem * (cfg.policy_slot & 1)))->live_edits,
+			   1, __ATOMIC_RELAXED);
+	munmap(slots, len);
+	return 0;
+}
+
+/*
+ * Writes through a shared mapping of the config entry: every field the
+ * fast path reads is one word, stored atomically. The exclusive lock keeps
+ * two concurrent `set`s from mixing their fields.
  */
 static int set_locked(const char *ifname, const struct live_change *chg)
 {
-	size_t len = (sizeof(struct rw_config) + 4095) & ~(size_t)4095;
 	struct rw_config *live, next;
 	struct attachment a;
 	struct limit_opts o;
+	size_t len;
 	int err;
 
-	err = attachment_open(ifname, &a);
+	err = open_for_change(ifname, &a);
 	if (err)
 		return err;
-	if (!a.link_ifindex) {
-		rw_err("the attachment of %s is defunct (its interface was removed): nothing to "
-		       "set; run 'ratewall detach dev %s'", ifname, a.pin_name);
-		attachment_close(&a);
-		return -ENODEV;
+	if (chg->has_rate || chg->has_burst) {
+		err = set_default_source_packets(&a, chg);
+		if (err) {
+			attachment_close(&a);
+			return err;
+		}
 	}
-	if (a.moved) {
-		rw_err("the attachment pinned as %s runs on an interface that moved to another "
-		       "network namespace: it cannot be changed from here; 'ratewall detach "
-		       "dev %s' removes it", a.pin_name, a.pin_name);
-		attachment_close(&a);
-		return -EXDEV;
-	}
-	live = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, a.config_fd, 0);
-	if (live == MAP_FAILED) {
+	live = map_shared(a.config_fd, sizeof(*live), &len);
+	if (!live) {
 		err = -errno;
 		rw_err("cannot map the configuration of %s: %s", ifname, strerror(-err));
 		attachment_close(&a);
 		return err;
 	}
 	next = *live;
-	o.rate = chg->has_rate ? chg->rate : next.rate;
-	o.burst = chg->has_burst ? chg->burst : next.burst;
+	limit_opts_default(&o);
 	o.new_rate = chg->has_new_rate ? chg->new_rate : next.new_rate;
 	o.new_burst = chg->has_new_burst ? chg->new_burst : next.new_burst;
 	o.prefix4 = next.prefix4;
@@ -408,15 +507,15 @@ static int set_locked(const char *ifname, const struct live_change *chg)
 	o.entries = next.max_entries;
 	o.malformed_drop = chg->has_malformed ? chg->malformed_drop : next.malformed_drop;
 	limits_to_config(&o, &next);
-	test_set_delay();
+	if (!chg->has_rate && !chg->has_burst)
+		test_set_delay();
 
-	live->rate = next.rate;
-	live->burst = next.burst;
 	live->new_rate = next.new_rate;
 	live->new_burst = next.new_burst;
 	__atomic_store_n(&live->new_limit, next.new_limit, __ATOMIC_RELEASE);
 	__atomic_store_n(&live->malformed_drop, next.malformed_drop, __ATOMIC_RELAXED);
-	__atomic_store_n(&live->pkt_limit, next.pkt_limit, __ATOMIC_RELEASE);
+	if (chg->has_shed)
+		__atomic_store_n(&live->shed_all, chg->shed ? 1 : 0, __ATOMIC_RELEASE);
 	munmap(live, len);
 	attachment_close(&a);
 	return 0;
@@ -430,6 +529,25 @@ int loader_set(const char *ifname, const struct live_change *chg)
 	if (lock < 0)
 		return lock;
 	err = set_locked(ifname, chg);
+	pins_unlock(lock);
+	return err;
+}
+
+int loader_policy_apply(const char *ifname, const struct policy_image *img)
+{
+	struct policy_maps maps;
+	struct attachment a;
+	int lock, err;
+
+	lock = pins_lock(true);
+	if (lock < 0)
+		return lock;
+	err = open_for_change(ifname, &a);
+	if (!err) {
+		attachment_policy_maps(&a, &maps);
+		err = policy_install(&maps, img, false);
+		attachment_close(&a);
+	}
 	pins_unlock(lock);
 	return err;
 }

@@ -8,10 +8,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <bpf/libbpf.h>
+#include <json-c/json.h>
 
 #include "args.h"
 #include "log.h"
 #include "loader.h"
+#include "policy.h"
+#include "policy_builtin.h"
+#include "policy_compile.h"
 #include "privileges.h"
 #include "status.h"
 
@@ -22,13 +26,16 @@ static enum output_format output = OUTPUT_TEXT;
 static void usage_attach(FILE *f)
 {
 	fprintf(f,
-		"Usage: ratewall attach dev IFACE [mode native|skb] [rate N] [burst N]\n"
+		"Usage: ratewall attach dev IFACE [mode native|skb] [policy FILE | rate N burst N]\n"
 		"                       [prefix4 N] [prefix6 N] [entries N] [malformed pass|drop]\n"
 		"                       [new-rate N] [new-burst N]\n"
 		"  Loads the XDP limiter on IFACE and pins it under /sys/fs/bpf/ratewall/.\n"
 		"  mode       native (default) or skb (generic XDP, for drivers without native)\n"
-		"  rate       packets per second per source, 1..%llu (default %llu)\n"
-		"  burst      packets a source may send at once, 1..%llu (default %llu)\n"
+		"  policy     the YAML policy file to enforce (see README \"Policy file\");\n"
+		"             without it, the built-in policy: one class, a per-source bucket\n"
+		"  rate       built-in policy: packets per second per source, 1..%llu (default %llu)\n"
+		"  burst      built-in policy: packets a source may send at once, 1..%llu\n"
+		"             (default %llu)\n"
 		"  prefix4    IPv4 source prefix length that forms one key, 0..32 (default %d)\n"
 		"  prefix6    IPv6 source prefix length that forms one key, 0..128 (default %d)\n"
 		"  entries    sources tracked at once (LRU), %u..%u (default %u)\n"
@@ -54,8 +61,11 @@ static void usage_detach(FILE *f)
 static void usage_set(FILE *f)
 {
 	fprintf(f, "Usage: ratewall set dev IFACE [rate N] [burst N] [malformed pass|drop]\n"
-		   "                    [new-rate N] [new-burst N]\n"
-		   "  Changes the live limits; every source sees them at its next packet.\n");
+		   "                    [new-rate N] [new-burst N] [shed on|off]\n"
+		   "  Changes the live limits; every source sees them at its next packet.\n"
+		   "  rate, burst  the default class's per-source packet bucket in the live policy\n"
+		   "  shed on      every class refuses new TCP connections (SYN without ACK);\n"
+		   "               established flows keep passing. 'shed off' ends it.\n");
 }
 
 static void usage_status(FILE *f)
@@ -64,16 +74,29 @@ static void usage_status(FILE *f)
 		   "  Shows what is attached in this network namespace, with its counters.\n");
 }
 
+static void usage_policy(FILE *f)
+{
+	fprintf(f, "Usage: ratewall [-j|-p] policy check FILE\n"
+		   "       ratewall policy apply dev IFACE FILE\n"
+		   "  check  validates FILE whole and prints its hash; changes nothing\n"
+		   "  apply  validates FILE, then replaces the live policy of IFACE at once:\n"
+		   "         every packet is judged wholly by the old or wholly by the new one.\n"
+		   "         A file with any error changes nothing.\n");
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: ratewall [OPTIONS] COMMAND [ARGS...]\n"
 		"       ratewall COMMAND help\n"
 		"Commands:\n"
-		"  attach dev IFACE [mode native|skb] [rate N] [burst N] [prefix4 N] [prefix6 N]\n"
-		"                   [entries N] [malformed pass|drop] [new-rate N] [new-burst N]\n"
+		"  attach dev IFACE [mode native|skb] [policy FILE | rate N burst N] [prefix4 N]\n"
+		"                   [prefix6 N] [entries N] [malformed pass|drop] [new-rate N]\n"
+		"                   [new-burst N]\n"
 		"  detach dev IFACE\n"
 		"  set dev IFACE [rate N] [burst N] [malformed pass|drop] [new-rate N] [new-burst N]\n"
+		"                [shed on|off]\n"
+		"  policy check FILE | policy apply dev IFACE FILE\n"
 		"  status [dev IFACE]\n"
 		"  help | version\n"
 		"Options:\n"
@@ -148,18 +171,77 @@ static int parse_dev(const char *value, const char **ifname)
 	return 0;
 }
 
+/*
+ * Parses, validates and compiles a policy file. Every error goes to stderr,
+ * one line each naming file and line; NULL then, and nothing was touched.
+ */
+static struct policy_image *policy_load(const char *path)
+{
+	struct policy_image *img = calloc(1, sizeof(*img));
+	struct policy p = { 0 };
+	char errors[16384];
+	int err;
+
+	if (!img) {
+		rw_err("out of memory reading %s", path);
+		return NULL;
+	}
+	err = policy_parse_file(path, &p, errors, sizeof(errors));
+	if (err) {
+		char *line, *save = NULL;
+
+		for (line = strtok_r(errors, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			rw_err("%s", line);
+		free(img);
+		return NULL;
+	}
+	err = policy_compile(&p, img);
+	policy_free(&p);
+	if (err) {
+		rw_err("cannot compile %s: %s", path, strerror(-err));
+		free(img);
+		return NULL;
+	}
+	return img;
+}
+
+static void policy_unload(struct policy_image *img)
+{
+	if (img) {
+		policy_image_free(img);
+		free(img);
+	}
+}
+
+static struct policy_image *policy_load_builtin(uint64_t rate, uint64_t burst)
+{
+	struct policy_image *img = calloc(1, sizeof(*img));
+	struct policy p;
+
+	policy_builtin(&p, rate, burst);
+	if (!img || policy_compile(&p, img)) {
+		rw_err("out of memory building the built-in policy");
+		free(img);
+		return NULL;
+	}
+	return img;
+}
+
 enum kw { KW_DEV, KW_MODE, KW_RATE, KW_BURST, KW_PREFIX4, KW_PREFIX6, KW_ENTRIES,
-	  KW_MALFORMED, KW_NEW_RATE, KW_NEW_BURST };
+	  KW_MALFORMED, KW_NEW_RATE, KW_NEW_BURST, KW_POLICY };
 
 static int cmd_attach(struct arg_cursor *cur)
 {
 	static const char *const kws[] = { "dev", "mode", "rate", "burst", "prefix4",
 					   "prefix6", "entries", "malformed", "new-rate",
-					   "new-burst", NULL };
+					   "new-burst", "policy", NULL };
 	enum rw_attach_mode mode = RW_MODE_NATIVE;
-	const char *ifname = NULL, *value;
+	const char *ifname = NULL, *value, *policy_file = NULL;
+	bool has_rate = false, has_burst = false;
+	struct policy_image *img;
 	struct limit_opts o;
 	uint64_t v;
+	int err;
 
 	if (wants_help(cur)) {
 		usage_attach(stdout);
@@ -183,10 +265,15 @@ static int cmd_attach(struct arg_cursor *cur)
 		case KW_RATE:
 			if (arg_parse_u64("rate", value, 1, RW_RATE_MAX, &o.rate))
 				return -1;
+			has_rate = true;
 			break;
 		case KW_BURST:
 			if (arg_parse_u64("burst", value, 1, RW_BURST_MAX, &o.burst))
 				return -1;
+			has_burst = true;
+			break;
+		case KW_POLICY:
+			policy_file = value;
 			break;
 		case KW_PREFIX4:
 			if (arg_parse_u64("prefix4", value, 0, 32, &v))
@@ -221,9 +308,20 @@ static int cmd_attach(struct arg_cursor *cur)
 		rw_err("attach needs 'dev IFACE'");
 		return -1;
 	}
+	if (policy_file && (has_rate || has_burst)) {
+		rw_err("'%s' belongs to the built-in policy; with 'policy %s' set the default "
+		       "class's source packets in the file", has_rate ? "rate" : "burst",
+		       policy_file);
+		return -1;
+	}
 	if (privileges_check("attach"))
 		return -1;
-	return loader_attach(ifname, mode, &o) ? -1 : 0;
+	img = policy_file ? policy_load(policy_file) : policy_load_builtin(o.rate, o.burst);
+	if (!img)
+		return -1;
+	err = loader_attach(ifname, mode, &o, img);
+	policy_unload(img);
+	return err ? -1 : 0;
 }
 
 /* Parses exactly `dev IFACE`, for commands that take nothing else. */
@@ -275,12 +373,26 @@ static int cmd_status(struct arg_cursor *cur)
 }
 
 /* Order matches the keyword table of cmd_set. */
-enum set_kw { SET_DEV, SET_RATE, SET_BURST, SET_MALFORMED, SET_NEW_RATE, SET_NEW_BURST };
+enum set_kw { SET_DEV, SET_RATE, SET_BURST, SET_MALFORMED, SET_NEW_RATE, SET_NEW_BURST,
+	      SET_SHED };
+
+static int parse_on_off(const char *keyword, const char *value, bool *on)
+{
+	static const char *const words[] = { "on", "off", NULL };
+	int idx = arg_match(value, words);
+
+	if (idx < 0) {
+		rw_err("%s '%s' is not one of on, off", keyword, value);
+		return -1;
+	}
+	*on = idx == 0;
+	return 0;
+}
 
 static int cmd_set(struct arg_cursor *cur)
 {
 	static const char *const kws[] = { "dev", "rate", "burst", "malformed", "new-rate",
-					   "new-burst", NULL };
+					   "new-burst", "shed", NULL };
 	struct live_change chg = { 0 };
 	const char *ifname = NULL, *value;
 
@@ -323,6 +435,11 @@ static int cmd_set(struct arg_cursor *cur)
 				return -1;
 			chg.has_new_burst = true;
 			break;
+		case SET_SHED:
+			if (parse_on_off("shed", value, &chg.shed))
+				return -1;
+			chg.has_shed = true;
+			break;
 		}
 	}
 	if (!ifname) {
@@ -330,13 +447,104 @@ static int cmd_set(struct arg_cursor *cur)
 		return -1;
 	}
 	if (!chg.has_rate && !chg.has_burst && !chg.has_malformed && !chg.has_new_rate &&
-	    !chg.has_new_burst) {
-		rw_err("set needs at least one of rate, burst, malformed, new-rate, new-burst");
+	    !chg.has_new_burst && !chg.has_shed) {
+		rw_err("set needs at least one of rate, burst, malformed, new-rate, new-burst, "
+		       "shed");
 		return -1;
 	}
 	if (privileges_check("set"))
 		return -1;
 	return loader_set(ifname, &chg) ? -1 : 0;
+}
+
+static int cmd_policy_check(struct arg_cursor *cur)
+{
+	struct policy_image *img;
+	char hash[65];
+
+	if (cur->argc != 1) {
+		rw_err("policy check needs exactly one FILE");
+		return -1;
+	}
+	img = policy_load(cur->argv[0]);
+	if (!img)
+		return -1;
+	policy_hash_hex(img->policy.hash, hash);
+	if (output == OUTPUT_TEXT) {
+		printf("%s: valid; policy %s: %u classes, %u tenants, %zu prefixes\n",
+		       cur->argv[0], hash, img->policy.n_classes, img->policy.n_tenants,
+		       img->n_cidrs);
+	} else {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "file", json_object_new_string(cur->argv[0]));
+		json_object_object_add(o, "valid", json_object_new_boolean(1));
+		json_object_object_add(o, "hash", json_object_new_string(hash));
+		json_object_object_add(o, "classes", json_object_new_uint64(img->policy.n_classes));
+		json_object_object_add(o, "tenants", json_object_new_uint64(img->policy.n_tenants));
+		json_object_object_add(o, "prefixes", json_object_new_uint64(img->n_cidrs));
+		printf("%s\n", json_object_to_json_string_ext(
+				       o, output == OUTPUT_JSON_PRETTY ? JSON_C_TO_STRING_PRETTY
+								: JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	}
+	policy_unload(img);
+	return 0;
+}
+
+static int cmd_policy_apply(struct arg_cursor *cur)
+{
+	static const char *const kws[] = { "dev", NULL };
+	const char *ifname = NULL, *file = NULL, *value;
+	struct policy_image *img;
+	int err;
+
+	while (cur->argc > 0) {
+		if (!file && arg_match(cur->argv[0], kws) < 0 && cur->argc == 1) {
+			file = cur->argv[0];
+			cur->argc--;
+			cur->argv++;
+			continue;
+		}
+		if (take_keyword(cur, "policy apply", kws) < 0 ||
+		    arg_take_value(cur, "dev", &value) || parse_dev(value, &ifname))
+			return -1;
+	}
+	if (!ifname || !file) {
+		rw_err("policy apply needs 'dev IFACE' and a FILE");
+		return -1;
+	}
+	if (privileges_check("policy apply"))
+		return -1;
+	img = policy_load(file);
+	if (!img) {
+		rw_err("the live policy of %s is unchanged", ifname);
+		return -1;
+	}
+	err = loader_policy_apply(ifname, img);
+	policy_unload(img);
+	return err ? -1 : 0;
+}
+
+static int cmd_policy(struct arg_cursor *cur)
+{
+	static const char *const kws[] = { "check", "apply", "help", NULL };
+	int kw;
+
+	if (cur->argc == 0 || wants_help(cur)) {
+		usage_policy(cur->argc ? stdout : stderr);
+		return cur->argc ? 0 : -1;
+	}
+	kw = take_keyword(cur, "policy", kws);
+	if (kw == 0)
+		return cmd_policy_check(cur);
+	if (kw == 1)
+		return cmd_policy_apply(cur);
+	if (kw == 2) {
+		usage_policy(stdout);
+		return 0;
+	}
+	return -1;
 }
 
 /* Global options may appear before or after the command; they are pulled out. */
@@ -374,7 +582,7 @@ static int silent_print(enum libbpf_print_level level, const char *fmt, va_list 
 int main(int argc, char **argv)
 {
 	static const char *const commands[] = { "attach", "detach", "set", "status", "help",
-						"version", NULL };
+						"version", "policy", NULL };
 	struct arg_cursor cur;
 	int cmd;
 
@@ -407,6 +615,8 @@ int main(int argc, char **argv)
 	case 5:
 		printf("ratewall %s\n", RW_VERSION);
 		return 0;
+	case 6:
+		return cmd_policy(&cur) ? 1 : 0;
 	default:
 		return 1;
 	}

@@ -28,6 +28,12 @@
 #define RW_PIN_CONFIG "config"
 #define RW_PIN_SOURCES "sources"
 #define RW_PIN_COUNTERS "counters"
+#define RW_PIN_POLICY "policy"
+#define RW_PIN_PORTS "ports"
+#define RW_PIN_CIDRS "cidrs"
+#define RW_PIN_TENANTS "tenants"
+#define RW_PIN_TENANT_STATE "tenant_state"
+#define RW_PIN_CLASS_STATE "class_state"
 
 /* An interface name as its pin directory is named, and back. Decoding
  * refuses (-EINVAL) what encoding a valid interface name cannot produce,

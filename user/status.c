@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <bpf/bpf.h>
@@ -12,17 +13,20 @@
 #include "log.h"
 #include "loader.h"
 #include "pins.h"
+#include "policy_show.h"
 #include "status.h"
 
 struct attachment_view {
 	struct rw_config cfg;
 	struct bpf_link_info link;
 	struct counter_table counters;
+	struct live_policy policy;
 };
 
 static int read_view(const struct attachment *a, struct attachment_view *v)
 {
 	__u32 len = sizeof(v->link), zero = 0;
+	struct policy_maps maps;
 	int err;
 
 	memset(v, 0, sizeof(*v));
@@ -30,8 +34,17 @@ static int read_view(const struct attachment *a, struct attachment_view *v)
 		return -errno;
 	if (bpf_obj_get_info_by_fd(a->link_fd, &v->link, &len))
 		return -errno;
-	err = counters_read(a->counters_fd, &v->counters);
+	attachment_policy_maps(a, &maps);
+	err = live_policy_read(&maps, &v->policy);
+	if (!err)
+		err = counters_read(a->counters_fd, &v->counters);
 	return err;
+}
+
+/* The default class's per-source packet bucket, echoed as the top-level rate/burst. */
+static uint64_t default_source_word(const struct attachment_view *v)
+{
+	return v->policy.policy.classes[0].src_pkt;
 }
 
 /*
@@ -43,6 +56,17 @@ static const char *link_state(const struct attachment *a, const struct attachmen
 	if (!v->link.xdp.ifindex)
 		return "defunct";
 	return a->moved ? "moved" : "attached";
+}
+
+/* A class's name in the live policy; ids the policy no longer has keep their number. */
+static const char *class_label(const struct attachment_view *v, unsigned int cls)
+{
+	static char buf[RW_NAME_MAX];
+
+	if (cls < v->policy.policy.n_classes && v->policy.policy.class_names[cls][0])
+		return v->policy.policy.class_names[cls];
+	snprintf(buf, sizeof(buf), "class%u", cls);
+	return buf;
 }
 
 static json_object *view_to_json(const struct attachment *a, const struct attachment_view *v)
@@ -60,8 +84,11 @@ static json_object *view_to_json(const struct attachment *a, const struct attach
 			       json_object_new_string(attach_mode_name(v->cfg.attach_mode)));
 	json_object_object_add(o, "prog_id", json_object_new_int64(v->link.prog_id));
 	json_object_object_add(o, "link_id", json_object_new_int64(v->link.id));
-	json_object_object_add(o, "rate", json_object_new_uint64(v->cfg.rate));
-	json_object_object_add(o, "burst", json_object_new_uint64(v->cfg.burst));
+	json_object_object_add(o, "rate", json_object_new_uint64(
+						  (uint64_t)llround(limit_word_rate(default_source_word(v)))));
+	json_object_object_add(o, "burst",
+			       json_object_new_uint64(rw_limit_burst(default_source_word(v))));
+	json_object_object_add(o, "shed", json_object_new_boolean(v->cfg.shed_all));
 	json_object_object_add(o, "new_rate", json_object_new_uint64(v->cfg.new_rate));
 	json_object_object_add(o, "new_burst", json_object_new_uint64(v->cfg.new_burst));
 	json_object_object_add(o, "prefix4", json_object_new_int64(v->cfg.prefix4));
@@ -69,16 +96,19 @@ static json_object *view_to_json(const struct attachment *a, const struct attach
 	json_object_object_add(o, "entries", json_object_new_int64(v->cfg.max_entries));
 	json_object_object_add(o, "malformed",
 			       json_object_new_string(v->cfg.malformed_drop ? "drop" : "pass"));
+	live_policy_to_json(&v->policy, o);
 
+	for (unsigned int cls = 0; cls < RW_MAX_CLASSES; cls++)
 	for (unsigned int r = 0; r < RW_REASON_MAX; r++) {
 		for (unsigned int vd = 0; vd < RW_VERDICT_MAX; vd++) {
 			const struct rw_counter *c =
-				&v->counters.slot[rw_counter_index(0, r, vd)];
+				&v->counters.slot[rw_counter_index(cls, r, vd)];
 			json_object *e;
 
 			if (!c->packets)
 				continue;
 			e = json_object_new_object();
+			json_object_object_add(e, "class", json_object_new_string(class_label(v, cls)));
 			json_object_object_add(e, "reason", json_object_new_string(reason_name(r)));
 			json_object_object_add(e, "verdict", json_object_new_string(verdict_name(vd)));
 			json_object_object_add(e, "packets", json_object_new_uint64(c->packets));
@@ -104,39 +134,45 @@ static void print_text(const struct attachment *a, const struct attachment_view 
 	else if (strcmp(a->ifname, a->pin_name) != 0)
 		printf(" (attached as %s, renamed since)", a->pin_name);
 	printf("\n");
-	printf("  rate %" PRIu64 "/s  burst %" PRIu64 "  prefix4 /%u  prefix6 /%u"
-	       "  entries %u  malformed %s\n",
-	       (uint64_t)v->cfg.rate, (uint64_t)v->cfg.burst, v->cfg.prefix4, v->cfg.prefix6,
-	       v->cfg.max_entries, v->cfg.malformed_drop ? "drop" : "pass");
+	printf("  prefix4 /%u  prefix6 /%u  entries %u  malformed %s  shed %s\n",
+	       v->cfg.prefix4, v->cfg.prefix6, v->cfg.max_entries,
+	       v->cfg.malformed_drop ? "drop" : "pass", v->cfg.shed_all ? "on (every class)" : "off");
 	printf("  new sources %" PRIu64 "/s  burst %" PRIu64 "\n", (uint64_t)v->cfg.new_rate,
 	       (uint64_t)v->cfg.new_burst);
+	live_policy_print(stdout, &v->policy);
 	printf("  pins %s\n", a->dir);
-	printf("  %-12s %-10s %14s %16s\n", "reason", "verdict", "packets", "bytes");
-	for (unsigned int r = 0; r < RW_REASON_MAX; r++) {
-		for (unsigned int vd = 0; vd < RW_VERDICT_MAX; vd++) {
-			const struct rw_counter *c =
-				&v->counters.slot[rw_counter_index(0, r, vd)];
+	printf("  %-16s %-12s %-10s %14s %16s\n", "class", "reason", "verdict", "packets",
+	       "bytes");
+	for (unsigned int cls = 0; cls < RW_MAX_CLASSES; cls++) {
+		for (unsigned int r = 0; r < RW_REASON_MAX; r++) {
+			for (unsigned int vd = 0; vd < RW_VERDICT_MAX; vd++) {
+				const struct rw_counter *c =
+					&v->counters.slot[rw_counter_index(cls, r, vd)];
 
-			if (c->packets)
-				printf("  %-12s %-10s %14" PRIu64 " %16" PRIu64 "\n", reason_name(r),
-				       verdict_name(vd), (uint64_t)c->packets, (uint64_t)c->bytes);
+				if (c->packets)
+					printf("  %-16s %-12s %-10s %14" PRIu64 " %16" PRIu64 "\n",
+					       class_label(v, cls), reason_name(r), verdict_name(vd),
+					       (uint64_t)c->packets, (uint64_t)c->bytes);
+			}
 		}
 	}
 }
 
 static int show_one(const struct attachment *a, enum output_format fmt, json_object *arr)
 {
-	struct attachment_view v;
-	int err = read_view(a, &v);
+	struct attachment_view *v = calloc(1, sizeof(*v));
+	int err = v ? read_view(a, v) : -ENOMEM;
 
 	if (err) {
 		rw_err("cannot read the state of %s: %s", a->ifname, strerror(-err));
+		free(v);
 		return err;
 	}
 	if (fmt == OUTPUT_TEXT)
-		print_text(a, &v);
+		print_text(a, v);
 	else
-		json_object_array_add(arr, view_to_json(a, &v));
+		json_object_array_add(arr, view_to_json(a, v));
+	free(v);
 	return 0;
 }
 

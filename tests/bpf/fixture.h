@@ -28,6 +28,10 @@
 
 #include "ratewall.h"
 #include "limits.h"
+#include "policy.h"
+#include "policy_apply.h"
+#include "policy_builtin.h"
+#include "policy_compile.h"
 #include "ratewall.skel.h"
 #include "frames.h"
 
@@ -71,15 +75,12 @@ static inline void fx_sleep_ns(uint64_t ns)
  * tests also cover the words userspace writes; test_limits checks that
  * conversion against hand-computed values.
  */
-static inline void fx_config_compute(struct rw_config *c, uint64_t rate, uint64_t burst,
-				     uint32_t prefix4, uint32_t prefix6,
+static inline void fx_config_compute(struct rw_config *c, uint32_t prefix4, uint32_t prefix6,
 				     uint8_t malformed_drop)
 {
 	struct limit_opts o;
 
 	limit_opts_default(&o);
-	o.rate = rate;
-	o.burst = burst;
 	o.prefix4 = prefix4;
 	o.prefix6 = prefix6;
 	o.entries = FX_MAX_ENTRIES;
@@ -88,9 +89,62 @@ static inline void fx_config_compute(struct rw_config *c, uint64_t rate, uint64_
 	limits_to_config(&o, c);
 }
 
+#define FX_GENEROUS_RATE 1000000
+#define FX_GENEROUS_BURST 100000
+
+static inline void fx_policy_maps(const struct fx *f, struct policy_maps *m)
+{
+	m->config_fd = bpf_map__fd(f->skel->maps.rw_config);
+	m->policy_fd = bpf_map__fd(f->skel->maps.rw_policy);
+	m->ports_fd = bpf_map__fd(f->skel->maps.rw_ports);
+	m->cidrs_fd = bpf_map__fd(f->skel->maps.rw_cidrs);
+	m->tenants_fd = bpf_map__fd(f->skel->maps.rw_tenants);
+	m->tenant_state_fd = bpf_map__fd(f->skel->maps.rw_tenant_state);
+	m->class_state_fd = bpf_map__fd(f->skel->maps.rw_class_state);
+}
+
+/*
+ * Installs a policy through the loader's own compile and install, so these
+ * tests cover the words userspace writes. `fresh`: into slot 0 without a
+ * switch, as attach does; otherwise the live switch of `policy apply`.
+ */
+static inline int fx_install_raw(struct fx *f, const struct policy *p, bool fresh)
+{
+	struct policy_image *img = calloc(1, sizeof(*img));
+	struct policy_maps m;
+	int err;
+
+	if (!img)
+		return -ENOMEM;
+	err = policy_compile(p, img);
+	if (!err) {
+		fx_policy_maps(f, &m);
+		err = policy_install(&m, img, fresh);
+	}
+	policy_image_free(img);
+	free(img);
+	return err;
+}
+
+/* The built-in policy: the default class with a per-source packet bucket. */
+static inline int fx_source_limit_raw(struct fx *f, uint64_t rate, uint64_t burst)
+{
+	struct policy p;
+
+	policy_builtin(&p, rate, burst);
+	return fx_install_raw(f, &p, true);
+}
+
+static inline void fx_source_limit(struct fx *f, uint64_t rate, uint64_t burst)
+{
+	assert_int_equal(fx_source_limit_raw(f, rate, burst), 0);
+}
+
 /* Not cmocka-asserting: usable from group/test setup. */
 static inline int fx_open(struct fx *f)
 {
+	struct rw_config cfg;
+	uint32_t zero = 0;
 	int err;
 
 	memset(f, 0, sizeof(*f));
@@ -120,7 +174,14 @@ static inline int fx_open(struct fx *f)
 	f->cfg_fd = bpf_map__fd(f->skel->maps.rw_config);
 	f->src_fd = bpf_map__fd(f->skel->maps.rw_sources);
 	f->cnt_fd = bpf_map__fd(f->skel->maps.rw_counters);
-	return 0;
+	/* Until a test says otherwise: the attach defaults, and per-source
+	 * limits too generous to refuse. */
+	fx_config_compute(&cfg, RW_DEFAULT_PREFIX4, RW_DEFAULT_PREFIX6, 0);
+	if (bpf_map_update_elem(f->cfg_fd, &zero, &cfg, BPF_ANY)) {
+		fprintf(stderr, "# writing the config: %s\n", strerror(errno));
+		return -1;
+	}
+	return fx_source_limit_raw(f, FX_GENEROUS_RATE, FX_GENEROUS_BURST);
 }
 
 static inline void fx_close(struct fx *f)
@@ -164,8 +225,9 @@ static inline void fx_set_config(struct fx *f, uint64_t rate, uint64_t burst,
 {
 	struct rw_config c;
 
-	fx_config_compute(&c, rate, burst, prefix4, prefix6, malformed_drop);
+	fx_config_compute(&c, prefix4, prefix6, malformed_drop);
 	fx_write_config(f, &c);
+	fx_source_limit(f, rate, burst);
 }
 
 /*
@@ -356,6 +418,105 @@ static inline int fx_require_root(const char *prog)
 	printf("Bail out! %s must run as root: it loads BPF programs\n", prog);
 	fprintf(stderr, "%s: must run as root (loads BPF programs)\n", prog);
 	return 1;
+}
+
+/* --- policies ------------------------------------------------------------ */
+
+/* Parses YAML text and installs it as `policy apply` does (slot switch). */
+static inline void fx_policy(struct fx *f, const char *yaml)
+{
+	struct policy p;
+	char err[4096];
+	int rc = policy_parse_string("test.yaml", yaml, strlen(yaml), &p, err, sizeof(err));
+
+	if (rc)
+		print_error("policy refused:\n%s\n", err);
+	assert_int_equal(rc, 0);
+	assert_int_equal(fx_install_raw(f, &p, false), 0);
+	policy_free(&p);
+}
+
+/* Every class's counters, summed over CPUs. */
+struct fx_table {
+	struct rw_counter c[RW_MAX_CLASSES][RW_REASON_MAX][RW_VERDICT_MAX];
+};
+
+static inline void fx_table_read(struct fx *f, struct fx_table *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (uint32_t cls = 0; cls < RW_MAX_CLASSES; cls++)
+		for (uint32_t r = 0; r < RW_REASON_MAX; r++)
+			for (uint32_t v = 0; v < RW_VERDICT_MAX; v++) {
+				struct rw_counter *vals = calloc((size_t)f->ncpus, sizeof(*vals));
+				uint32_t idx = rw_counter_index(cls, r, v);
+
+				assert_non_null(vals);
+				assert_int_equal(bpf_map_lookup_elem(f->cnt_fd, &idx, vals), 0);
+				for (int i = 0; i < f->ncpus; i++)
+					t->c[cls][r][v].packets += vals[i].packets;
+				free(vals);
+			}
+}
+
+/* Packets of one (class, reason, verdict) slot between two readings. */
+static inline uint64_t fx_moved(const struct fx_table *before, const struct fx_table *after,
+				uint32_t cls, uint32_t reason, uint32_t verdict)
+{
+	return after->c[cls][reason][verdict].packets - before->c[cls][reason][verdict].packets;
+}
+
+/* Packets of every slot together between two readings. */
+static inline uint64_t fx_moved_total(const struct fx_table *before, const struct fx_table *after)
+{
+	uint64_t n = 0;
+
+	for (uint32_t cls = 0; cls < RW_MAX_CLASSES; cls++)
+		for (uint32_t r = 0; r < RW_REASON_MAX; r++)
+			for (uint32_t v = 0; v < RW_VERDICT_MAX; v++)
+				n += fx_moved(before, after, cls, r, v);
+	return n;
+}
+
+/* A TCP frame from src (v4 or v6 by its text) to dport with these flags. */
+static inline size_t fx_tcp(uint8_t *buf, const char *src, uint16_t dport, uint8_t flags)
+{
+	struct frame_spec s = { .family = strchr(src, ':') ? 6 : 4, .src = src,
+				.l4 = FR_PROTO_TCP, .tcp_flags = flags, .dport = dport };
+	size_t n = frame_build(buf, FRAME_MAX, &s, NULL);
+
+	assert_true(n > 0);
+	return n;
+}
+
+static inline size_t fx_udp(uint8_t *buf, const char *src, uint16_t dport)
+{
+	struct frame_spec s = { .family = strchr(src, ':') ? 6 : 4, .src = src,
+				.l4 = FR_PROTO_UDP, .payload = 18, .dport = dport };
+	size_t n = frame_build(buf, FRAME_MAX, &s, NULL);
+
+	assert_true(n > 0);
+	return n;
+}
+
+/* Runs one frame n times one by one; returns how many passed. */
+static inline unsigned int fx_send(struct fx *f, const uint8_t *frame, size_t len, unsigned int n)
+{
+	unsigned int passed = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		passed += fx_run(f, frame, len, 1) == XDP_PASS;
+	return passed;
+}
+
+/* Sets the global shed switch in the live config. */
+static inline void fx_shed_all(struct fx *f, bool on)
+{
+	struct rw_config c;
+	uint32_t zero = 0;
+
+	assert_int_equal(bpf_map_lookup_elem(f->cfg_fd, &zero, &c), 0);
+	c.shed_all = on;
+	assert_int_equal(bpf_map_update_elem(f->cfg_fd, &zero, &c, BPF_ANY), 0);
 }
 
 #endif /* RW_TEST_FIXTURE_H */

@@ -55,6 +55,7 @@ struct frame_spec {
 	bool v6_hbh;            /* prepend a hop-by-hop options header */
 	bool v6_frag;           /* then a fragment header */
 	uint16_t payload;       /* bytes after the L4 header */
+	uint16_t dport;         /* 0 means 443 for TCP, 53 for UDP */
 };
 
 /* Where the pieces landed, so tests can corrupt a field after building. */
@@ -111,14 +112,14 @@ static inline size_t fr_l4(uint8_t *p, size_t room, const struct frame_spec *s)
 	memset(p, 0, n);
 	if (s->l4 == FR_PROTO_TCP) {
 		fr_put16(p, 0, 40000);
-		fr_put16(p, 2, 443);
+		fr_put16(p, 2, s->dport ? s->dport : 443);
 		fr_put32(p, 4, 1);
 		p[12] = (uint8_t)((s->tcp_doff ? s->tcp_doff : 5) << 4);
 		p[13] = s->tcp_flags;
 		fr_put16(p, 14, 65535);
 	} else if (s->l4 == FR_PROTO_UDP) {
 		fr_put16(p, 0, 40000);
-		fr_put16(p, 2, 53);
+		fr_put16(p, 2, s->dport ? s->dport : 53);
 		fr_put16(p, 4, (uint16_t)n);
 	}
 	/* A recognisable filler, never a valid header by accident. */

@@ -241,7 +241,7 @@ static void test_new_source_races_waste_no_budget(void **state)
 	cpu_set_t allowed;
 
 	assert_int_equal(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
-	fx_config_compute(&c, 1000000, 100000, 32, 64, 0);
+	fx_config_compute(&c, 32, 64, 0);
 	c.new_limit = rw_limit_pack(gcra_interval_ticks(1), RACE_BURST);
 	fx_write_config(f, &c);
 	for (unsigned int i = 0; i < RACE_SOURCES; i++) {

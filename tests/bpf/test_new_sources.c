@@ -14,7 +14,7 @@ static void set_budget(struct fx *f, uint64_t new_rate, uint64_t new_burst)
 {
 	struct rw_config c;
 
-	fx_config_compute(&c, 1000000, 100000, 32, 64, 0);
+	fx_config_compute(&c, 32, 64, 0);
 	c.new_limit = rw_limit_pack(gcra_interval_ticks(new_rate), new_burst);
 	c.new_rate = new_rate;
 	c.new_burst = new_burst;
@@ -258,7 +258,7 @@ static unsigned int seen_bits_total(struct fx *f)
 static void config_with_seed(struct rw_config *c, uint64_t new_rate, uint64_t new_burst,
 			     uint64_t seed)
 {
-	fx_config_compute(c, 1000000, 100000, 32, 64, 0);
+	fx_config_compute(c, 32, 64, 0);
 	c->new_limit = rw_limit_pack(gcra_interval_ticks(new_rate), new_burst);
 	c->seen_seed = seed;
 }

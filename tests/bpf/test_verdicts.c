@@ -24,13 +24,10 @@ static double dmin(double a, double b)
 	return a < b ? a : b;
 }
 
-/* Bucket time per packet, in ticks, as the config helper computes it. */
+/* Bucket time per packet, in ticks, as the loader computes it. */
 static uint64_t interval_ticks(uint64_t rate)
 {
-	struct rw_config c;
-
-	fx_config_compute(&c, rate, 1, 32, 64, 0);
-	return rw_limit_interval(c.pkt_limit);
+	return gcra_interval_ticks(rate);
 }
 
 /* Packets the bucket refills in ns nanoseconds (fractional). */

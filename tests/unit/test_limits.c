@@ -8,6 +8,8 @@
 #include <cmocka.h>
 
 #include "limits.h"
+#include "policy_builtin.h"
+#include "policy_compile.h"
 
 static void interval_is_one_second_over_rate_in_ticks(void **state)
 {
@@ -66,8 +68,6 @@ static void config_carries_window_and_echo(void **state)
 
 	(void)state;
 	limit_opts_default(&o);
-	o.rate = 20;
-	o.burst = 60;
 	o.malformed_drop = 1;
 	o.new_rate = 4000;
 	o.new_burst = 700;
@@ -76,13 +76,33 @@ static void config_carries_window_and_echo(void **state)
 	assert_int_equal(rw_limit_burst(cfg.new_limit), 700);
 	assert_int_equal(cfg.new_rate, 4000);
 	assert_int_equal(cfg.new_burst, 700);
-	assert_int_equal(rw_limit_interval(cfg.pkt_limit), 50000000ULL << RW_TICK_SHIFT);
-	assert_int_equal(rw_limit_burst(cfg.pkt_limit), 60);
-	assert_int_equal(cfg.rate, 20);
-	assert_int_equal(cfg.burst, 60);
 	assert_int_equal(cfg.malformed_drop, 1);
 	assert_int_equal(cfg.prefix6, RW_DEFAULT_PREFIX6);
 	assert_int_equal(cfg.max_entries, RW_DEFAULT_MAX_ENTRIES);
+}
+
+/* The built-in policy carries the attach options' rate and burst, rounded up. */
+static void builtin_policy_words(void **state)
+{
+	struct policy p;
+	uint64_t word;
+
+	(void)state;
+	policy_builtin(&p, 20, 60);
+	assert_int_equal(p.n_classes, 1);
+	assert_string_equal(p.classes[0].name, "default");
+	word = policy_limit_word(&p.classes[0].source.packets);
+	assert_int_equal(rw_limit_interval(word), 50000000ULL << RW_TICK_SHIFT);
+	assert_int_equal(rw_limit_burst(word), 60);
+	assert_int_equal(policy_limit_word(&p.classes[0].source.syn), 0);
+	assert_int_equal(policy_limit_word(&p.classes[0].global.packets), 0);
+	/* 4 per minute: 15 s per packet */
+	struct policy_limit slow = { .count = 4, .period_ns = 60 * RW_NS_PER_SEC, .burst = 1 };
+	assert_int_equal(rw_limit_interval(policy_limit_word(&slow)),
+			 15000000000ULL << RW_TICK_SHIFT);
+	struct policy_limit third = { .count = 3, .period_ns = RW_NS_PER_SEC, .burst = 2 };
+	assert_int_equal(rw_limit_interval(policy_limit_word(&third)),
+			 ((RW_NS_PER_SEC << RW_TICK_SHIFT) + 2) / 3);
 }
 
 static void seen_filter_is_a_power_of_two_with_8_bits_per_entry(void **state)
@@ -133,6 +153,7 @@ int main(void)
 		cmocka_unit_test(ipv4_masks),
 		cmocka_unit_test(ipv6_masks),
 		cmocka_unit_test(config_carries_window_and_echo),
+		cmocka_unit_test(builtin_policy_words),
 		cmocka_unit_test(largest_window_fits_in_64_bits),
 		cmocka_unit_test(seen_filter_is_a_power_of_two_with_8_bits_per_entry),
 		cmocka_unit_test(limit_word_keeps_both_extremes),

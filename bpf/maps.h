@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/* The maps of the XDP program; their keys and values live in ratewall.h. */
+#ifndef RATEWALL_MAPS_H
+#define RATEWALL_MAPS_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "ratewall.h"
+
+/* Mmapable so that live changes are single stores. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rw_config);
+} rw_config SEC(".maps");
+
+/* The two policy slots; mmapable so that `set` changes a limit with one store. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, RW_POLICY_SLOTS);
+	__type(key, __u32);
+	__type(value, struct rw_policy);
+} rw_policy SEC(".maps");
+
+/* Port -> class of both slots, indexed by rw_port_index(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RW_POLICY_SLOTS * RW_PROTO_MAX * RW_PORT_ENTRIES_PER_PROTO);
+	__type(key, __u32);
+	__type(value, struct rw_port_classes);
+} rw_ports SEC(".maps");
+
+/* Allow, deny and tenant prefixes of both slots, merged. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, RW_POLICY_SLOTS * RW_MAX_CIDRS);
+	__type(key, struct rw_cidr_key);
+	__type(value, struct rw_cidr_info);
+} rw_cidrs SEC(".maps");
+
+/* Tenant limits of both slots, indexed by rw_tenant_index(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RW_POLICY_SLOTS * RW_MAX_TENANTS);
+	__type(key, __u32);
+	__type(value, struct rw_tenant_limits);
+} rw_tenants SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RW_MAX_TENANTS);
+	__type(key, __u32);
+	__type(value, struct rw_tenant_state);
+} rw_tenant_state SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RW_MAX_CLASSES);
+	__type(key, __u32);
+	__type(value, struct rw_class_state);
+} rw_class_state SEC(".maps");
+
+/* max_entries is set by the loader from the `entries` option. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, RW_DEFAULT_MAX_ENTRIES);
+	__type(key, struct rw_src_key);
+	__type(value, struct rw_src_state);
+} rw_sources SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rw_global_state);
+} rw_global SEC(".maps");
+
+/* Seen-source filter, 64 bits a word; sized by the loader from `entries`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RW_DEFAULT_MAX_ENTRIES * RW_SEEN_BITS_PER_ENTRY / 64);
+	__type(key, __u32);
+	__type(value, __u64);
+} rw_seen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RW_COUNTER_SLOTS);
+	__type(key, __u32);
+	__type(value, struct rw_counter);
+} rw_counters SEC(".maps");
+
+#endif /* RATEWALL_MAPS_H */

@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/evp.h>
+
+#include "limits.h"
+#include "policy_compile.h"
+
+uint64_t policy_limit_word(const struct policy_limit *l)
+{
+	uint64_t span, interval;
+
+	if (!l->count)
+		return 0;
+	/* Rounded up, so that the bucket never admits more than was written. */
+	span = l->period_ns << RW_TICK_SHIFT;
+	interval = (span + l->count - 1) / l->count;
+	return rw_limit_pack(interval, l->burst);
+}
+
+static void class_limits(const struct policy_class *c, struct rw_class_limits *out)
+{
+	out->src_pkt = policy_limit_word(&c->source.packets);
+	out->src_syn = policy_limit_word(&c->source.syn);
+	out->class_pkt = policy_limit_word(&c->global.packets);
+	out->class_syn = policy_limit_word(&c->global.syn);
+	out->mode = (uint8_t)c->mode;
+}
+
+static void fill_ports(const struct policy *p, struct policy_image *img)
+{
+	/* Classes in the file own their ports; everything else stays 0 (default). */
+	for (size_t c = 1; c < p->n_classes; c++) {
+		const struct policy_class *cls = &p->classes[c];
+
+		for (size_t i = 0; i < cls->n_ports; i++) {
+			const struct policy_ports *r = &cls->ports[i];
+
+			for (uint32_t port = r->first; port <= r->last; port++)
+				img->ports[r->proto][port / RW_PORTS_PER_ENTRY]
+					.class_id[port % RW_PORTS_PER_ENTRY] = (uint8_t)c;
+		}
+	}
+}
+
+/* Where a prefix came from, before merging. */
+struct cidr_claim {
+	uint8_t family, prefix;
+	uint32_t addr[4];
+	uint8_t list;       /* enum rw_list, or NONE for a tenant prefix */
+	uint16_t tenant_id; /* for a tenant prefix */
+};
+
+static int cmp_prefix(uint8_t fa, uint8_t pa, const uint32_t *aa, uint8_t fb, uint8_t pb,
+		      const uint32_t *ab)
+{
+	if (fa != fb)
+		return fa < fb ? -1 : 1;
+	if (pa != pb)
+		return pa < pb ? -1 : 1;
+	return memcmp(aa, ab, 16);
+}
+
+static int cmp_claim(const void *a, const void *b)
+{
+	const struct cidr_claim *x = a, *y = b;
+
+	return cmp_prefix(x->family, x->prefix, x->addr, y->family, y->prefix, y->addr);
+}
+
+static void mask_addr(uint8_t family, uint8_t prefix, const uint32_t *in, uint32_t *out)
+{
+	uint32_t m[4] = { 0 };
+
+	if (family == 4)
+		m[0] = prefix_mask4(prefix);
+	else
+		prefix_mask6(prefix, m);
+	for (int i = 0; i < 4; i++)
+		out[i] = in[i] & m[i];
+}
+
+/* Claims of one exact prefix: [*first, *first + n) in the sorted array. */
+static size_t find_claims(const struct cidr_claim *all, size_t n, uint8_t family,
+			  uint8_t prefix, const uint32_t *addr, size_t *first)
+{
+	size_t lo = 0, hi = n, count = 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cmp_prefix(all[mid].family, all[mid].prefix, all[mid].addr, family, prefix,
+			       addr) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*first = lo;
+	while (lo + count < n &&
+	       !cmp_prefix(all[lo + count].family, all[lo + count].prefix, all[lo + count].addr,
+			   family, prefix, addr))
+		count++;
+	return count;
+}
+
+/*
+ * Each distinct prefix P gets what an address whose longest match is P
+ * must see: the list of the longest allow/deny prefix containing P, and
+ * the tenant of the longest tenant prefix containing P. Every prefix that
+ * contains an address whose longest match is P also contains P, so the
+ * answer depends on P alone and one trie lookup gives all three.
+ */
+static int merge_cidrs(const struct policy *p, struct policy_image *img)
+{
+	size_t n = p->n_allow + p->n_deny, k = 0, out = 0;
+	struct cidr_claim *all;
+
+	for (size_t t = 0; t < p->n_tenants; t++)
+		n += p->tenants[t].n_cidrs;
+	if (!n)
+		return 0;
+	all = calloc(n, sizeof(*all));
+	img->cidrs = calloc(n, sizeof(*img->cidrs));
+	if (!all || !img->cidrs) {
+		free(all);
+		return -ENOMEM;
+	}
+#define CLAIM(c, l, t)                                              \
+	do {                                                        \
+		all[k].family = (c)->family;                        \
+		all[k].prefix = (c)->prefix;                        \
+		memcpy(all[k].addr, (c)->addr, sizeof(all[k].addr)); \
+		all[k].list = (l);                                  \
+		all[k].tenant_id = (t);                             \
+		k++;                                                \
+	} while (0)
+	for (size_t i = 0; i < p->n_allow; i++)
+		CLAIM(&p->allow[i], RW_LIST_ALLOW, 0);
+	for (size_t i = 0; i < p->n_deny; i++)
+		CLAIM(&p->deny[i], RW_LIST_DENY, 0);
+	for (size_t t = 0; t < p->n_tenants; t++)
+		for (size_t i = 0; i < p->tenants[t].n_cidrs; i++)
+			CLAIM(&p->tenants[t].cidrs[i], RW_LIST_NONE, (uint16_t)(t + 1));
+#undef CLAIM
+	qsort(all, n, sizeof(*all), cmp_claim);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct cidr_claim *c = &all[i];
+		struct policy_image_cidr *m;
+		bool have_list = false, have_tenant = false;
+
+		if (i > 0 && !cmp_claim(&all[i - 1], c))
+			continue; /* one merged entry per distinct prefix */
+		m = &img->cidrs[out++];
+		m->family = c->family;
+		m->prefix = c->prefix;
+		memcpy(m->addr, c->addr, sizeof(m->addr));
+		for (int len = c->prefix; len >= 0 && !(have_list && have_tenant); len--) {
+			uint32_t masked[4];
+			size_t first, cnt;
+
+			mask_addr(c->family, (uint8_t)len, c->addr, masked);
+			cnt = find_claims(all, n, c->family, (uint8_t)len, masked, &first);
+			for (size_t j = first; j < first + cnt; j++) {
+				if (all[j].list && !have_list) {
+					m->info.list = all[j].list;
+					have_list = true;
+				}
+				if (all[j].tenant_id && !have_tenant) {
+					m->info.tenant_id = all[j].tenant_id;
+					have_tenant = true;
+				}
+			}
+		}
+		if (c->family == 4)
+			img->policy.has_cidrs4 = 1;
+		else
+			img->policy.has_cidrs6 = 1;
+	}
+	img->n_cidrs = out;
+	free(all);
+	return 0;
+}
+
+/*
+ * SHA-256 of everything the policy decides, in a fixed order: equal
+ * policies written differently (order of keys, comments, units) hash
+ * alike, so replicas can be compared by their hash.
+ */
+static void hash_image(struct policy_image *img)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int len = 0;
+
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	EVP_DigestUpdate(ctx, img->policy.classes, sizeof(img->policy.classes));
+	EVP_DigestUpdate(ctx, img->policy.class_names, sizeof(img->policy.class_names));
+	EVP_DigestUpdate(ctx, &img->policy.n_classes, sizeof(img->policy.n_classes));
+	EVP_DigestUpdate(ctx, &img->policy.n_tenants, sizeof(img->policy.n_tenants));
+	EVP_DigestUpdate(ctx, img->ports, sizeof(img->ports));
+	EVP_DigestUpdate(ctx, img->tenants, sizeof(img->tenants[0]) * (img->policy.n_tenants + 1));
+	for (size_t i = 0; i < img->n_cidrs; i++) {
+		const struct policy_image_cidr *c = &img->cidrs[i];
+
+		EVP_DigestUpdate(ctx, &c->family, 1);
+		EVP_DigestUpdate(ctx, &c->prefix, 1);
+		EVP_DigestUpdate(ctx, c->addr, sizeof(c->addr));
+		EVP_DigestUpdate(ctx, &c->info, sizeof(c->info));
+	}
+	EVP_DigestFinal_ex(ctx, img->policy.hash, &len);
+	EVP_MD_CTX_free(ctx);
+}
+
+int policy_compile(const struct policy *p, struct policy_image *img)
+{
+	int err;
+
+	memset(img, 0, sizeof(*img));
+	img->policy.n_classes = (uint32_t)p->n_classes;
+	img->policy.n_tenants = (uint32_t)p->n_tenants;
+	for (size_t c = 0; c < p->n_classes; c++) {
+		class_limits(&p->classes[c], &img->policy.classes[c]);
+		snprintf(img->policy.class_names[c], RW_NAME_MAX, "%s", p->classes[c].name);
+	}
+	fill_ports(p, img);
+	for (size_t t = 0; t < p->n_tenants; t++) {
+		const struct policy_tenant *pt = &p->tenants[t];
+		struct rw_tenant_limits *tl = &img->tenants[t + 1];
+
+		tl->pkt = policy_limit_word(&pt->all.packets);
+		tl->syn = policy_limit_word(&pt->all.syn);
+		for (size_t c = 0; c < RW_MAX_CLASSES; c++) {
+			tl->class_pkt[c] = policy_limit_word(&pt->per_class[c].packets);
+			tl->class_syn[c] = policy_limit_word(&pt->per_class[c].syn);
+		}
+		snprintf(tl->name, RW_NAME_MAX, "%s", pt->name);
+	}
+	err = merge_cidrs(p, img);
+	if (err) {
+		policy_image_free(img);
+		return err;
+	}
+	img->policy.n_cidrs = (uint32_t)img->n_cidrs;
+	hash_image(img);
+	return 0;
+}
+
+void policy_image_free(struct policy_image *img)
+{
+	free(img->cidrs);
+	img->cidrs = NULL;
+	img->n_cidrs = 0;
+}
+
+void policy_hash_hex(const uint8_t hash[32], char out[65])
+{
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", hash[i]);
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * A validated policy turned into what the maps of one policy slot hold:
+ * the class limits, the port table, the tenant limits and the merged
+ * allow/deny/tenant prefixes, plus the policy's hash. Pure: no I/O.
+ */
+#ifndef RW_POLICY_COMPILE_H
+#define RW_POLICY_COMPILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "policy.h"
+
+/* One prefix of the merged trie. */
+struct policy_image_cidr {
+	uint8_t family;
+	uint8_t prefix;
+	uint32_t addr[4];
+	struct rw_cidr_info info;
+};
+
+struct policy_image {
+	struct rw_policy policy; /* generation and applied_at are the applier's */
+	struct rw_port_classes ports[RW_PROTO_MAX][RW_PORT_ENTRIES_PER_PROTO];
+	struct rw_tenant_limits tenants[RW_MAX_TENANTS]; /* by tenant id; 0 unused */
+	struct policy_image_cidr *cidrs;                 /* sorted, distinct */
+	size_t n_cidrs;
+};
+
+/* The bucket word of a limit: rw_limit_pack(interval, burst), 0 when absent. */
+uint64_t policy_limit_word(const struct policy_limit *l);
+
+/* Fills a fresh *img (heap-allocate it: it is large). 0 or -ENOMEM. */
+int policy_compile(const struct policy *p, struct policy_image *img);
+void policy_image_free(struct policy_image *img);
+
+/* The hash as 64 hex digits and a NUL. */
+void policy_hash_hex(const uint8_t hash[32], char out[65]);
+
+#endif

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/* Reading the live policy of an attachment back, for status and JSON. */
+#ifndef RW_POLICY_SHOW_H
+#define RW_POLICY_SHOW_H
+
+#include <stdio.h>
+#include <json-c/json.h>
+#include "policy_apply.h"
+
+/* The active slot with its port table and tenant limits, as the kernel has them. */
+struct live_policy {
+	uint32_t slot;
+	struct rw_policy policy;
+	struct rw_port_classes ports[RW_PROTO_MAX][RW_PORT_ENTRIES_PER_PROTO];
+	struct rw_tenant_limits tenants[RW_MAX_TENANTS];
+};
+
+/* Fills *lp (heap-allocate it: it is large); 0 or -errno. */
+int live_policy_read(const struct policy_maps *m, struct live_policy *lp);
+
+/* Packets per second a limit word stands for; 0 for an absent bucket. */
+double limit_word_rate(uint64_t word);
+
+/* "20/s burst 60", or "-" for an absent bucket. */
+void limit_word_format(uint64_t word, char *buf, size_t len);
+
+const char *class_mode_name(unsigned int mode);
+
+/* Text lines for status, each indented by two spaces. */
+void live_policy_print(FILE *f, const struct live_policy *lp);
+
+/* Adds "policy", "classes" and "tenants" to a status object. */
+void live_policy_to_json(const struct live_policy *lp, json_object *o);
+
+#endif
