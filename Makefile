@@ -10,11 +10,12 @@ BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
 	-Iinclude -Iuser -I$(BUILD)
-LDLIBS  := -lbpf -lelf -lz -ljson-c
+LDLIBS  := -lbpf -lelf -lz -ljson-c -lyaml
 
 USER_LIB_SRCS := user/args.c user/limits.c user/pins.c user/counters.c \
 	user/attachment.c user/loader.c user/status.c user/netns.c \
-	user/privileges.c
+	user/privileges.c user/policy_parse.c user/policy_values.c user/policy_checks.c \
+	user/policy_errors.c
 USER_LIB_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_LIB_SRCS))
 BPF_OBJS := $(BUILD)/ratewall.bpf.o
 SKELS := $(BUILD)/ratewall.skel.h
