@@ -20,7 +20,8 @@ USER_LIB_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_LIB_SRCS))
 BPF_OBJS := $(BUILD)/ratewall.bpf.o
 SKELS := $(BUILD)/ratewall.skel.h
 
-TEST_UNIT := $(BUILD)/tests/unit_args $(BUILD)/tests/unit_limits $(BUILD)/tests/unit_pins
+TEST_UNIT := $(BUILD)/tests/unit_args $(BUILD)/tests/unit_limits $(BUILD)/tests/unit_pins \
+	$(BUILD)/tests/unit_policy_parse
 TEST_BPF := $(BUILD)/tests/bpf_verdicts $(BUILD)/tests/bpf_new_sources \
 	$(BUILD)/tests/bpf_concurrency
 TEST_TOOLS := $(BUILD)/tests/udp_burst $(BUILD)/tests/udp_sink
