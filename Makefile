@@ -10,17 +10,19 @@ BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
 	-Iinclude -Iuser -I$(BUILD)
-LDLIBS  := -lbpf -lelf -lz -ljson-c -lcrypto -lm
+LDLIBS  := -lbpf -lelf -lz -ljson-c -lyaml -lcrypto -lm
 
 USER_LIB_SRCS := user/args.c user/limits.c user/pins.c user/counters.c \
 	user/attachment.c user/loader.c user/status.c user/netns.c \
-	user/privileges.c user/policy_compile.c user/policy_apply.c user/policy_builtin.c \
+	user/privileges.c user/policy_parse.c user/policy_values.c user/policy_checks.c \
+	user/policy_errors.c user/policy_compile.c user/policy_apply.c user/policy_builtin.c \
 	user/policy_show.c
 USER_LIB_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_LIB_SRCS))
 BPF_OBJS := $(BUILD)/ratewall.bpf.o
 SKELS := $(BUILD)/ratewall.skel.h
 
-TEST_UNIT := $(BUILD)/tests/unit_args $(BUILD)/tests/unit_limits $(BUILD)/tests/unit_pins
+TEST_UNIT := $(BUILD)/tests/unit_args $(BUILD)/tests/unit_limits $(BUILD)/tests/unit_pins \
+	$(BUILD)/tests/unit_policy_parse $(BUILD)/tests/unit_policy_compile
 TEST_BPF := $(BUILD)/tests/bpf_verdicts $(BUILD)/tests/bpf_new_sources $(BUILD)/tests/bpf_policy \
 	$(BUILD)/tests/bpf_concurrency
 TEST_TOOLS := $(BUILD)/tests/udp_burst $(BUILD)/tests/udp_sink

@@ -19,6 +19,7 @@
 #include "limits.h"
 #include "policy_apply.h"
 #include "policy_builtin.h"
+#include "policy.h"
 #include "policy_compile.h"
 #include "ratewall.skel.h"
 #include "bench/rotate.skel.h"
@@ -142,7 +143,50 @@ static struct ratewall_bpf *load_ratewall(unsigned int entries)
 	return NULL;
 }
 
-enum target { TO_TRIVIAL, TO_CLOCK, TO_RATEWALL };
+enum target { TO_TRIVIAL, TO_CLOCK, TO_RATEWALL, TO_POLICY };
+
+/*
+ * Every check of the chain present and passing: the packet's class by
+ * port, its tenant and list lookup in a non-empty trie, and every bucket
+ * (limits far above what the bench sends, so nothing is refused).
+ */
+static const char full_policy[] =
+	"classes:\n"
+	"  - name: api\n"
+	"    ports: [tcp/8080, udp/8080]\n"
+	"    source:\n"
+	"      packets: { rate: 100000000/s, burst: 10000000 }\n"
+	"      syn: { rate: 100000000/s, burst: 10000000 }\n"
+	"    global:\n"
+	"      packets: { rate: 100000000/s, burst: 10000000 }\n"
+	"      syn: { rate: 100000000/s, burst: 10000000 }\n"
+	"tenants:\n"
+	"  - name: bench\n"
+	"    cidrs: [198.18.0.0/24]\n"
+	"    packets: { rate: 100000000/s, burst: 10000000 }\n"
+	"    syn: { rate: 100000000/s, burst: 10000000 }\n"
+	"    classes:\n"
+	"      api:\n"
+	"        packets: { rate: 100000000/s, burst: 10000000 }\n"
+	"        syn: { rate: 100000000/s, burst: 10000000 }\n"
+	"allow: [198.19.0.0/24]\n"
+	"deny: [198.19.1.0/24]\n";
+
+static int install_full_policy(struct ratewall_bpf *skel)
+{
+	struct policy p;
+	char errors[2048];
+	int err = policy_parse_string("full_policy", full_policy, sizeof(full_policy) - 1, &p,
+				      errors, sizeof(errors));
+
+	if (err) {
+		fprintf(stderr, "%s\n", errors);
+		return err;
+	}
+	err = install_policy(skel, &p, false);
+	policy_free(&p);
+	return err;
+}
 
 /*
  * One measured path. `sources` < 0 runs the program directly on one fixed
@@ -177,6 +221,10 @@ static const struct path paths[] = {
 	  0, OPEN, GUARD },
 	{ "new6_lru", "via rotator: a new IPv6 /64 every packet, unguarded (LRU insert)",
 	  TO_RATEWALL, 6, 0, OPEN, UNGUARDED },
+	{ "chain", "full policy, UDP: port class, trie, source/tenant/class buckets",
+	  TO_POLICY, 4, -1, OPEN, GUARD },
+	{ "chain_syn", "full policy, TCP SYN: the same plus the four SYN buckets", TO_POLICY,
+	  4, -1, OPEN, GUARD },
 };
 #define NPATHS (sizeof(paths) / sizeof(paths[0]))
 #define ROTATOR_PATH 4
@@ -184,6 +232,9 @@ static const struct path paths[] = {
 #define NEW6_PATH 8
 #define NEW6_LRU_PATH 9
 #define RR_130K_PATH 6
+#define PASS_PATH 2
+#define CHAIN_PATH 10
+#define CHAIN_SYN_PATH 11
 
 static double path_net(const struct result *res, size_t i)
 {
@@ -198,7 +249,7 @@ int main(int argc, char **argv)
 	unsigned int repeat = 1000000, entries = RW_DEFAULT_MAX_ENTRIES;
 	int rounds = 7, json = 0, err = 1;
 	struct bpf_object *base = NULL;
-	struct ratewall_bpf *skel = NULL, *skel_lru = NULL;
+	struct ratewall_bpf *skel = NULL, *skel_lru = NULL, *skel_pol = NULL;
 	struct rotate_bpf *rot = NULL;
 	struct result res[NPATHS];
 	struct frame f4, f6;
@@ -242,8 +293,13 @@ int main(int argc, char **argv)
 	 */
 	skel = load_ratewall(entries);
 	skel_lru = load_ratewall(entries);
-	if (!skel || !skel_lru) {
+	skel_pol = load_ratewall(entries);
+	if (!skel || !skel_lru || !skel_pol) {
 		fprintf(stderr, "cannot load ratewall\n");
+		goto out;
+	}
+	if (set_limits(skel_pol, OPEN, GUARD) || install_full_policy(skel_pol)) {
+		fprintf(stderr, "cannot install the full policy\n");
 		goto out;
 	}
 	rot = rotate_bpf__open_and_load();
@@ -255,6 +311,7 @@ int main(int argc, char **argv)
 	int clock_fd = bpf_program__fd(bpf_object__find_program_by_name(base, "baseline_clock"));
 	int ratewall_fd = bpf_program__fd(skel->progs.ratewall_xdp);
 	int ratewall_lru_fd = bpf_program__fd(skel_lru->progs.ratewall_xdp);
+	int ratewall_pol_fd = bpf_program__fd(skel_pol->progs.ratewall_xdp);
 	int rot_fd = bpf_program__fd(rot->progs.rotate_source);
 	int target_fd = bpf_map__fd(rot->maps.target);
 	double samples[NPATHS][MAX_ROUNDS];
@@ -268,12 +325,22 @@ int main(int argc, char **argv)
 	struct frame drop4 = f4;
 
 	drop4.bytes[sizeof(struct ethhdr) + 15] = 3; /* saddr 198.18.0.3 */
+	/* The UDP frame turned into a TCP SYN to the same port: 26 bytes
+	 * follow the IP header, room for a 20-byte TCP header. */
+	struct frame syn4 = f4;
+	unsigned char *tcp = syn4.bytes + sizeof(struct ethhdr) + 20;
+
+	syn4.bytes[sizeof(struct ethhdr) + 9] = IPPROTO_TCP;
+	memset(tcp + 4, 0, 16);
+	tcp[12] = 5 << 4; /* data offset */
+	tcp[13] = 0x02;   /* SYN */
 	for (int r = 0; r < rounds; r++) {
 		for (size_t p = 0; p < NPATHS; p++) {
 			const struct path *pp = &paths[p];
 			struct ratewall_bpf *rw = p == NEW6_LRU_PATH ? skel_lru : skel;
 			int fd = pp->target == TO_TRIVIAL ? trivial_fd :
 				 pp->target == TO_CLOCK	  ? clock_fd :
+				 pp->target == TO_POLICY  ? ratewall_pol_fd :
 				 p == NEW6_LRU_PATH	  ? ratewall_lru_fd :
 							    ratewall_fd;
 			const struct frame *fr = pp->family == 6 ? &f6 : &f4;
@@ -282,6 +349,8 @@ int main(int argc, char **argv)
 
 			if (!strcmp(pp->name, "drop"))
 				fr = &drop4;
+			else if (p == CHAIN_SYN_PATH)
+				fr = &syn4;
 			if (pp->sources >= 0) {
 				rc = bpf_map_update_elem(target_fd, &zero, &fd, BPF_ANY);
 				rot->data->sources = (__u32)pp->sources;
@@ -298,7 +367,7 @@ int main(int argc, char **argv)
 					rc = run_once(fd, fr, pp->sources > 0 ? pp->sources : 1,
 						      &ignored);
 			}
-			if (!rc)
+			if (!rc && pp->target != TO_POLICY)
 				rc = set_limits(rw, pp->rate, pp->burst, pp->new_rate, pp->new_burst);
 			/* New sources must stay new: keep counting across rounds. */
 			if (pp->sources > 0)
@@ -333,7 +402,10 @@ int main(int argc, char **argv)
 			       "\"ratio_to_trivial\":%.2f}",
 			       i ? "," : "", res[i].name, paths[i].what, res[i].median, res[i].min,
 			       res[i].max, path_net(res, i), path_net(res, i) / trivial);
-		printf("],\"new_source_vs_130k_known\":%.2f,\"new_source_vs_known\":%.2f,\"unguarded_new_vs_known\":%.2f,"
+		printf("],\"chain_vs_pass\":%.2f,\"chain_syn_vs_pass\":%.2f,",
+		       path_net(res, CHAIN_PATH) / path_net(res, PASS_PATH),
+		       path_net(res, CHAIN_SYN_PATH) / path_net(res, PASS_PATH));
+		printf("\"new_source_vs_130k_known\":%.2f,\"new_source_vs_known\":%.2f,\"unguarded_new_vs_known\":%.2f,"
 		       "\"sources_map\":{\"entries\":%u,\"memlock_bytes\":%lld,"
 		       "\"bytes_per_source\":%.1f}}\n",
 		       path_net(res, NEW6_PATH) / path_net(res, RR_130K_PATH),
@@ -353,6 +425,9 @@ int main(int argc, char **argv)
 		       "unguarded %.2f; new source / one of 130k known: %.2f\n",
 		       path_net(res, NEW6_PATH) / known6, path_net(res, NEW6_LRU_PATH) / known6,
 		       path_net(res, NEW6_PATH) / path_net(res, RR_130K_PATH));
+		printf("full policy chain / single-bucket pass path: UDP %.2f, TCP SYN %.2f\n",
+		       path_net(res, CHAIN_PATH) / path_net(res, PASS_PATH),
+		       path_net(res, CHAIN_SYN_PATH) / path_net(res, PASS_PATH));
 		printf("per-source map and seen-source filter: %u entries, %lld bytes (kernel "
 		       "memlock), %.1f bytes per source\n", entries, mem,
 		       mem > 0 ? (double)mem / entries : -1.0);
@@ -361,6 +436,7 @@ int main(int argc, char **argv)
 out:
 	rotate_bpf__destroy(rot);
 	ratewall_bpf__destroy(skel_lru);
+	ratewall_bpf__destroy(skel_pol);
 	ratewall_bpf__destroy(skel);
 	bpf_object__close(base);
 	return err;
