@@ -40,12 +40,13 @@ static __always_inline int take(__u64 *tat, __u64 limit, __u64 now)
 }
 
 /* The class of a packet by protocol and destination port; 0 without ports. */
-static __always_inline __u32 class_of(const struct packet_info *pi, __u32 slot)
+static __always_inline __u32 class_of(const struct rw_policy *pol, const struct packet_info *pi,
+				      __u32 slot)
 {
 	struct rw_port_classes *pc;
 	__u32 proto, idx;
 
-	if (!pi->has_ports)
+	if (!pi->has_ports || !pol->has_ports)
 		return 0;
 	if (pi->l4_proto == IPPROTO_TCP)
 		proto = RW_PROTO_TCP;
@@ -164,23 +165,25 @@ static __always_inline __u32 tenant_buckets(__u32 slot, __u32 tenant_id, __u32 c
 	return refusal(take(&ts->pkt_tat, READ_ONCE_U64(tl->pkt), now), RW_REASON_TENANT_PKT);
 }
 
-/* The class-wide buckets that every source of the class shares. */
+/* The class-wide buckets that every source of the class shares; a class
+ * without them costs no lookup. */
 static __always_inline __u32 class_buckets(const struct rw_class_limits *cl, __u32 class_id,
 					   bool syn, __u64 now)
 {
-	struct rw_class_state *cs = bpf_map_lookup_elem(&rw_class_state, &class_id);
+	__u64 syn_limit = syn ? READ_ONCE_U64(cl->class_syn) : 0;
+	__u64 pkt_limit = READ_ONCE_U64(cl->class_pkt);
+	struct rw_class_state *cs;
 	__u32 reason;
 
+	if (!syn_limit && !pkt_limit)
+		return 0;
+	cs = bpf_map_lookup_elem(&rw_class_state, &class_id);
 	if (!cs)
 		return 0;
-	if (syn) {
-		reason = refusal(take(&cs->syn_tat, READ_ONCE_U64(cl->class_syn), now),
-				 RW_REASON_CLASS_SYN);
-		if (reason)
-			return reason;
-	}
-	return refusal(take(&cs->pkt_tat, READ_ONCE_U64(cl->class_pkt), now),
-		       RW_REASON_CLASS_PKT);
+	reason = refusal(take(&cs->syn_tat, syn_limit, now), RW_REASON_CLASS_SYN);
+	if (reason)
+		return reason;
+	return refusal(take(&cs->pkt_tat, pkt_limit, now), RW_REASON_CLASS_PKT);
 }
 
 /* The source's list and tenant from the merged trie; NULL when none. */
@@ -241,7 +244,7 @@ int ratewall_xdp(struct xdp_md *ctx)
 	pol = bpf_map_lookup_elem(&rw_policy, &slot);
 	if (!pol)
 		return finish(0, RW_REASON_NO_STATE, RW_VERDICT_PASS, bytes);
-	class_id = malformed ? 0 : class_of(&pi, slot);
+	class_id = malformed ? 0 : class_of(pol, &pi, slot);
 	cl = &pol->classes[class_id & (RW_MAX_CLASSES - 1)];
 	mode = cl->mode;
 	refused_as = mode == RW_CLASS_OBSERVE ? RW_VERDICT_WOULD_DROP : RW_VERDICT_DROP;

@@ -231,7 +231,8 @@ struct rw_policy {
 	struct rw_class_limits classes[RW_MAX_CLASSES];
 	__u8 has_cidrs4;     /* 0: skip the trie for IPv4 sources */
 	__u8 has_cidrs6;
-	__u8 pad[6];
+	__u8 has_ports;      /* 0: no class claims a port, skip the port table */
+	__u8 pad[5];
 	/* read by userspace only */
 	__u64 generation;    /* counts applies since attach; 1 is the first */
 	__u64 applied_at_ns; /* CLOCK_REALTIME */

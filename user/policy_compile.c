@@ -42,6 +42,7 @@ static void fill_ports(const struct policy *p, struct policy_image *img)
 			for (uint32_t port = r->first; port <= r->last; port++)
 				img->ports[r->proto][port / RW_PORTS_PER_ENTRY]
 					.class_id[port % RW_PORTS_PER_ENTRY] = (uint8_t)c;
+			img->policy.has_ports = 1;
 		}
 	}
 }
