@@ -125,4 +125,23 @@ expect_range "packets judged by A" "$first" 1 "$sent"
 expect_range "packets judged by B" "$second" 1 "$sent"
 expect_eq "generation counts every apply" "$(rw_get "$GW" gw0 .policy.generation)" $((2 + applies))
 
+# --- live switches on top of a policy -----------------------------------------
+expect_fail --has "shed" --has "maybe" rw "$GW" set dev gw0 shed maybe
+expect_eq "shed off by default" "$(rw_get "$GW" gw0 .shed)" false
+rw "$GW" set dev gw0 shed on || fail "set shed on failed"
+expect_eq "shed on" "$(rw_get "$GW" gw0 .shed)" true
+rw "$GW" status | grep -q "shed on (every class)" || fail "text status lacks 'shed on'"
+rw "$GW" set dev gw0 shed off || fail "set shed off failed"
+expect_eq "shed off again" "$(rw_get "$GW" gw0 .shed)" false
+# The last applied policy has no default-class source bucket: a burst
+# alone has nothing to change, a rate creates it.
+gen=$(rw_get "$GW" gw0 .policy.generation)
+expect_fail --has "give a rate" rw "$GW" set dev gw0 burst 5
+expect_eq "refused set made no live change" "$(rw_get "$GW" gw0 .policy.live_edits)" 0
+rw "$GW" set dev gw0 rate 300 burst 30 || fail "set rate on the default class failed"
+expect_eq "default class source packets" \
+	"$(rw_get "$GW" gw0 '.classes[0].source.packets | "\(.rate) \(.burst)"')" "300 30"
+expect_eq "one live change recorded" "$(rw_get "$GW" gw0 .policy.live_edits)" 1
+expect_eq "a live change is no apply" "$(rw_get "$GW" gw0 .policy.generation)" "$gen"
+
 finish
