@@ -94,3 +94,33 @@ if [ "${dropped[steady]}" -ne 0 ] || [ "${dropped[burst]}" -le 0 ]; then
 	echo "demo: unexpected result: the steady client should lose nothing and the burst client should lose most" >&2
 	exit 1
 fi
+
+# Second act: a policy applied live. The demo's port becomes class
+# "uploads" in observe mode (a dark run): the burst client is no longer
+# dropped, and the counters say what enforce mode would have dropped.
+cat >"$tmp/policy.yaml" <<YAML
+default:
+  source:
+    packets: { rate: ${RATE}/s, burst: ${BURST} }
+classes:
+  - name: uploads
+    ports: [udp/${PORT}]
+    mode: observe
+    source:
+      packets: { rate: ${RATE}/s, burst: ${BURST} }
+YAML
+echo
+echo "== ratewall policy apply dev eth0 policy.yaml (in the gateway): udp/$PORT is class 'uploads', observing"
+rw "$GW" policy apply dev eth0 "$tmp/policy.yaml" || die "policy apply failed"
+count=$((BURST_PPS * 2))
+nsenter --net="/run/netns/$FLOOD" "$UDP_BURST" 198.18.0.1 "$PORT" "$count" \
+	pps "$BURST_PPS" >"$tmp/burst2.json" || die "burst sender failed"
+rw_settle "$GW" eth0 $((steady_count + burst_count + count))
+would=$(rw_json "$GW" | jq '[.attachments[0].counters[] | select(.class == "uploads" and
+	.verdict == "would_drop") | .packets] | add // 0')
+echo "burst sent $count more datagrams: none dropped, $would counted as would_drop (src_pkt)"
+rw "$GW" status | sed -n '/^  policy/,$p'
+if [ "$would" -le 0 ] || [ "$(rw_get "$GW" eth0 .totals.drop)" -ne "${dropped[burst]}" ]; then
+	echo "demo: unexpected result: observe mode should count would-drops and drop nothing more" >&2
+	exit 1
+fi
