@@ -79,6 +79,7 @@ static int install_policy(struct ratewall_bpf *skel, const struct policy *p, boo
 		.tenants_fd = bpf_map__fd(skel->maps.rw_tenants),
 		.tenant_state_fd = bpf_map__fd(skel->maps.rw_tenant_state),
 		.class_state_fd = bpf_map__fd(skel->maps.rw_class_state),
+		.counters_fd = bpf_map__fd(skel->maps.rw_counters),
 	};
 	int err;
 

@@ -22,6 +22,12 @@
 /* Bounds that keep bucket arithmetic inside 64 bits and the program sane. */
 #define RW_RATE_MAX 100000000ULL /* packets per second per key */
 #define RW_BURST_MAX 10000000ULL /* packets */
+/*
+ * A bucket's window (burst x interval, in ticks) stays under 2^60 (about
+ * 208 days), so that a TAT of now + window cannot wrap 64 bits before some
+ * 8 years of uptime.
+ */
+#define RW_WINDOW_MAX (1ULL << 60)
 #define RW_MAX_ENTRIES_MIN 1024U
 #define RW_MAX_ENTRIES_MAX (64U << 20)
 #define RW_DEFAULT_MAX_ENTRIES (1U << 20)

@@ -277,4 +277,5 @@ void attachment_policy_maps(const struct attachment *a, struct policy_maps *m)
 	m->tenants_fd = a->tenants_fd;
 	m->tenant_state_fd = a->tenant_state_fd;
 	m->class_state_fd = a->class_state_fd;
+	m->counters_fd = a->counters_fd;
 }

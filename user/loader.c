@@ -266,6 +266,7 @@ static int attach_locked(const char *ifname, unsigned int ifindex, enum rw_attac
 	maps.tenants_fd = bpf_map__fd(skel->maps.rw_tenants);
 	maps.tenant_state_fd = bpf_map__fd(skel->maps.rw_tenant_state);
 	maps.class_state_fd = bpf_map__fd(skel->maps.rw_class_state);
+	maps.counters_fd = bpf_map__fd(skel->maps.rw_counters);
 	err = policy_install(&maps, img, true);
 	if (err)
 		goto out;
@@ -459,6 +460,12 @@ static int set_default_source_packets(const struct attachment *a, const struct l
 	burst = chg->has_burst ? chg->burst : word ? rw_limit_burst(word) : chg->rate;
 	if (burst > RW_BURST_MAX)
 		burst = RW_BURST_MAX;
+	if (interval > RW_WINDOW_MAX / burst) {
+		rw_err("burst %" PRIu64 " at the default class's rate takes more than 208 days to "
+		       "refill; lower the burst or raise the rate", burst);
+		munmap(slots, len);
+		return -EINVAL;
+	}
 	test_set_delay();
 	__atomic_store_n(&def->src_pkt, rw_limit_pack(interval, burst), __ATOMIC_RELEASE);
 	__atomic_fetch_add(&((struct rw_policy *)((char *)slots +

@@ -4,28 +4,43 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/membarrier.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "log.h"
 #include "policy_apply.h"
 
 /*
- * XDP programs run inside RCU read-side sections, and a global membarrier
- * waits for an RCU grace period: once it returns, no packet that read the
- * old slot index is still running. Kernels with nohz_full refuse it; a
- * pause far longer than any packet's run stands in there.
+ * XDP programs run inside RCU read-side sections. The kernel promises that
+ * an update of a map-of-maps from userspace returns only after every BPF
+ * program running at the time has finished (it waits for an RCU grace
+ * period), so one such update on a throwaway map-of-maps is the wait: once
+ * it returns, no packet that read the old slot index is still running.
  */
-static void wait_for_packets_in_flight(void)
+static int wait_for_packets_in_flight(void)
 {
-	struct timespec ts = { .tv_sec = 0, .tv_nsec = 50 * 1000 * 1000 };
+	LIBBPF_OPTS(bpf_map_create_opts, opts);
+	int inner, outer = -1, err = 0;
+	uint32_t zero = 0;
 
-	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) == 0)
-		return;
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "rw_grace_in", sizeof(uint32_t),
+			       sizeof(uint32_t), 1, NULL);
+	if (inner >= 0) {
+		opts.inner_map_fd = inner;
+		outer = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "rw_grace", sizeof(uint32_t),
+				       sizeof(uint32_t), 1, &opts);
+	}
+	if (inner < 0 || outer < 0 || bpf_map_update_elem(outer, &zero, &inner, BPF_ANY))
+		err = -errno;
+	if (outer >= 0)
+		close(outer);
+	if (inner >= 0)
+		close(inner);
+	if (err)
+		rw_err("cannot wait for packets in flight (map-of-maps update): %s",
+		       strerror(-err));
+	return err;
 }
 
 static int update_batch(int fd, uint32_t *keys, const void *values, uint32_t count,
@@ -119,28 +134,74 @@ static int write_cidrs(int fd, uint32_t slot, const struct policy_image *img)
 	return 0;
 }
 
-/* Zeroes (fills) the buckets of ids whose owner changed name. */
+/* Zeroes the counters of one class: a renamed id starts counting afresh. */
+static int zero_class_counters(int fd, uint32_t class_id)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct rw_counter *zeros;
+	int err = 0;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	zeros = calloc((size_t)ncpu, sizeof(*zeros));
+	if (!zeros)
+		return -ENOMEM;
+	for (uint32_t r = 0; r < RW_REASON_MAX && !err; r++)
+		for (uint32_t v = 0; v < RW_VERDICT_MAX && !err; v++) {
+			uint32_t idx = rw_counter_index(class_id, r, v);
+
+			if (bpf_map_update_elem(fd, &idx, zeros, BPF_ANY))
+				err = -errno;
+		}
+	free(zeros);
+	return err;
+}
+
+/*
+ * Ids whose owner changed name start afresh: their shared buckets full
+ * (TAT 0), tenants' buckets in a renamed class too, and a renamed class's
+ * counters at zero. Runs after the switch, so that no packet of the old
+ * policy spends from the fresh state.
+ */
 static int reset_renamed(const struct policy_maps *m, uint32_t old_slot,
 			 const struct rw_policy *old, const struct policy_image *img)
 {
 	static const struct rw_tenant_state empty_tenant;
 	static const struct rw_class_state empty_class;
+	uint32_t n_tenants = old->n_tenants > img->policy.n_tenants ? old->n_tenants
+								      : img->policy.n_tenants;
+	bool renamed[RW_MAX_CLASSES] = { false };
+	bool any_class = false;
 
 	for (uint32_t c = 0; c < RW_MAX_CLASSES; c++) {
-		if (strncmp(old->class_names[c], img->policy.class_names[c], RW_NAME_MAX) &&
-		    bpf_map_update_elem(m->class_state_fd, &c, &empty_class, BPF_ANY))
+		if (!strncmp(old->class_names[c], img->policy.class_names[c], RW_NAME_MAX))
+			continue;
+		renamed[c] = any_class = true;
+		if (bpf_map_update_elem(m->class_state_fd, &c, &empty_class, BPF_ANY))
+			return -errno;
+		if (zero_class_counters(m->counters_fd, c))
 			return -errno;
 	}
-	for (uint32_t t = 1; t < RW_MAX_TENANTS; t++) {
+	for (uint32_t t = 1; t <= n_tenants && t < RW_MAX_TENANTS; t++) {
 		struct rw_tenant_limits was;
+		struct rw_tenant_state st;
 		uint32_t idx = rw_tenant_index(old_slot, t);
 
-		if (t > old->n_tenants && t > img->policy.n_tenants)
-			break;
 		if (bpf_map_lookup_elem(m->tenants_fd, &idx, &was))
 			return -errno;
-		if (strncmp(was.name, img->tenants[t].name, RW_NAME_MAX) &&
-		    bpf_map_update_elem(m->tenant_state_fd, &t, &empty_tenant, BPF_ANY))
+		if (strncmp(was.name, img->tenants[t].name, RW_NAME_MAX)) {
+			if (bpf_map_update_elem(m->tenant_state_fd, &t, &empty_tenant, BPF_ANY))
+				return -errno;
+			continue;
+		}
+		if (!any_class)
+			continue;
+		if (bpf_map_lookup_elem(m->tenant_state_fd, &t, &st))
+			return -errno;
+		for (uint32_t c = 0; c < RW_MAX_CLASSES; c++)
+			if (renamed[c])
+				st.class_pkt_tat[c] = st.class_syn_tat[c] = 0;
+		if (bpf_map_update_elem(m->tenant_state_fd, &t, &st, BPF_ANY))
 			return -errno;
 	}
 	return 0;
@@ -190,7 +251,9 @@ int policy_install(const struct policy_maps *m, const struct policy_image *img, 
 			return err;
 		}
 		target = active ^ 1;
-		wait_for_packets_in_flight();
+		err = wait_for_packets_in_flight();
+		if (err)
+			return err;
 	}
 	err = write_ports(m->ports_fd, target, img);
 	if (!err)
@@ -212,16 +275,14 @@ int policy_install(const struct policy_maps *m, const struct policy_image *img, 
 	}
 	if (fresh)
 		return 0;
-	/* Buckets are reset before the switch, so no packet of the new policy
-	 * can meet a renamed id's old state. */
-	err = reset_renamed(m, active, &old, img);
-	if (err) {
-		rw_err("cannot reset the buckets of renamed classes or tenants: %s",
-		       strerror(-err));
-		return err;
-	}
 	err = flip(m->config_fd, target);
 	if (!err)
-		wait_for_packets_in_flight();
+		err = wait_for_packets_in_flight();
+	if (err)
+		return err;
+	err = reset_renamed(m, active, &old, img);
+	if (err)
+		rw_err("the new policy is live, but the buckets and counters of renamed classes "
+		       "or tenants could not be reset: %s", strerror(-err));
 	return err;
 }

@@ -19,15 +19,17 @@ struct policy_maps {
 	int tenants_fd;
 	int tenant_state_fd;
 	int class_state_fd;
+	int counters_fd;
 };
 
 /*
  * `fresh`: the program has never run (attach, before the link exists):
  * the policy goes into slot 0, generation 1. Otherwise into the inactive
  * slot, after a grace period that lets every packet still judged by that
- * slot's previous contents finish. Buckets of a class or tenant id whose
- * name changed start full. On failure the live policy is untouched and
- * one error line has been printed.
+ * slot's previous contents finish. After the switch, the shared buckets
+ * and the counters of a class or tenant id whose name changed start
+ * afresh. On failure before the switch the live policy is untouched; each
+ * failure prints one error line.
  */
 int policy_install(const struct policy_maps *m, const struct policy_image *img, bool fresh);
 

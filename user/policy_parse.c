@@ -150,9 +150,10 @@ static void parse_limit(struct parse_ctx *c, const yaml_node_t *node, const char
 		return;
 	if (!limit.burst)
 		limit.burst = policy_default_burst(limit.count, limit.period_ns);
-	if (policy_interval_ticks(limit.count, limit.period_ns) > UINT64_MAX / limit.burst) {
+	if (policy_interval_ticks(limit.count, limit.period_ns) > RW_WINDOW_MAX / limit.burst) {
 		policy_error(c->e, limit.line,
-			     "burst %llu at rate %s overflows the bucket arithmetic",
+			     "burst %llu at rate %s takes more than 208 days to refill; lower the "
+			     "burst or raise the rate",
 			     (unsigned long long)limit.burst, (char *)v[0]->data.scalar.value);
 		return;
 	}

@@ -61,6 +61,11 @@ static double rate_display(double rate)
 	return round(rate * 1000) / 1000;
 }
 
+double limit_word_rate_display(uint64_t word)
+{
+	return rate_display(limit_word_rate(word));
+}
+
 static void rate_format(double rate, char *buf, size_t len)
 {
 	snprintf(buf, len, "%.*f/s", rate_display(rate) == round(rate) ? 0 : 3, rate_display(rate));

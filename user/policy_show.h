@@ -21,6 +21,10 @@ int live_policy_read(const struct policy_maps *m, struct live_policy *lp);
 /* Packets per second a limit word stands for; 0 for an absent bucket. */
 double limit_word_rate(uint64_t word);
 
+/* The same, as shown: whole when within a millionth of a whole number,
+ * else to 3 decimals (intervals are rounded up to whole ticks). */
+double limit_word_rate_display(uint64_t word);
+
 /* "20/s burst 60", or "-" for an absent bucket. */
 void limit_word_format(uint64_t word, char *buf, size_t len);
 

@@ -288,6 +288,12 @@ bool policy_parse_cidr(const char *text, struct policy_cidr *out, char *msg, siz
 	max_prefix = c.family == 6 ? 128 : 32;
 	if (inet_pton(c.family == 6 ? AF_INET6 : AF_INET, addr_text, c.addr) != 1)
 		goto not_a_cidr;
+	/* IPv4 packets carry IPv4 sources: a mapped prefix would never match. */
+	if (c.family == 6 && IN6_IS_ADDR_V4MAPPED((struct in6_addr *)c.addr)) {
+		snprintf(msg, len, "CIDR %s is an IPv4-mapped IPv6 prefix, which no packet "
+			 "carries as its source; write the IPv4 prefix instead", q);
+		return false;
+	}
 	if (!slash) {
 		snprintf(msg, len, "CIDR %s has no prefix length; write %s/%u for one address", q,
 			 addr_text, max_prefix);

@@ -84,8 +84,11 @@ static json_object *view_to_json(const struct attachment *a, const struct attach
 			       json_object_new_string(attach_mode_name(v->cfg.attach_mode)));
 	json_object_object_add(o, "prog_id", json_object_new_int64(v->link.prog_id));
 	json_object_object_add(o, "link_id", json_object_new_int64(v->link.id));
-	json_object_object_add(o, "rate", json_object_new_uint64(
-						  (uint64_t)llround(limit_word_rate(default_source_word(v)))));
+	json_object_object_add(o, "rate",
+			       default_source_word(v)
+				       ? json_object_new_double(
+						 limit_word_rate_display(default_source_word(v)))
+				       : NULL);
 	json_object_object_add(o, "burst",
 			       json_object_new_uint64(rw_limit_burst(default_source_word(v))));
 	json_object_object_add(o, "shed", json_object_new_boolean(v->cfg.shed_all));

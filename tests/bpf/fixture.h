@@ -101,6 +101,7 @@ static inline void fx_policy_maps(const struct fx *f, struct policy_maps *m)
 	m->tenants_fd = bpf_map__fd(f->skel->maps.rw_tenants);
 	m->tenant_state_fd = bpf_map__fd(f->skel->maps.rw_tenant_state);
 	m->class_state_fd = bpf_map__fd(f->skel->maps.rw_class_state);
+	m->counters_fd = bpf_map__fd(f->skel->maps.rw_counters);
 }
 
 /*

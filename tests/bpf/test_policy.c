@@ -507,6 +507,75 @@ static void test_apply_switches_slot_and_keeps_named_buckets(void **state)
 	assert_string_equal(pol.class_names[0], "default");
 }
 
+/*
+ * A class id that changes name after an apply starts afresh: its counters
+ * at zero, its class-wide bucket and the tenants' buckets in it full. A
+ * class that keeps its name keeps both.
+ */
+static void test_renamed_class_starts_afresh(void **state)
+{
+	struct fx *f = *state;
+	static const char *const web = "classes:\n"
+				       "  - name: web\n"
+				       "    ports: [udp/443]\n"
+				       "    global:\n"
+				       "      packets: { rate: 4/m, burst: 2 }\n"
+				       "tenants:\n"
+				       "  - name: team\n"
+				       "    cidrs: [198.18.7.0/24]\n"
+				       "    classes:\n"
+				       "      web:\n"
+				       "        packets: { rate: 4/m, burst: 4 }\n";
+	static const char *const api = "classes:\n"
+				       "  - name: api\n"
+				       "    ports: [udp/443]\n"
+				       "    global:\n"
+				       "      packets: { rate: 4/m, burst: 2 }\n"
+				       "tenants:\n"
+				       "  - name: team\n"
+				       "    cidrs: [198.18.7.0/24]\n"
+				       "    classes:\n"
+				       "      api:\n"
+				       "        packets: { rate: 4/m, burst: 4 }\n";
+	uint8_t b[FRAME_MAX], t[FRAME_MAX];
+	size_t n = fx_udp(b, "198.18.100.1", 443), nt = fx_udp(t, "198.18.7.1", 443);
+	struct fx_table c;
+
+	fx_policy(f, web);
+	assert_int_equal(fx_send(f, b, n, 3), 2); /* class bucket: 2 */
+	fx_policy(f, web);
+	assert_int_equal(fx_send(f, b, n, 1), 0); /* same name: still empty */
+	fx_table_read(f, &c);
+	assert_int_equal(c.c[WEB][RW_REASON_CLASS_PKT][RW_VERDICT_DROP].packets, 2);
+	fx_policy(f, api);
+	fx_table_read(f, &c);
+	assert_int_equal(c.c[WEB][RW_REASON_CLASS_PKT][RW_VERDICT_DROP].packets, 0);
+	assert_int_equal(c.c[WEB][RW_REASON_ADMITTED][RW_VERDICT_PASS].packets, 0);
+	assert_int_equal(fx_send(f, b, n, 3), 2); /* full again */
+
+	/* The tenant keeps its name; its bucket in class id 1 follows the class. */
+	fx_policy(f, "classes:\n"
+		     "  - name: api\n"
+		     "    ports: [udp/443]\n"
+		     "tenants:\n"
+		     "  - name: team\n"
+		     "    cidrs: [198.18.7.0/24]\n"
+		     "    classes:\n"
+		     "      api:\n"
+		     "        packets: { rate: 4/m, burst: 4 }\n");
+	assert_int_equal(fx_send(f, t, nt, 6), 4);
+	fx_policy(f, "classes:\n"
+		     "  - name: web\n"
+		     "    ports: [udp/443]\n"
+		     "tenants:\n"
+		     "  - name: team\n"
+		     "    cidrs: [198.18.7.0/24]\n"
+		     "    classes:\n"
+		     "      web:\n"
+		     "        packets: { rate: 4/m, burst: 4 }\n");
+	assert_int_equal(fx_send(f, t, nt, 6), 4);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -526,6 +595,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_ports_pick_the_class, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_apply_switches_slot_and_keeps_named_buckets,
 						fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_renamed_class_starts_afresh, fx_setup,
+						fx_teardown),
 	};
 
 	(void)argc;

@@ -467,6 +467,10 @@ static void bad_bursts(void **state)
 		     "p.yaml:3: ", "burst \"lots\" must be a whole number");
 	expect_error("default:\n  source:\n    packets: { rate: 1/s, burst: 10000001 }\n",
 		     "p.yaml:3: ", "burst \"10000001\" must be a whole number from 1 to 10000000");
+	/* 10^7 packets at 4 a minute would take 4.75 years to refill: the TAT
+	 * could wrap 64 bits within the uptime of a real machine. */
+	expect_error("default:\n  source:\n    packets: { rate: 4/m, burst: 10000000 }\n",
+		     "p.yaml:3: ", "burst 10000000 at rate 4/m takes more than 208 days to refill");
 }
 
 static void bad_mode(void **state)
@@ -550,6 +554,8 @@ static void bad_cidrs(void **state)
 		{ "example.com/24", "\"example.com/24\" is not an IPv4 or IPv6 CIDR" },
 		{ "198.18.0.5/24", "198.18.0.5/24 has host bits set; did you mean 198.18.0.0/24?" },
 		{ "2001:db8::1/64", "2001:db8::1/64 has host bits set; did you mean 2001:db8::/64?" },
+		{ "::ffff:198.18.0.0/112", "CIDR \"::ffff:198.18.0.0/112\" is an IPv4-mapped IPv6 "
+					  "prefix, which no packet carries as its source" },
 	};
 	char text[256];
 
