@@ -462,6 +462,10 @@ static int cmd_policy_check(struct arg_cursor *cur)
 	struct policy_image *img;
 	char hash[65];
 
+	if (wants_help(cur)) {
+		usage_policy(stdout);
+		return 0;
+	}
 	if (cur->argc != 1) {
 		rw_err("policy check needs exactly one FILE");
 		return -1;
@@ -499,8 +503,18 @@ static int cmd_policy_apply(struct arg_cursor *cur)
 	struct policy_image *img;
 	int err;
 
+	if (wants_help(cur)) {
+		usage_policy(stdout);
+		return 0;
+	}
 	while (cur->argc > 0) {
-		if (!file && arg_match(cur->argv[0], kws) < 0 && cur->argc == 1) {
+		/* `dev IFACE` by keyword; the one other word is the file. */
+		if (arg_match(cur->argv[0], kws) < 0) {
+			if (file) {
+				rw_err("policy apply takes one FILE; '%s' is one too many",
+				       cur->argv[0]);
+				return -1;
+			}
 			file = cur->argv[0];
 			cur->argc--;
 			cur->argv++;

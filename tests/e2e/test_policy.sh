@@ -125,6 +125,14 @@ expect_range "packets judged by A" "$first" 1 "$sent"
 expect_range "packets judged by B" "$second" 1 "$sent"
 expect_eq "generation counts every apply" "$(rw_get "$GW" gw0 .policy.generation)" $((2 + applies))
 
+# --- bad commands change nothing ----------------------------------------------
+expect_fail --has "one too many" rw "$GW" policy apply dev gw0 "$TMP/a.yaml" "$TMP/b.yaml"
+expect_fail --has "needs 'dev IFACE'" rw "$GW" policy apply "$TMP/a.yaml"
+expect_fail --has "cannot read" --has "nothere.yaml" "$RATEWALL" policy check "$TMP/nothere.yaml"
+expect_fail --has "exactly one FILE" "$RATEWALL" policy check
+expect_eq "generation after refused commands" "$(rw_get "$GW" gw0 .policy.generation)" \
+	$((2 + applies))
+
 # --- live switches on top of a policy -----------------------------------------
 expect_fail --has "shed" --has "maybe" rw "$GW" set dev gw0 shed maybe
 expect_eq "shed off by default" "$(rw_get "$GW" gw0 .shed)" false
