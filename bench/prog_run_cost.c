@@ -70,27 +70,10 @@ static void summarize(const char *name, double *samples, int rounds, struct resu
 /* A policy through the loader's own compile and install. */
 static int install_policy(struct ratewall_bpf *skel, const struct policy *p, bool fresh)
 {
-	struct policy_image *img = calloc(1, sizeof(*img));
-	struct policy_maps m = {
-		.config_fd = bpf_map__fd(skel->maps.rw_config),
-		.policy_fd = bpf_map__fd(skel->maps.rw_policy),
-		.ports_fd = bpf_map__fd(skel->maps.rw_ports),
-		.cidrs_fd = bpf_map__fd(skel->maps.rw_cidrs),
-		.tenants_fd = bpf_map__fd(skel->maps.rw_tenants),
-		.tenant_state_fd = bpf_map__fd(skel->maps.rw_tenant_state),
-		.class_state_fd = bpf_map__fd(skel->maps.rw_class_state),
-		.counters_fd = bpf_map__fd(skel->maps.rw_counters),
-	};
-	int err;
+	struct policy_maps m;
 
-	if (!img)
-		return -ENOMEM;
-	err = policy_compile(p, img);
-	if (!err)
-		err = policy_install(&m, img, fresh);
-	policy_image_free(img);
-	free(img);
-	return err;
+	policy_maps_of_skeleton(skel, &m);
+	return policy_compile_and_install(&m, p, fresh);
 }
 
 /* Per-source limits and the new-source budget, as the loader computes them. */

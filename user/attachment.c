@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
 #include <dirent.h>
+#include <stddef.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -11,10 +12,32 @@
 #include <bpf/libbpf.h>
 
 #include "attachment.h"
-#include "policy_apply.h"
 #include "log.h"
 #include "netns.h"
 #include "pins.h"
+
+/* Every pin of an attachment and the fd it is opened into. */
+static const struct {
+	const char *name;
+	size_t fd_offset;
+} pins[] = {
+	{ RW_PIN_LINK, offsetof(struct attachment, link_fd) },
+	{ RW_PIN_SOURCES, offsetof(struct attachment, sources_fd) },
+	{ RW_PIN_CONFIG, offsetof(struct attachment, maps.config_fd) },
+	{ RW_PIN_COUNTERS, offsetof(struct attachment, maps.counters_fd) },
+	{ RW_PIN_POLICY, offsetof(struct attachment, maps.policy_fd) },
+	{ RW_PIN_PORTS, offsetof(struct attachment, maps.ports_fd) },
+	{ RW_PIN_CIDRS, offsetof(struct attachment, maps.cidrs_fd) },
+	{ RW_PIN_TENANTS, offsetof(struct attachment, maps.tenants_fd) },
+	{ RW_PIN_TENANT_STATE, offsetof(struct attachment, maps.tenant_state_fd) },
+	{ RW_PIN_CLASS_STATE, offsetof(struct attachment, maps.class_state_fd) },
+};
+#define N_PINS (sizeof(pins) / sizeof(pins[0]))
+
+static int *pin_fd(struct attachment *a, size_t i)
+{
+	return (int *)((char *)a + pins[i].fd_offset);
+}
 
 static int open_pin(const char *dir, const char *name)
 {
@@ -105,22 +128,17 @@ int attachment_open_dir(const char *dir, const char *pin_name, struct attachment
 	__u32 len = sizeof(info);
 	bool have_link, have_cfg;
 	uint64_t here = 0;
+	size_t opened = 0;
 
 	memset(a, 0, sizeof(*a));
 	snprintf(a->pin_name, sizeof(a->pin_name), "%s", pin_name);
 	snprintf(a->ifname, sizeof(a->ifname), "%s", pin_name);
 	snprintf(a->dir, sizeof(a->dir), "%s", dir);
 
-	a->link_fd = open_pin(dir, RW_PIN_LINK);
-	a->config_fd = open_pin(dir, RW_PIN_CONFIG);
-	a->sources_fd = open_pin(dir, RW_PIN_SOURCES);
-	a->counters_fd = open_pin(dir, RW_PIN_COUNTERS);
-	a->policy_fd = open_pin(dir, RW_PIN_POLICY);
-	a->ports_fd = open_pin(dir, RW_PIN_PORTS);
-	a->cidrs_fd = open_pin(dir, RW_PIN_CIDRS);
-	a->tenants_fd = open_pin(dir, RW_PIN_TENANTS);
-	a->tenant_state_fd = open_pin(dir, RW_PIN_TENANT_STATE);
-	a->class_state_fd = open_pin(dir, RW_PIN_CLASS_STATE);
+	for (size_t i = 0; i < N_PINS; i++) {
+		*pin_fd(a, i) = open_pin(dir, pins[i].name);
+		opened += *pin_fd(a, i) >= 0;
+	}
 	memset(&info, 0, sizeof(info));
 	have_link = a->link_fd >= 0 && !bpf_obj_get_info_by_fd(a->link_fd, &info, &len) &&
 		    info.type == BPF_LINK_TYPE_XDP;
@@ -129,26 +147,19 @@ int attachment_open_dir(const char *dir, const char *pin_name, struct attachment
 	 * must never be cleared as "incomplete". Without the config pin, the
 	 * link's program still leads to its config map.
 	 */
-	have_cfg = (a->config_fd >= 0 && read_config(a->config_fd, &cfg) == 0) ||
+	have_cfg = (a->maps.config_fd >= 0 && read_config(a->maps.config_fd, &cfg) == 0) ||
 		   (have_link && config_of_prog(info.prog_id, &cfg) == 0);
 	if (!have_cfg) {
-		bool empty = a->link_fd < 0 && a->config_fd < 0 && a->sources_fd < 0 &&
-			     a->counters_fd < 0 && a->policy_fd < 0 && a->ports_fd < 0 &&
-			     a->cidrs_fd < 0 && a->tenants_fd < 0 && a->tenant_state_fd < 0 &&
-			     a->class_state_fd < 0;
-
 		attachment_close(a);
 		/* Nothing pinned at all leaves nothing to lose: clearing it is safe. */
-		return empty ? ATT_INCOMPLETE : ATT_UNPROVEN;
+		return opened == 0 ? ATT_INCOMPLETE : ATT_UNPROVEN;
 	}
 	a->netns_cookie = cfg.netns_cookie;
 	if (netns_cookie(&here) || here != cfg.netns_cookie) {
 		attachment_close(a);
 		return ATT_FOREIGN;
 	}
-	if (!have_link || a->config_fd < 0 || a->sources_fd < 0 || a->counters_fd < 0 ||
-	    a->policy_fd < 0 || a->ports_fd < 0 || a->cidrs_fd < 0 || a->tenants_fd < 0 ||
-	    a->tenant_state_fd < 0 || a->class_state_fd < 0) {
+	if (!have_link || opened < N_PINS) {
 		attachment_close(a);
 		return ATT_INCOMPLETE;
 	}
@@ -256,26 +267,10 @@ int attachment_open(const char *ifname, struct attachment *a)
 
 void attachment_close(struct attachment *a)
 {
-	int *fds[] = { &a->link_fd,    &a->config_fd,	    &a->sources_fd,
-		       &a->counters_fd, &a->policy_fd,	    &a->ports_fd,
-		       &a->cidrs_fd,	&a->tenants_fd,	    &a->tenant_state_fd,
-		       &a->class_state_fd };
-
-	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
-		if (*fds[i] >= 0)
-			close(*fds[i]);
-		*fds[i] = -1;
+	for (size_t i = 0; i < N_PINS; i++) {
+		if (*pin_fd(a, i) >= 0)
+			close(*pin_fd(a, i));
+		*pin_fd(a, i) = -1;
 	}
 }
 
-void attachment_policy_maps(const struct attachment *a, struct policy_maps *m)
-{
-	m->config_fd = a->config_fd;
-	m->policy_fd = a->policy_fd;
-	m->ports_fd = a->ports_fd;
-	m->cidrs_fd = a->cidrs_fd;
-	m->tenants_fd = a->tenants_fd;
-	m->tenant_state_fd = a->tenant_state_fd;
-	m->class_state_fd = a->class_state_fd;
-	m->counters_fd = a->counters_fd;
-}

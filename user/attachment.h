@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "ratewall.h"
+#include "policy_maps.h"
 
 struct attachment {
 	char ifname[IF_NAMESIZE];   /* the interface's name now (pin name if defunct) */
@@ -26,15 +27,8 @@ struct attachment {
 	bool moved;
 	uint64_t netns_cookie;      /* the namespace recorded at attach time */
 	int link_fd;
-	int config_fd;
 	int sources_fd;
-	int counters_fd;
-	int policy_fd;
-	int ports_fd;
-	int cidrs_fd;
-	int tenants_fd;
-	int tenant_state_fd;
-	int class_state_fd;
+	struct policy_maps maps; /* config, counters and the policy's maps */
 };
 
 enum attachment_status {
@@ -70,8 +64,5 @@ bool attachment_find_by_ifindex(unsigned int ifindex, const char *skip, struct a
 
 void attachment_close(struct attachment *a);
 
-/* The policy maps of an open attachment, for policy_install(). */
-struct policy_maps;
-void attachment_policy_maps(const struct attachment *a, struct policy_maps *m);
 
 #endif

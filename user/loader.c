@@ -18,6 +18,7 @@
 #include "attachment.h"
 #include "log.h"
 #include "loader.h"
+#include "map_mmap.h"
 #include "netns.h"
 #include "pins.h"
 #include "policy_apply.h"
@@ -259,14 +260,7 @@ static int attach_locked(const char *ifname, unsigned int ifindex, enum rw_attac
 		rw_err("cannot write the configuration: %s", strerror(-err));
 		goto out;
 	}
-	maps.config_fd = bpf_map__fd(skel->maps.rw_config);
-	maps.policy_fd = bpf_map__fd(skel->maps.rw_policy);
-	maps.ports_fd = bpf_map__fd(skel->maps.rw_ports);
-	maps.cidrs_fd = bpf_map__fd(skel->maps.rw_cidrs);
-	maps.tenants_fd = bpf_map__fd(skel->maps.rw_tenants);
-	maps.tenant_state_fd = bpf_map__fd(skel->maps.rw_tenant_state);
-	maps.class_state_fd = bpf_map__fd(skel->maps.rw_class_state);
-	maps.counters_fd = bpf_map__fd(skel->maps.rw_counters);
+	policy_maps_of_skeleton(skel, &maps);
 	err = policy_install(&maps, img, true);
 	if (err)
 		goto out;
@@ -280,23 +274,26 @@ static int attach_locked(const char *ifname, unsigned int ifindex, enum rw_attac
 		goto out;
 	}
 	made_dir = true;
-	err = pin_map(skel->maps.rw_config, dir, RW_PIN_CONFIG);
-	if (!err)
-		err = pin_map(skel->maps.rw_sources, dir, RW_PIN_SOURCES);
-	if (!err)
-		err = pin_map(skel->maps.rw_counters, dir, RW_PIN_COUNTERS);
-	if (!err)
-		err = pin_map(skel->maps.rw_policy, dir, RW_PIN_POLICY);
-	if (!err)
-		err = pin_map(skel->maps.rw_ports, dir, RW_PIN_PORTS);
-	if (!err)
-		err = pin_map(skel->maps.rw_cidrs, dir, RW_PIN_CIDRS);
-	if (!err)
-		err = pin_map(skel->maps.rw_tenants, dir, RW_PIN_TENANTS);
-	if (!err)
-		err = pin_map(skel->maps.rw_tenant_state, dir, RW_PIN_TENANT_STATE);
-	if (!err)
-		err = pin_map(skel->maps.rw_class_state, dir, RW_PIN_CLASS_STATE);
+	{
+		/* The config first: see pin_names. */
+		const struct {
+			struct bpf_map *map;
+			const char *name;
+		} maps_to_pin[] = {
+			{ skel->maps.rw_config, RW_PIN_CONFIG },
+			{ skel->maps.rw_sources, RW_PIN_SOURCES },
+			{ skel->maps.rw_counters, RW_PIN_COUNTERS },
+			{ skel->maps.rw_policy, RW_PIN_POLICY },
+			{ skel->maps.rw_ports, RW_PIN_PORTS },
+			{ skel->maps.rw_cidrs, RW_PIN_CIDRS },
+			{ skel->maps.rw_tenants, RW_PIN_TENANTS },
+			{ skel->maps.rw_tenant_state, RW_PIN_TENANT_STATE },
+			{ skel->maps.rw_class_state, RW_PIN_CLASS_STATE },
+		};
+
+		for (size_t i = 0; !err && i < sizeof(maps_to_pin) / sizeof(maps_to_pin[0]); i++)
+			err = pin_map(maps_to_pin[i].map, dir, maps_to_pin[i].name);
+	}
 	if (err)
 		goto out;
 
@@ -414,46 +411,18 @@ static int open_for_change(const char *ifname, struct attachment *a)
 	return 0;
 }
 
-/* A shared mapping of a pinned mmapable map, rounded to whole pages. */
-static void *map_shared(int fd, size_t bytes, size_t *len)
-{
-	void *p;
-
-	*len = (bytes + 4095) & ~(size_t)4095;
-	p = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	return p == MAP_FAILED ? NULL : p;
-}
-
 /*
- * The default class's per-source packet bucket in the live policy slot:
- * the fast path reads the word once per packet, so one atomic store makes
- * the change at once. The slot cannot flip under us: apply takes the same
- * lock.
+ * The default class's per-source packet bucket after `chg`, checked. The
+ * slot cannot flip meanwhile: apply takes the same lock.
  */
-static int set_default_source_packets(const struct attachment *a, const struct live_change *chg)
+static int next_default_source_word(const struct rw_policy *live, const struct live_change *chg,
+				    const char *ifname, uint64_t *out)
 {
-	size_t elem = (sizeof(struct rw_policy) + 7) & ~(size_t)7, len;
-	struct rw_class_limits *def;
-	struct rw_policy *slots;
-	struct rw_config cfg;
-	uint64_t word, burst, interval;
-	uint32_t zero = 0;
+	uint64_t word = live->classes[0].src_pkt, burst, interval;
 
-	if (bpf_map_lookup_elem(a->config_fd, &zero, &cfg))
-		return -errno;
-	slots = map_shared(a->policy_fd, elem * RW_POLICY_SLOTS, &len);
-	if (!slots) {
-		int err = -errno;
-
-		rw_err("cannot map the policy of %s: %s", a->ifname, strerror(-err));
-		return err;
-	}
-	def = &((struct rw_policy *)((char *)slots + elem * (cfg.policy_slot & 1)))->classes[0];
-	word = def->src_pkt;
 	if (!word && !chg->has_rate) {
 		rw_err("the default class of %s has no per-source packet bucket to change the "
-		       "burst of; give a rate too", a->ifname);
-		munmap(slots, len);
+		       "burst of; give a rate too", ifname);
 		return -EINVAL;
 	}
 	interval = chg->has_rate ? gcra_interval_ticks(chg->rate) : rw_limit_interval(word);
@@ -463,47 +432,49 @@ static int set_default_source_packets(const struct attachment *a, const struct l
 	if (interval > RW_WINDOW_MAX / burst) {
 		rw_err("burst %" PRIu64 " at the default class's rate takes more than 208 days to "
 		       "refill; lower the burst or raise the rate", burst);
-		munmap(slots, len);
 		return -EINVAL;
 	}
-	test_set_delay();
-	__atomic_store_n(&def->src_pkt, rw_limit_pack(interval, burst), __ATOMIC_RELEASE);
-	__atomic_fetch_add(&((struct rw_policy *)((char *)slots +
-						  elem * (cfg.policy_slot & 1)))->live_edits,
-			   1, __ATOMIC_RELAXED);
-	munmap(slots, len);
+	*out = rw_limit_pack(interval, burst);
 	return 0;
 }
 
 /*
- * Writes through a shared mapping of the config entry: every field the
- * fast path reads is one word, stored atomically. The exclusive lock keeps
- * two concurrent `set`s from mixing their fields.
+ * Writes through shared mappings of the config entry and of the live
+ * policy slot: every field the fast path reads is one word, stored
+ * atomically, and nothing is stored before every check has passed. The
+ * exclusive lock keeps two concurrent `set`s from mixing their fields.
  */
 static int set_locked(const char *ifname, const struct live_change *chg)
 {
+	size_t stride = map_mmap_stride(sizeof(struct rw_policy)), cfg_len, pol_len = 0;
+	struct rw_policy *slots = NULL, *policy = NULL;
 	struct rw_config *live, next;
 	struct attachment a;
 	struct limit_opts o;
-	size_t len;
+	uint64_t src_word = 0;
 	int err;
 
 	err = open_for_change(ifname, &a);
 	if (err)
 		return err;
-	if (chg->has_rate || chg->has_burst) {
-		err = set_default_source_packets(&a, chg);
-		if (err) {
-			attachment_close(&a);
-			return err;
-		}
-	}
-	live = map_shared(a.config_fd, sizeof(*live), &len);
+	live = map_mmap(a.maps.config_fd, sizeof(*live), &cfg_len);
 	if (!live) {
 		err = -errno;
 		rw_err("cannot map the configuration of %s: %s", ifname, strerror(-err));
 		attachment_close(&a);
 		return err;
+	}
+	if (chg->has_rate || chg->has_burst) {
+		slots = map_mmap(a.maps.policy_fd, stride * RW_POLICY_SLOTS, &pol_len);
+		if (!slots) {
+			err = -errno;
+			rw_err("cannot map the policy of %s: %s", ifname, strerror(-err));
+			goto out;
+		}
+		policy = (struct rw_policy *)((char *)slots + stride * (live->policy_slot & 1));
+		err = next_default_source_word(policy, chg, ifname, &src_word);
+		if (err)
+			goto out;
 	}
 	next = *live;
 	limit_opts_default(&o);
@@ -514,18 +485,24 @@ static int set_locked(const char *ifname, const struct live_change *chg)
 	o.entries = next.max_entries;
 	o.malformed_drop = chg->has_malformed ? chg->malformed_drop : next.malformed_drop;
 	limits_to_config(&o, &next);
-	if (!chg->has_rate && !chg->has_burst)
-		test_set_delay();
+	test_set_delay();
 
+	if (policy) {
+		__atomic_store_n(&policy->classes[0].src_pkt, src_word, __ATOMIC_RELEASE);
+		__atomic_fetch_add(&policy->live_edits, 1, __ATOMIC_RELAXED);
+	}
 	live->new_rate = next.new_rate;
 	live->new_burst = next.new_burst;
 	__atomic_store_n(&live->new_limit, next.new_limit, __ATOMIC_RELEASE);
 	__atomic_store_n(&live->malformed_drop, next.malformed_drop, __ATOMIC_RELAXED);
 	if (chg->has_shed)
 		__atomic_store_n(&live->shed_all, chg->shed ? 1 : 0, __ATOMIC_RELEASE);
-	munmap(live, len);
+out:
+	if (slots)
+		munmap(slots, pol_len);
+	munmap(live, cfg_len);
 	attachment_close(&a);
-	return 0;
+	return err;
 }
 
 int loader_set(const char *ifname, const struct live_change *chg)
@@ -542,7 +519,6 @@ int loader_set(const char *ifname, const struct live_change *chg)
 
 int loader_policy_apply(const char *ifname, const struct policy_image *img)
 {
-	struct policy_maps maps;
 	struct attachment a;
 	int lock, err;
 
@@ -551,8 +527,7 @@ int loader_policy_apply(const char *ifname, const struct policy_image *img)
 		return lock;
 	err = open_for_change(ifname, &a);
 	if (!err) {
-		attachment_policy_maps(&a, &maps);
-		err = policy_install(&maps, img, false);
+		err = policy_install(&a.maps, img, false);
 		attachment_close(&a);
 	}
 	pins_unlock(lock);

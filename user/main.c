@@ -177,54 +177,28 @@ static int parse_dev(const char *value, const char **ifname)
  */
 static struct policy_image *policy_load(const char *path)
 {
-	struct policy_image *img = calloc(1, sizeof(*img));
+	struct policy_image *img;
 	struct policy p = { 0 };
 	char errors[16384];
-	int err;
 
-	if (!img) {
-		rw_err("out of memory reading %s", path);
-		return NULL;
-	}
-	err = policy_parse_file(path, &p, errors, sizeof(errors));
-	if (err) {
+	if (policy_parse_file(path, &p, errors, sizeof(errors))) {
 		char *line, *save = NULL;
 
 		for (line = strtok_r(errors, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 			rw_err("%s", line);
-		free(img);
 		return NULL;
 	}
-	err = policy_compile(&p, img);
+	img = policy_image_new(&p);
 	policy_free(&p);
-	if (err) {
-		rw_err("cannot compile %s: %s", path, strerror(-err));
-		free(img);
-		return NULL;
-	}
 	return img;
-}
-
-static void policy_unload(struct policy_image *img)
-{
-	if (img) {
-		policy_image_free(img);
-		free(img);
-	}
 }
 
 static struct policy_image *policy_load_builtin(uint64_t rate, uint64_t burst)
 {
-	struct policy_image *img = calloc(1, sizeof(*img));
 	struct policy p;
 
 	policy_builtin(&p, rate, burst);
-	if (!img || policy_compile(&p, img)) {
-		rw_err("out of memory building the built-in policy");
-		free(img);
-		return NULL;
-	}
-	return img;
+	return policy_image_new(&p);
 }
 
 enum kw { KW_DEV, KW_MODE, KW_RATE, KW_BURST, KW_PREFIX4, KW_PREFIX6, KW_ENTRIES,
@@ -320,7 +294,7 @@ static int cmd_attach(struct arg_cursor *cur)
 	if (!img)
 		return -1;
 	err = loader_attach(ifname, mode, &o, img);
-	policy_unload(img);
+	policy_image_delete(img);
 	return err ? -1 : 0;
 }
 
@@ -492,7 +466,7 @@ static int cmd_policy_check(struct arg_cursor *cur)
 								: JSON_C_TO_STRING_PLAIN));
 		json_object_put(o);
 	}
-	policy_unload(img);
+	policy_image_delete(img);
 	return 0;
 }
 
@@ -536,7 +510,7 @@ static int cmd_policy_apply(struct arg_cursor *cur)
 		return -1;
 	}
 	err = loader_policy_apply(ifname, img);
-	policy_unload(img);
+	policy_image_delete(img);
 	return err ? -1 : 0;
 }
 

@@ -9,6 +9,7 @@
 #include <bpf/libbpf.h>
 
 #include "log.h"
+#include "map_mmap.h"
 #include "policy_apply.h"
 
 /*
@@ -95,6 +96,7 @@ static int clear_cidrs(int fd, uint32_t slot)
 				grown = realloc(doomed, cap * sizeof(*doomed));
 				if (!grown) {
 					free(doomed);
+					rw_err("out of memory clearing the inactive policy's prefixes");
 					return -ENOMEM;
 				}
 				doomed = grown;
@@ -222,11 +224,11 @@ int policy_read_active(const struct policy_maps *m, uint32_t *slot, struct rw_po
 
 static int flip(int config_fd, uint32_t slot)
 {
-	size_t len = (sizeof(struct rw_config) + 4095) & ~(size_t)4095;
 	struct rw_config *live;
+	size_t len;
 
-	live = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, config_fd, 0);
-	if (live == MAP_FAILED) {
+	live = map_mmap(config_fd, sizeof(*live), &len);
+	if (!live) {
 		int err = -errno;
 
 		rw_err("cannot map the configuration to switch policies: %s", strerror(-err));
@@ -276,13 +278,22 @@ int policy_install(const struct policy_maps *m, const struct policy_image *img, 
 	if (fresh)
 		return 0;
 	err = flip(m->config_fd, target);
-	if (!err)
-		err = wait_for_packets_in_flight();
 	if (err)
 		return err;
-	err = reset_renamed(m, active, &old, img);
+	err = wait_for_packets_in_flight();
+	if (!err)
+		err = reset_renamed(m, active, &old, img);
 	if (err)
 		rw_err("the new policy is live, but the buckets and counters of renamed classes "
-		       "or tenants could not be reset: %s", strerror(-err));
+		       "or tenants were not reset: %s", strerror(-err));
+	return err;
+}
+
+int policy_compile_and_install(const struct policy_maps *m, const struct policy *p, bool fresh)
+{
+	struct policy_image *img = policy_image_new(p);
+	int err = img ? policy_install(m, img, fresh) : -ENOMEM;
+
+	policy_image_delete(img);
 	return err;
 }

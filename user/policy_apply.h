@@ -11,16 +11,7 @@
 #include <stdbool.h>
 #include "policy_compile.h"
 
-struct policy_maps {
-	int config_fd;
-	int policy_fd;
-	int ports_fd;
-	int cidrs_fd;
-	int tenants_fd;
-	int tenant_state_fd;
-	int class_state_fd;
-	int counters_fd;
-};
+#include "policy_maps.h"
 
 /*
  * `fresh`: the program has never run (attach, before the link exists):
@@ -32,6 +23,9 @@ struct policy_maps {
  * failure prints one error line.
  */
 int policy_install(const struct policy_maps *m, const struct policy_image *img, bool fresh);
+
+/* policy_compile() then policy_install(), for a policy held as a model. */
+int policy_compile_and_install(const struct policy_maps *m, const struct policy *p, bool fresh);
 
 /* The active slot's policy; 0 or -errno. */
 int policy_read_active(const struct policy_maps *m, uint32_t *slot, struct rw_policy *out);

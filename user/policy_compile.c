@@ -261,3 +261,23 @@ void policy_hash_hex(const uint8_t hash[32], char out[65])
 	for (int i = 0; i < 32; i++)
 		snprintf(out + 2 * i, 3, "%02x", hash[i]);
 }
+
+struct policy_image *policy_image_new(const struct policy *p)
+{
+	struct policy_image *img = calloc(1, sizeof(*img));
+
+	if (!img || policy_compile(p, img)) {
+		fprintf(stderr, "ratewall: out of memory compiling a policy\n");
+		free(img);
+		return NULL;
+	}
+	return img;
+}
+
+void policy_image_delete(struct policy_image *img)
+{
+	if (img) {
+		policy_image_free(img);
+		free(img);
+	}
+}

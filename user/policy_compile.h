@@ -34,6 +34,11 @@ uint64_t policy_limit_word(const struct policy_limit *l);
 int policy_compile(const struct policy *p, struct policy_image *img);
 void policy_image_free(struct policy_image *img);
 
+/* The same on the heap: a compiled image, or NULL (out of memory, said on
+ * stderr); policy_image_delete() takes it back. */
+struct policy_image *policy_image_new(const struct policy *p);
+void policy_image_delete(struct policy_image *img);
+
 /* The hash as 64 hex digits and a NUL. */
 void policy_hash_hex(const uint8_t hash[32], char out[65]);
 

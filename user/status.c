@@ -26,18 +26,16 @@ struct attachment_view {
 static int read_view(const struct attachment *a, struct attachment_view *v)
 {
 	__u32 len = sizeof(v->link), zero = 0;
-	struct policy_maps maps;
 	int err;
 
 	memset(v, 0, sizeof(*v));
-	if (bpf_map_lookup_elem(a->config_fd, &zero, &v->cfg))
+	if (bpf_map_lookup_elem(a->maps.config_fd, &zero, &v->cfg))
 		return -errno;
 	if (bpf_obj_get_info_by_fd(a->link_fd, &v->link, &len))
 		return -errno;
-	attachment_policy_maps(a, &maps);
-	err = live_policy_read(&maps, &v->policy);
+	err = live_policy_read(&a->maps, &v->policy);
 	if (!err)
-		err = counters_read(a->counters_fd, &v->counters);
+		err = counters_read(a->maps.counters_fd, &v->counters);
 	return err;
 }
 

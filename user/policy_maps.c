@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+#include <bpf/libbpf.h>
+
+#include "policy_maps.h"
+#include "ratewall.skel.h"
+
+void policy_maps_of_skeleton(struct ratewall_bpf *skel, struct policy_maps *m)
+{
+	m->config_fd = bpf_map__fd(skel->maps.rw_config);
+	m->policy_fd = bpf_map__fd(skel->maps.rw_policy);
+	m->ports_fd = bpf_map__fd(skel->maps.rw_ports);
+	m->cidrs_fd = bpf_map__fd(skel->maps.rw_cidrs);
+	m->tenants_fd = bpf_map__fd(skel->maps.rw_tenants);
+	m->tenant_state_fd = bpf_map__fd(skel->maps.rw_tenant_state);
+	m->class_state_fd = bpf_map__fd(skel->maps.rw_class_state);
+	m->counters_fd = bpf_map__fd(skel->maps.rw_counters);
+}
