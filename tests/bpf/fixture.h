@@ -27,6 +27,7 @@
 #include <bpf/libbpf.h>
 
 #include "ratewall.h"
+#include "counters.h"
 #include "limits.h"
 #include "policy.h"
 #include "policy_apply.h"
@@ -94,14 +95,7 @@ static inline void fx_config_compute(struct rw_config *c, uint32_t prefix4, uint
 
 static inline void fx_policy_maps(const struct fx *f, struct policy_maps *m)
 {
-	m->config_fd = bpf_map__fd(f->skel->maps.rw_config);
-	m->policy_fd = bpf_map__fd(f->skel->maps.rw_policy);
-	m->ports_fd = bpf_map__fd(f->skel->maps.rw_ports);
-	m->cidrs_fd = bpf_map__fd(f->skel->maps.rw_cidrs);
-	m->tenants_fd = bpf_map__fd(f->skel->maps.rw_tenants);
-	m->tenant_state_fd = bpf_map__fd(f->skel->maps.rw_tenant_state);
-	m->class_state_fd = bpf_map__fd(f->skel->maps.rw_class_state);
-	m->counters_fd = bpf_map__fd(f->skel->maps.rw_counters);
+	policy_maps_of_skeleton(f->skel, m);
 }
 
 /*
@@ -111,20 +105,10 @@ static inline void fx_policy_maps(const struct fx *f, struct policy_maps *m)
  */
 static inline int fx_install_raw(struct fx *f, const struct policy *p, bool fresh)
 {
-	struct policy_image *img = calloc(1, sizeof(*img));
 	struct policy_maps m;
-	int err;
 
-	if (!img)
-		return -ENOMEM;
-	err = policy_compile(p, img);
-	if (!err) {
-		fx_policy_maps(f, &m);
-		err = policy_install(&m, img, fresh);
-	}
-	policy_image_free(img);
-	free(img);
-	return err;
+	fx_policy_maps(f, &m);
+	return policy_compile_and_install(&m, p, fresh);
 }
 
 /* The built-in policy: the default class with a per-source packet bucket. */
@@ -437,44 +421,34 @@ static inline void fx_policy(struct fx *f, const char *yaml)
 	policy_free(&p);
 }
 
-/* Every class's counters, summed over CPUs. */
-struct fx_table {
-	struct rw_counter c[RW_MAX_CLASSES][RW_REASON_MAX][RW_VERDICT_MAX];
-};
-
-static inline void fx_table_read(struct fx *f, struct fx_table *t)
+/* Every class's counters, summed over CPUs, as status reads them. */
+static inline void fx_table_read(struct fx *f, struct counter_table *t)
 {
-	memset(t, 0, sizeof(*t));
-	for (uint32_t cls = 0; cls < RW_MAX_CLASSES; cls++)
-		for (uint32_t r = 0; r < RW_REASON_MAX; r++)
-			for (uint32_t v = 0; v < RW_VERDICT_MAX; v++) {
-				struct rw_counter *vals = calloc((size_t)f->ncpus, sizeof(*vals));
-				uint32_t idx = rw_counter_index(cls, r, v);
+	assert_int_equal(counters_read(f->cnt_fd, t), 0);
+}
 
-				assert_non_null(vals);
-				assert_int_equal(bpf_map_lookup_elem(f->cnt_fd, &idx, vals), 0);
-				for (int i = 0; i < f->ncpus; i++)
-					t->c[cls][r][v].packets += vals[i].packets;
-				free(vals);
-			}
+static inline uint64_t fx_count(const struct counter_table *t, uint32_t cls, uint32_t reason,
+				uint32_t verdict)
+{
+	return t->slot[rw_counter_index(cls, reason, verdict)].packets;
 }
 
 /* Packets of one (class, reason, verdict) slot between two readings. */
-static inline uint64_t fx_moved(const struct fx_table *before, const struct fx_table *after,
-				uint32_t cls, uint32_t reason, uint32_t verdict)
+static inline uint64_t fx_moved(const struct counter_table *before,
+				const struct counter_table *after, uint32_t cls, uint32_t reason,
+				uint32_t verdict)
 {
-	return after->c[cls][reason][verdict].packets - before->c[cls][reason][verdict].packets;
+	return fx_count(after, cls, reason, verdict) - fx_count(before, cls, reason, verdict);
 }
 
 /* Packets of every slot together between two readings. */
-static inline uint64_t fx_moved_total(const struct fx_table *before, const struct fx_table *after)
+static inline uint64_t fx_moved_total(const struct counter_table *before,
+				      const struct counter_table *after)
 {
 	uint64_t n = 0;
 
-	for (uint32_t cls = 0; cls < RW_MAX_CLASSES; cls++)
-		for (uint32_t r = 0; r < RW_REASON_MAX; r++)
-			for (uint32_t v = 0; v < RW_VERDICT_MAX; v++)
-				n += fx_moved(before, after, cls, r, v);
+	for (uint32_t i = 0; i < RW_COUNTER_SLOTS; i++)
+		n += after->slot[i].packets - before->slot[i].packets;
 	return n;
 }
 

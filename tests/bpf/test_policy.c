@@ -16,14 +16,15 @@
 
 struct fam {
 	const char *name;
+	const char *suffix;              /* of class and tenant names in its policies */
 	const char *tenant_a, *tenant_b; /* two sources of tenant "team" */
 	const char *other;               /* a source of no tenant */
 	const char *other2;
 };
 
 static const struct fam fams[] = {
-	{ "IPv4", "198.18.7.1", "198.18.7.2", "198.18.100.1", "198.18.100.2" },
-	{ "IPv6", "2001:db8:7::1", "2001:db8:7:1::2", "2001:db8:100::1", "2001:db8:101::1" },
+	{ "IPv4", "", "198.18.7.1", "198.18.7.2", "198.18.100.1", "198.18.100.2" },
+	{ "IPv6", "6", "2001:db8:7::1", "2001:db8:7:1::2", "2001:db8:100::1", "2001:db8:101::1" },
 };
 
 /* "198.18.100.N" or "2001:db8:100:N::1": a distinct source per i. */
@@ -33,6 +34,19 @@ static void nth_source(const struct fam *fm, unsigned int i, char *buf, size_t l
 		snprintf(buf, len, "198.18.100.%u", 10 + i);
 	else
 		snprintf(buf, len, "2001:db8:100:%x::1", 10 + i);
+}
+
+/*
+ * Installs `fmt` with each %1$s replaced by the family's name suffix. The
+ * second family's policy thus renames its classes and tenants, and renamed
+ * ids start with full shared buckets: both families' runs begin alike.
+ */
+static void policy_for_family(struct fx *f, const struct fam *fm, const char *fmt)
+{
+	char yaml[1024];
+
+	assert_true(snprintf(yaml, sizeof(yaml), fmt, fm->suffix) < (int)sizeof(yaml));
+	fx_policy(f, yaml);
 }
 
 /* A SYN flood from one source stops at its new-connection bucket; the
@@ -49,7 +63,7 @@ static void test_syn_flood_stops_at_source_syn(void **state)
 		     "      syn: { rate: 4/m, burst: 3 }\n");
 	for (size_t i = 0; i < 2; i++) {
 		const struct fam *fm = &fams[i];
-		struct fx_table t0, t1;
+		struct counter_table t0, t1;
 		size_t n;
 
 		fx_table_read(f, &t0);
@@ -81,7 +95,7 @@ static void test_tenant_bucket_is_shared(void **state)
 		     "    packets: { rate: 4/m, burst: 10 }\n");
 	for (size_t i = 0; i < 2; i++) {
 		const struct fam *fm = &fams[i];
-		struct fx_table t0, t1;
+		struct counter_table t0, t1;
 		size_t n;
 
 		fx_table_read(f, &t0);
@@ -106,25 +120,18 @@ static void test_class_bucket_stops_many_sources(void **state)
 
 	for (size_t i = 0; i < 2; i++) {
 		const struct fam *fm = &fams[i];
-		struct fx_table t0, t1;
+		struct counter_table t0, t1;
 		unsigned int passed = 0;
 		char src[64];
 
-		/* A fresh apply with new names starts the class bucket full. */
-		fx_policy(f, i == 0 ? "classes:\n"
-				      "  - name: api\n"
-				      "    ports: [udp/8000-8099]\n"
-				      "    source:\n"
-				      "      packets: { rate: 4/m, burst: 5 }\n"
-				      "    global:\n"
-				      "      packets: { rate: 4/m, burst: 20 }\n"
-				    : "classes:\n"
-				      "  - name: api6\n"
-				      "    ports: [udp/8000-8099]\n"
-				      "    source:\n"
-				      "      packets: { rate: 4/m, burst: 5 }\n"
-				      "    global:\n"
-				      "      packets: { rate: 4/m, burst: 20 }\n");
+		policy_for_family(f, fm,
+				  "classes:\n"
+				  "  - name: api%1$s\n"
+				  "    ports: [udp/8000-8099]\n"
+				  "    source:\n"
+				  "      packets: { rate: 4/m, burst: 5 }\n"
+				  "    global:\n"
+				  "      packets: { rate: 4/m, burst: 20 }\n");
 		fx_table_read(f, &t0);
 		for (unsigned int s = 0; s < 10; s++) {
 			size_t n;
@@ -150,27 +157,19 @@ static void test_class_syn_after_tenant_syn(void **state)
 
 	for (size_t i = 0; i < 2; i++) {
 		const struct fam *fm = &fams[i];
-		struct fx_table t0, t1;
+		struct counter_table t0, t1;
 		size_t n;
 
-		fx_policy(f, i == 0 ? "classes:\n"
-				      "  - name: web\n"
-				      "    ports: [tcp/443]\n"
-				      "    global:\n"
-				      "      syn: { rate: 4/m, burst: 5 }\n"
-				      "tenants:\n"
-				      "  - name: team\n"
-				      "    cidrs: [198.18.7.0/24, 2001:db8:7::/48]\n"
-				      "    syn: { rate: 4/m, burst: 3 }\n"
-				    : "classes:\n"
-				      "  - name: web6\n"
-				      "    ports: [tcp/443]\n"
-				      "    global:\n"
-				      "      syn: { rate: 4/m, burst: 5 }\n"
-				      "tenants:\n"
-				      "  - name: team6\n"
-				      "    cidrs: [198.18.7.0/24, 2001:db8:7::/48]\n"
-				      "    syn: { rate: 4/m, burst: 3 }\n");
+		policy_for_family(f, fm,
+				  "classes:\n"
+				  "  - name: web%1$s\n"
+				  "    ports: [tcp/443]\n"
+				  "    global:\n"
+				  "      syn: { rate: 4/m, burst: 5 }\n"
+				  "tenants:\n"
+				  "  - name: team%1$s\n"
+				  "    cidrs: [198.18.7.0/24, 2001:db8:7::/48]\n"
+				  "    syn: { rate: 4/m, burst: 3 }\n");
 		fx_table_read(f, &t0);
 		n = fx_tcp(b, fm->tenant_a, 443, FR_TCP_SYN);
 		assert_int_equal(fx_send(f, b, n, 5), 3);
@@ -195,29 +194,20 @@ static void test_tenant_class_bucket_before_aggregate(void **state)
 
 	for (size_t i = 0; i < 2; i++) {
 		const struct fam *fm = &fams[i];
-		struct fx_table t0, t1;
+		struct counter_table t0, t1;
 		size_t n;
 
-		fx_policy(f, i == 0 ? "classes:\n"
-				      "  - name: web\n"
-				      "    ports: [udp/443]\n"
-				      "tenants:\n"
-				      "  - name: team\n"
-				      "    cidrs: [198.18.7.0/24, 2001:db8:7::/48]\n"
-				      "    packets: { rate: 4/m, burst: 10 }\n"
-				      "    classes:\n"
-				      "      web:\n"
-				      "        packets: { rate: 4/m, burst: 4 }\n"
-				    : "classes:\n"
-				      "  - name: web\n"
-				      "    ports: [udp/443]\n"
-				      "tenants:\n"
-				      "  - name: team6\n"
-				      "    cidrs: [198.18.7.0/24, 2001:db8:7::/48]\n"
-				      "    packets: { rate: 4/m, burst: 10 }\n"
-				      "    classes:\n"
-				      "      web:\n"
-				      "        packets: { rate: 4/m, burst: 4 }\n");
+		policy_for_family(f, fm,
+				  "classes:\n"
+				  "  - name: web%1$s\n"
+				  "    ports: [udp/443]\n"
+				  "tenants:\n"
+				  "  - name: team%1$s\n"
+				  "    cidrs: [198.18.7.0/24, 2001:db8:7::/48]\n"
+				  "    packets: { rate: 4/m, burst: 10 }\n"
+				  "    classes:\n"
+				  "      web%1$s:\n"
+				  "        packets: { rate: 4/m, burst: 4 }\n");
 		fx_table_read(f, &t0);
 		n = fx_udp(b, fm->tenant_a, 443);
 		assert_int_equal(fx_send(f, b, n, 6), 4);
@@ -277,7 +267,7 @@ static void test_observe_counts_what_enforce_drops(void **state)
 						    RW_REASON_TENANT_PKT };
 		static const uint64_t want[] = { 7, 13, 20 };
 		struct fx enforce, observe;
-		struct fx_table e0, e1, o0, o1;
+		struct counter_table e0, e1, o0, o1;
 		unsigned int e_pass = 0, o_pass = 0;
 
 		assert_int_equal(fx_open(&enforce), 0);
@@ -326,7 +316,7 @@ static void test_shed_refuses_new_connections_only(void **state)
 		     "    mode: observe\n");
 	for (size_t i = 0; i < 2; i++) {
 		const struct fam *fm = &fams[i];
-		struct fx_table t0, t1;
+		struct counter_table t0, t1;
 		size_t n;
 
 		fx_table_read(f, &t0);
@@ -398,7 +388,7 @@ static void test_allow_deny_precedence(void **state)
 		     "    cidrs: [198.18.4.0/25]\n"
 		     "    packets: { rate: 4/m, burst: 1 }\n");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct fx_table t0, t1;
+		struct counter_table t0, t1;
 		size_t n = fx_udp(b, cases[i].src, 53);
 
 		fx_table_read(f, &t0);
@@ -445,7 +435,7 @@ static void test_ports_pick_the_class(void **state)
 		     "    ports: [tcp/1]\n");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		for (size_t k = 0; k < 2; k++) {
-			struct fx_table t0, t1;
+			struct counter_table t0, t1;
 			size_t n = cases[i].tcp ? fx_tcp(b, fams[k].other, cases[i].port, FR_TCP_ACK)
 						: fx_udp(b, fams[k].other, cases[i].port);
 
@@ -460,7 +450,7 @@ static void test_ports_pick_the_class(void **state)
 	{
 		struct frame_spec s = { .family = 4, .src = "198.18.100.1", .l4 = FR_PROTO_TCP,
 					.frag_off = 100, .payload = 32, .dport = 8000 };
-		struct fx_table t0, t1;
+		struct counter_table t0, t1;
 		size_t n = frame_build(b, FRAME_MAX, &s, NULL);
 
 		fx_table_read(f, &t0);
@@ -539,18 +529,18 @@ static void test_renamed_class_starts_afresh(void **state)
 				       "        packets: { rate: 4/m, burst: 4 }\n";
 	uint8_t b[FRAME_MAX], t[FRAME_MAX];
 	size_t n = fx_udp(b, "198.18.100.1", 443), nt = fx_udp(t, "198.18.7.1", 443);
-	struct fx_table c;
+	struct counter_table c;
 
 	fx_policy(f, web);
 	assert_int_equal(fx_send(f, b, n, 3), 2); /* class bucket: 2 */
 	fx_policy(f, web);
 	assert_int_equal(fx_send(f, b, n, 1), 0); /* same name: still empty */
 	fx_table_read(f, &c);
-	assert_int_equal(c.c[WEB][RW_REASON_CLASS_PKT][RW_VERDICT_DROP].packets, 2);
+	assert_int_equal(fx_count(&c, WEB, RW_REASON_CLASS_PKT, RW_VERDICT_DROP), 2);
 	fx_policy(f, api);
 	fx_table_read(f, &c);
-	assert_int_equal(c.c[WEB][RW_REASON_CLASS_PKT][RW_VERDICT_DROP].packets, 0);
-	assert_int_equal(c.c[WEB][RW_REASON_ADMITTED][RW_VERDICT_PASS].packets, 0);
+	assert_int_equal(fx_count(&c, WEB, RW_REASON_CLASS_PKT, RW_VERDICT_DROP), 0);
+	assert_int_equal(fx_count(&c, WEB, RW_REASON_ADMITTED, RW_VERDICT_PASS), 0);
 	assert_int_equal(fx_send(f, b, n, 3), 2); /* full again */
 
 	/* The tenant keeps its name; its bucket in class id 1 follows the class. */

@@ -117,6 +117,21 @@ veth_pair() {
 	ip -n "$ns2" link set "$if2" up
 }
 
+# gateway_and_client GW CL: the usual testbed. Namespaces GW and CL joined
+# by a veth pair gw0 (198.18.0.1/24) -- cl0 (198.18.0.2/24), IPv4 only, with
+# static neighbours: no ARP, so the only frames on the wire are the test's
+# own (and the gateway's replies, which XDP on gw0 does not see).
+gateway_and_client() {
+	local gw=$1 cl=$2
+	ns_create "$gw"
+	ns_create "$cl"
+	veth_pair "$gw" gw0 "$cl" cl0
+	ip -n "$gw" addr add 198.18.0.1/24 dev gw0
+	ip -n "$cl" addr add 198.18.0.2/24 dev cl0
+	neigh_static "$gw" gw0 198.18.0.2 "$(mac_of "$cl" cl0)"
+	neigh_static "$cl" cl0 198.18.0.1 "$(mac_of "$gw" gw0)"
+}
+
 # link_stat NS IF rx|tx FIELD: an interface counter, e.g. tx packets.
 link_stat() {
 	ip -n "$1" -j -s link show dev "$2" | jq -r ".[0].stats64.$3.$4"

@@ -13,14 +13,8 @@ command -v unshare >/dev/null || die "unshare is missing (util-linux)"
 
 GW=$(ns_name gw)
 CL=$(ns_name cl)
-ns_create "$GW"
-ns_create "$CL"
-veth_pair "$GW" gw0 "$CL" cl0
+gateway_and_client "$GW" "$CL"
 veth_pair "$GW" gw1 "$CL" cl1 # spare: must never get a program
-ip -n "$GW" addr add 198.18.0.1/24 dev gw0
-ip -n "$CL" addr add 198.18.0.2/24 dev cl0
-neigh_static "$GW" gw0 198.18.0.2 "$(mac_of "$CL" cl0)"
-neigh_static "$CL" cl0 198.18.0.1 "$(mac_of "$GW" gw0)"
 
 rw_attach "$GW" gw0 rate 2000 burst 100 || die "attach failed"
 # Some counters first, so "unchanged" covers them too.

@@ -16,15 +16,7 @@ PORT=9
 
 GW=$(ns_name gw)
 CL=$(ns_name cl)
-ns_create "$GW"
-ns_create "$CL"
-veth_pair "$GW" gw0 "$CL" cl0
-ip -n "$GW" addr add 198.18.0.1/24 dev gw0
-ip -n "$CL" addr add 198.18.0.2/24 dev cl0
-# Static neighbours: no ARP, so the only frames are the test's datagrams
-# (and the gateway's port-unreachable replies, which XDP does not see).
-neigh_static "$GW" gw0 198.18.0.2 "$(mac_of "$CL" cl0)"
-neigh_static "$CL" cl0 198.18.0.1 "$(mac_of "$GW" gw0)"
+gateway_and_client "$GW" "$CL"
 
 rw_attach "$GW" gw0 mode native rate "$RATE" burst "$BURST" || die "attach failed"
 expect_eq "status mode" "$(rw_get "$GW" gw0 .mode)" native

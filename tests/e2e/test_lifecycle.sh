@@ -9,13 +9,7 @@ require_env
 
 GW=$(ns_name gw)
 CL=$(ns_name cl)
-ns_create "$GW"
-ns_create "$CL"
-veth_pair "$GW" gw0 "$CL" cl0
-ip -n "$GW" addr add 198.18.0.1/24 dev gw0
-ip -n "$CL" addr add 198.18.0.2/24 dev cl0
-neigh_static "$GW" gw0 198.18.0.2 "$(mac_of "$CL" cl0)"
-neigh_static "$CL" cl0 198.18.0.1 "$(mac_of "$GW" gw0)"
+gateway_and_client "$GW" "$CL"
 
 # send COUNT: unpaced datagrams from the client; prints the sender's JSON.
 send() { burst "$CL" 198.18.0.1 9 "$1" || die "udp_burst failed"; }

@@ -34,13 +34,7 @@ expect_true "the error names file and line 6: $err" grep -q "broken.yaml:6:" <<<
 # --- attach with a policy -----------------------------------------------------
 GW=$(ns_name gw)
 CL=$(ns_name cl)
-ns_create "$GW"
-ns_create "$CL"
-veth_pair "$GW" gw0 "$CL" cl0
-ip -n "$GW" addr add 198.18.0.1/24 dev gw0
-ip -n "$CL" addr add 198.18.0.2/24 dev cl0
-neigh_static "$GW" gw0 198.18.0.2 "$(mac_of "$CL" cl0)"
-neigh_static "$CL" cl0 198.18.0.1 "$(mac_of "$GW" gw0)"
+gateway_and_client "$GW" "$CL"
 
 expect_fail --has "built-in policy" rw "$GW" attach dev gw0 policy "$EXAMPLE" rate 5
 rw_attach "$GW" gw0 policy "$EXAMPLE" || die "attach with the example policy failed"
