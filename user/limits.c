@@ -18,9 +18,14 @@ void limit_opts_default(struct limit_opts *o)
 
 uint64_t gcra_interval_ticks(uint64_t rate)
 {
-	uint64_t one_sec = RW_NS_PER_SEC << RW_TICK_SHIFT;
+	return gcra_interval_ticks_per(rate, RW_NS_PER_SEC);
+}
 
-	return (one_sec + rate - 1) / rate;
+uint64_t gcra_interval_ticks_per(uint64_t count, uint64_t period_ns)
+{
+	uint64_t span = period_ns << RW_TICK_SHIFT;
+
+	return (span + count - 1) / count;
 }
 
 uint32_t prefix_mask4(uint32_t prefix)

@@ -24,6 +24,8 @@ void limit_opts_default(struct limit_opts *o);
  * only ever admit less than the rate, never more.
  */
 uint64_t gcra_interval_ticks(uint64_t rate);
+/* The same for `count` events per `period_ns` (a rate per minute or hour). */
+uint64_t gcra_interval_ticks_per(uint64_t count, uint64_t period_ns);
 
 /* Network-byte-order masks for a prefix length. */
 uint32_t prefix_mask4(uint32_t prefix);

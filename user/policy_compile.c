@@ -11,14 +11,9 @@
 
 uint64_t policy_limit_word(const struct policy_limit *l)
 {
-	uint64_t span, interval;
-
 	if (!l->count)
 		return 0;
-	/* Rounded up, so that the bucket never admits more than was written. */
-	span = l->period_ns << RW_TICK_SHIFT;
-	interval = (span + l->count - 1) / l->count;
-	return rw_limit_pack(interval, l->burst);
+	return rw_limit_pack(gcra_interval_ticks_per(l->count, l->period_ns), l->burst);
 }
 
 static void class_limits(const struct policy_class *c, struct rw_class_limits *out)

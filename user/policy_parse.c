@@ -15,6 +15,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "limits.h"
 #include "policy.h"
 #include "policy_checks.h"
 #include "policy_errors.h"
@@ -150,7 +151,7 @@ static void parse_limit(struct parse_ctx *c, const yaml_node_t *node, const char
 		return;
 	if (!limit.burst)
 		limit.burst = policy_default_burst(limit.count, limit.period_ns);
-	if (policy_interval_ticks(limit.count, limit.period_ns) > RW_WINDOW_MAX / limit.burst) {
+	if (gcra_interval_ticks_per(limit.count, limit.period_ns) > RW_WINDOW_MAX / limit.burst) {
 		policy_error(c->e, limit.line,
 			     "burst %llu at rate %s takes more than 208 days to refill; lower the "
 			     "burst or raise the rate",

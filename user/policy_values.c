@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "limits.h"
 #include "policy_values.h"
 
 /* Quoted values are cut here so that one message stays one readable line. */
@@ -90,13 +91,6 @@ bool policy_parse_name(const char *what, const char *text, char *msg, size_t len
 	return true;
 }
 
-uint64_t policy_interval_ticks(uint64_t count, uint64_t period_ns)
-{
-	uint64_t span = period_ns << RW_TICK_SHIFT;
-
-	return (span + count - 1) / count;
-}
-
 uint64_t policy_default_burst(uint64_t count, uint64_t period_ns)
 {
 	uint64_t seconds = period_ns / RW_NS_PER_SEC;
@@ -150,7 +144,7 @@ bool policy_parse_rate(const char *text, uint64_t *count, uint64_t *period_ns, c
 			 text, RW_RATE_MAX);
 		return false;
 	}
-	if (policy_interval_ticks(n, seconds * RW_NS_PER_SEC) >= POLICY_INTERVAL_LIMIT) {
+	if (gcra_interval_ticks_per(n, seconds * RW_NS_PER_SEC) >= POLICY_INTERVAL_LIMIT) {
 		snprintf(msg, len,
 			 "rate %s is slower than ratewall can keep (at least 1 per %llu s)", text,
 			 (POLICY_INTERVAL_LIMIT >> RW_TICK_SHIFT) / RW_NS_PER_SEC);

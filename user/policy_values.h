@@ -16,8 +16,8 @@
 /* Room for one message: the longest quotes a value cut to about 60 bytes. */
 #define POLICY_MSG_MAX 320
 
-/* Emission intervals must stay under 2^40 ticks to fit the packed limit word. */
-#define POLICY_INTERVAL_LIMIT (1ULL << 40)
+/* Emission intervals must fit the packed limit word (2^40 ticks). */
+#define POLICY_INTERVAL_LIMIT (1ULL << (64 - RW_LIMIT_BURST_BITS))
 
 /* Writes text as a double-quoted C-like string, cut with "..." when long. */
 void policy_quote(const char *text, char *buf, size_t len);
@@ -29,9 +29,6 @@ bool policy_parse_name(const char *what, const char *text, char *msg, size_t len
 bool policy_parse_rate(const char *text, uint64_t *count, uint64_t *period_ns, char *msg,
 		       size_t len);
 bool policy_parse_burst(const char *text, uint64_t *burst, char *msg, size_t len);
-
-/* ceil((period_ns << RW_TICK_SHIFT) / count): ticks between two admitted events. */
-uint64_t policy_interval_ticks(uint64_t count, uint64_t period_ns);
 
 /* One second's worth of count (rounded up, at least 1, at most RW_BURST_MAX). */
 uint64_t policy_default_burst(uint64_t count, uint64_t period_ns);
