@@ -461,9 +461,7 @@ static int cmd_policy_check(struct arg_cursor *cur)
 		json_object_object_add(o, "classes", json_object_new_uint64(img->policy.n_classes));
 		json_object_object_add(o, "tenants", json_object_new_uint64(img->policy.n_tenants));
 		json_object_object_add(o, "prefixes", json_object_new_uint64(img->n_cidrs));
-		printf("%s\n", json_object_to_json_string_ext(
-				       o, output == OUTPUT_JSON_PRETTY ? JSON_C_TO_STRING_PRETTY
-								: JSON_C_TO_STRING_PLAIN));
+		output_json(o, output);
 		json_object_put(o);
 	}
 	policy_image_delete(img);

@@ -7,16 +7,12 @@
 #include <bpf/bpf.h>
 
 #include "policy_show.h"
+#include "policy_values.h"
 
 static const char *const mode_names[RW_CLASS_MODE_MAX] = {
 	[RW_CLASS_ENFORCE] = "enforce",
 	[RW_CLASS_OBSERVE] = "observe",
 	[RW_CLASS_SHED] = "shed",
-};
-
-static const char *const proto_names[RW_PROTO_MAX] = {
-	[RW_PROTO_TCP] = "tcp",
-	[RW_PROTO_UDP] = "udp",
 };
 
 const char *class_mode_name(unsigned int mode)
@@ -102,17 +98,16 @@ static void class_port_runs(const struct live_policy *lp, uint32_t class_id,
 			bool mine = port < 65536 &&
 				    lp->ports[proto][port / RW_PORTS_PER_ENTRY]
 						    .class_id[port % RW_PORTS_PER_ENTRY] == class_id;
+			struct policy_ports range = { .proto = proto };
 			char run[32];
 
 			if (mine && !open) {
 				first = port;
 				open = true;
 			} else if (!mine && open) {
-				if (first == port - 1)
-					snprintf(run, sizeof(run), "%s/%u", proto_names[proto], first);
-				else
-					snprintf(run, sizeof(run), "%s/%u-%u", proto_names[proto], first,
-						 port - 1);
+				range.first = (uint16_t)first;
+				range.last = (uint16_t)(port - 1);
+				policy_format_ports(&range, run, sizeof(run));
 				fn(ctx, run);
 				open = false;
 			}

@@ -191,7 +191,7 @@ bool policy_parse_mode(const char *text, enum rw_class_mode *mode, char *msg, si
 
 #define PORT_SYNTAX "port %s is not PROTO/PORT or PROTO/FIRST-LAST, like tcp/443 or udp/8000-8099"
 
-static const char *proto_name(enum rw_port_proto proto)
+const char *policy_proto_name(enum rw_port_proto proto)
 {
 	return proto == RW_PROTO_TCP ? "tcp" : "udp";
 }
@@ -239,7 +239,7 @@ bool policy_parse_ports(const char *text, struct policy_ports *out, char *msg, s
 	}
 	if (first > last) {
 		snprintf(msg, len, "port range %s is reversed; write %s/%llu-%llu", q,
-			 proto_name(out->proto), (unsigned long long)last,
+			 policy_proto_name(out->proto), (unsigned long long)last,
 			 (unsigned long long)first);
 		return false;
 	}
@@ -251,16 +251,10 @@ bool policy_parse_ports(const char *text, struct policy_ports *out, char *msg, s
 void policy_format_ports(const struct policy_ports *ports, char *buf, size_t len)
 {
 	if (ports->first == ports->last)
-		snprintf(buf, len, "%s/%u", proto_name(ports->proto), ports->first);
+		snprintf(buf, len, "%s/%u", policy_proto_name(ports->proto), ports->first);
 	else
-		snprintf(buf, len, "%s/%u-%u", proto_name(ports->proto), ports->first,
+		snprintf(buf, len, "%s/%u-%u", policy_proto_name(ports->proto), ports->first,
 			 ports->last);
-}
-
-/* Network-order mask of the `bits` (0..32) leading bits of one word. */
-static uint32_t word_mask(unsigned int bits)
-{
-	return bits == 0 ? 0 : htonl(0xffffffffu << (32 - bits));
 }
 
 bool policy_parse_cidr(const char *text, struct policy_cidr *out, char *msg, size_t len)
@@ -269,7 +263,8 @@ bool policy_parse_cidr(const char *text, struct policy_cidr *out, char *msg, siz
 	char q[POLICY_MSG_MAX / 2], addr_text[INET6_ADDRSTRLEN], masked[64];
 	size_t addr_len = slash ? (size_t)(slash - text) : strlen(text);
 	struct policy_cidr c = { 0 };
-	unsigned int max_prefix, bits;
+	unsigned int max_prefix;
+	uint32_t mask[4];
 	uint64_t prefix;
 	bool overflow, host_bits = false;
 
@@ -302,14 +297,11 @@ bool policy_parse_cidr(const char *text, struct policy_cidr *out, char *msg, siz
 		return false;
 	}
 	c.prefix = (uint8_t)prefix;
-	bits = c.prefix;
+	/* An IPv4 address has only addr[0]: the IPv6 mask's first word fits it. */
+	prefix_mask6(c.prefix, mask);
 	for (int i = 0; i < 4; i++) {
-		unsigned int word_bits = bits > 32 ? 32 : bits;
-		uint32_t keep = c.addr[i] & word_mask(word_bits);
-
-		host_bits |= keep != c.addr[i];
-		c.addr[i] = keep;
-		bits -= word_bits;
+		host_bits |= (c.addr[i] & mask[i]) != c.addr[i];
+		c.addr[i] &= mask[i];
 	}
 	if (host_bits) {
 		policy_format_cidr(&c, masked, sizeof(masked));

@@ -38,6 +38,7 @@ bool policy_parse_mode(const char *text, enum rw_class_mode *mode, char *msg, si
 /* "tcp/443" or "udp/8000-8099"; sets proto, first and last. */
 bool policy_parse_ports(const char *text, struct policy_ports *out, char *msg, size_t len);
 void policy_format_ports(const struct policy_ports *ports, char *buf, size_t len);
+const char *policy_proto_name(enum rw_port_proto proto);
 
 /* "ADDR/LEN", IPv4 or IPv6, with no host bits set; sets family, prefix, addr. */
 bool policy_parse_cidr(const char *text, struct policy_cidr *out, char *msg, size_t len);

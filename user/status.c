@@ -258,6 +258,13 @@ static int show_all(enum output_format fmt, json_object *arr)
 	return err;
 }
 
+void output_json(json_object *o, enum output_format fmt)
+{
+	printf("%s\n", json_object_to_json_string_ext(o, fmt == OUTPUT_JSON_PRETTY
+							       ? JSON_C_TO_STRING_PRETTY
+							       : JSON_C_TO_STRING_PLAIN));
+}
+
 int status_show(const char *ifname, enum output_format fmt)
 {
 	json_object *root = NULL, *arr = NULL;
@@ -291,9 +298,7 @@ int status_show(const char *ifname, enum output_format fmt)
 	pins_unlock(lock);
 	if (root) {
 		if (!err)
-			printf("%s\n", json_object_to_json_string_ext(
-					       root, fmt == OUTPUT_JSON_PRETTY ? JSON_C_TO_STRING_PRETTY
-									 : JSON_C_TO_STRING_PLAIN));
+			output_json(root, fmt);
 		json_object_put(root);
 	}
 	return err;

@@ -11,6 +11,11 @@ enum output_format {
 	OUTPUT_JSON_PRETTY,
 };
 
+struct json_object;
+
+/* Prints one JSON document on a line of its own, pretty when asked. */
+void output_json(struct json_object *o, enum output_format fmt);
+
 /* ifname NULL lists every attachment of this network namespace. */
 int status_show(const char *ifname, enum output_format fmt);
 
