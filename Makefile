@@ -16,10 +16,11 @@ USER_LIB_SRCS := user/args.c user/limits.c user/pins.c user/counters.c \
 	user/attachment.c user/loader.c user/status.c user/netns.c \
 	user/privileges.c user/policy_parse.c user/policy_values.c user/policy_checks.c \
 	user/policy_errors.c user/policy_compile.c user/policy_apply.c user/policy_builtin.c \
-	user/policy_show.c user/policy_maps.c user/map_mmap.c
+	user/policy_show.c user/policy_maps.c user/map_mmap.c user/conns.c \
+	user/conns_show.c
 USER_LIB_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_LIB_SRCS))
-BPF_OBJS := $(BUILD)/ratewall.bpf.o
-SKELS := $(BUILD)/ratewall.skel.h
+BPF_OBJS := $(BUILD)/ratewall.bpf.o $(BUILD)/conns.bpf.o
+SKELS := $(BUILD)/ratewall.skel.h $(BUILD)/conns.skel.h
 
 TEST_UNIT := $(BUILD)/tests/unit_args $(BUILD)/tests/unit_limits $(BUILD)/tests/unit_pins \
 	$(BUILD)/tests/unit_policy_parse $(BUILD)/tests/unit_policy_compile

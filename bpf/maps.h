@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
-/* The maps of the XDP program; their keys and values live in ratewall.h. */
+/* The maps of the XDP program; their keys and values live in ratewall.h.
+ * Those that sockops shares are in policy_maps.h and conn_maps.h. */
 #ifndef RATEWALL_MAPS_H
 #define RATEWALL_MAPS_H
 
@@ -7,31 +8,8 @@
 #include <bpf/bpf_helpers.h>
 #include "ratewall.h"
 
-/* Mmapable so that live changes are single stores. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct rw_config);
-} rw_config SEC(".maps");
-
-/* The two policy slots; mmapable so that `set` changes a limit with one store. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, RW_POLICY_SLOTS);
-	__type(key, __u32);
-	__type(value, struct rw_policy);
-} rw_policy SEC(".maps");
-
-/* Port -> class of both slots, indexed by rw_port_index(). */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, RW_POLICY_SLOTS * RW_PROTO_MAX * RW_PORT_ENTRIES_PER_PROTO);
-	__type(key, __u32);
-	__type(value, struct rw_port_classes);
-} rw_ports SEC(".maps");
+#include "policy_maps.h"
+#include "conn_maps.h"
 
 /* Allow, deny and tenant prefixes of both slots, merged. */
 struct {

@@ -2,8 +2,8 @@
 /*
  * ratewall XDP program: parse, pick the policy slot, the route class and
  * the source's list and tenant, then run the limits most specific first
- * (shed, per source, tenant, class), stopping at the first refusal. Every
- * verdict is counted by class and reason.
+ * (shed, connection caps, per source, tenant, class), stopping at the first
+ * refusal. Every verdict is counted by class and reason.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -11,6 +11,7 @@
 #include "parse.h"
 #include "gcra.h"
 #include "maps.h"
+#include "classify.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -43,22 +44,13 @@ static __always_inline int take(__u64 *tat, __u64 limit, __u64 now)
 static __always_inline __u32 class_of(const struct rw_policy *pol, const struct packet_info *pi,
 				      __u32 slot)
 {
-	struct rw_port_classes *pc;
-	__u32 proto, idx;
-
-	if (!pi->has_ports || !pol->has_ports)
+	if (!pi->has_ports)
 		return 0;
 	if (pi->l4_proto == IPPROTO_TCP)
-		proto = RW_PROTO_TCP;
-	else if (pi->l4_proto == IPPROTO_UDP)
-		proto = RW_PROTO_UDP;
-	else
-		return 0;
-	idx = rw_port_index(slot, proto, pi->dport);
-	pc = bpf_map_lookup_elem(&rw_ports, &idx);
-	if (!pc)
-		return 0;
-	return pc->class_id[pi->dport % RW_PORTS_PER_ENTRY] & (RW_MAX_CLASSES - 1);
+		return class_of_port(pol, slot, RW_PROTO_TCP, pi->dport);
+	if (pi->l4_proto == IPPROTO_UDP)
+		return class_of_port(pol, slot, RW_PROTO_UDP, pi->dport);
+	return 0;
 }
 
 /* A bucket result as the reason to count: 0 when admitted. */
@@ -187,6 +179,33 @@ static __always_inline __u32 class_buckets(const struct rw_class_limits *cl, __u
 }
 
 /*
+ * The open-connection caps of a SYN: its source's count in this class,
+ * then the class's. Counts are kept by sockops (conns.bpf.c). An entry
+ * being deleted (RW_CONN_DEAD) counts as zero.
+ */
+static __always_inline __u32 conn_caps(const struct rw_src_key *key, __u32 class_id,
+				       __u32 src_cap, __u32 class_cap)
+{
+	if (src_cap) {
+		__u64 *open = bpf_map_lookup_elem(&rw_conns, key);
+
+		if (open) {
+			__u64 n = READ_ONCE_U64(*open);
+
+			if (n != RW_CONN_DEAD && n >= src_cap)
+				return RW_REASON_SRC_CONN;
+		}
+	}
+	if (class_cap) {
+		struct rw_class_conns *cc = bpf_map_lookup_elem(&rw_class_conns, &class_id);
+
+		if (cc && READ_ONCE_U64(cc->open) >= class_cap)
+			return RW_REASON_CLASS_CONN;
+	}
+	return 0;
+}
+
+/*
  * The source's list and tenant from the merged trie, as one word:
  * list << 16 | tenant id; 0 when none. A subprogram of its own, so that
  * its key's stack space and zeroing stay off the path of policies with
@@ -223,7 +242,7 @@ int ratewall_xdp(struct xdp_md *ctx)
 	const struct rw_policy *pol;
 	struct packet_info pi = {};
 	struct rw_src_key key = {};
-	__u32 zero = 0, slot, class_id, tenant_id = 0, refused_as, reason;
+	__u32 zero = 0, slot, class_id, tenant_id = 0, refused_as, reason, src_conn, class_conn;
 	__u64 src_pkt, src_syn, now;
 	bool malformed, syn;
 	__u8 mode;
@@ -268,21 +287,22 @@ int ratewall_xdp(struct xdp_md *ctx)
 	if (syn && (mode == RW_CLASS_SHED || cfg->shed_all))
 		return finish(class_id, RW_REASON_SHED, refused_as, bytes);
 
-	now = bpf_ktime_get_ns() << RW_TICK_SHIFT;
 	reason = 0;
 	src_pkt = READ_ONCE_U64(cl->src_pkt);
 	src_syn = syn ? READ_ONCE_U64(cl->src_syn) : 0;
+	src_conn = syn ? *(volatile const __u32 *)&cl->src_conn : 0;
+	class_conn = syn ? *(volatile const __u32 *)&cl->class_conn : 0;
+	if (src_pkt || src_syn || src_conn)
+		source_key(&key, pi.family, pi.saddr, cfg, class_id);
+	if (src_conn || class_conn) {
+		__u32 r = conn_caps(&key, class_id, src_conn, class_conn);
+
+		if (r)
+			return finish(class_id, r, refused_as, bytes);
+	}
+
+	now = bpf_ktime_get_ns() << RW_TICK_SHIFT;
 	if (src_pkt || src_syn) {
-		key.family = pi.family;
-		key.class_id = class_id;
-		if (pi.family == 4) {
-			key.addr[0] = pi.saddr[0] & cfg->mask4;
-		} else {
-			key.addr[0] = pi.saddr[0] & cfg->mask6[0];
-			key.addr[1] = pi.saddr[1] & cfg->mask6[1];
-			key.addr[2] = pi.saddr[2] & cfg->mask6[2];
-			key.addr[3] = pi.saddr[3] & cfg->mask6[3];
-		}
 		reason = source_buckets(&key, cfg, src_pkt, src_syn, now);
 		if (reason && reason != RW_REASON_NO_STATE)
 			return finish(class_id, reason, refused_as, bytes);

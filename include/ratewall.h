@@ -87,6 +87,8 @@ enum rw_reason {
 	RW_REASON_TENANT_PKT,    /* over its tenant's packet bucket */
 	RW_REASON_CLASS_SYN,     /* over the class-wide new-connection bucket */
 	RW_REASON_CLASS_PKT,     /* over the class-wide packet bucket */
+	RW_REASON_SRC_CONN,      /* SYN from a source at its open-connection cap */
+	RW_REASON_CLASS_CONN,    /* SYN to a class at its open-connection cap */
 	RW_REASON_MAX,
 };
 
@@ -225,6 +227,8 @@ struct rw_class_limits {
 	__u64 src_syn;   /* per source: new TCP connections (SYN without ACK) */
 	__u64 class_pkt; /* the whole class: packets */
 	__u64 class_syn; /* the whole class: new TCP connections */
+	__u32 src_conn;  /* per source: open TCP connections; 0 = no cap */
+	__u32 class_conn; /* the whole class: open TCP connections; 0 = no cap */
 	__u8 mode;       /* enum rw_class_mode */
 	__u8 pad[7];
 };
@@ -305,8 +309,12 @@ struct rw_config {
 	__u32 ifindex;
 	__u32 attach_mode;    /* enum rw_attach_mode */
 	__u32 pad1;
-	__u64 netns_cookie;
+	__u64 netns_cookie;   /* also read by sockops: only this namespace's connections count */
 	__u64 attached_at_ns; /* CLOCK_REALTIME at attach */
+	__u64 cgroup_id;      /* the cgroup v2 directory sockops is attached to */
+	__u32 cgroup_level;   /* its depth below the cgroup2 root (0: the root) */
+	__u32 conn_entries;   /* size of the connection-count table */
+	char cgroup_path[256]; /* that directory, for status (cut if longer) */
 };
 
 /*
@@ -316,6 +324,45 @@ struct rw_config {
  */
 struct rw_global_state {
 	__u64 new_src_tat;    /* GCRA TAT of the new-source budget, in ticks */
+};
+
+/*
+ * Open TCP connections, counted by sockops from passive establishment
+ * until the gateway closes its side (the socket leaves ESTABLISHED and
+ * CLOSE_WAIT) or the connection is reset. The per-source table is a plain
+ * hash keyed by rw_src_key (never LRU: an evicted count would silently
+ * lift the cap); its value is the count. An entry whose count drops to
+ * zero is marked RW_CONN_DEAD before it is deleted, so that a CPU which
+ * found it just then retries instead of counting into a dying entry.
+ */
+#define RW_CONN_DEAD (~0ULL)
+#define RW_DEFAULT_CONN_ENTRIES 65536U
+#define RW_CONN_ENTRIES_MIN 64U
+#define RW_CONN_ENTRIES_MAX (16U << 20)
+#define RW_CONN_CAP_MAX 1000000U
+
+/* A class's open connections, every source together; one cache line each. */
+struct rw_class_conns {
+	__u64 open;
+	__u64 pad[7];
+};
+
+/* What a counted socket remembers (in its socket storage): the key it was
+ * counted under, so that it is uncounted there whatever changed since. */
+struct rw_conn_sock {
+	struct rw_src_key key;
+	__u32 counted;   /* 1 while it holds a count */
+};
+
+/* What happened to connections, by event; a per-CPU array. Order is ABI. */
+enum rw_conn_event {
+	RW_CONN_OPENED = 0, /* counted at passive establishment */
+	RW_CONN_CLOSED,     /* uncounted when the gateway closed it or it was reset */
+	RW_CONN_TABLE_FULL, /* not counted: the per-source table is full */
+	RW_CONN_LOST,       /* not counted: no socket storage, or raced out RW_CAS_RETRIES times */
+	RW_CONN_SEEDED,     /* counted by a sync: it was open before the attach */
+	RW_CONN_MOVED,      /* recounted by a sync under the class a new policy gives it */
+	RW_CONN_EVENT_MAX,
 };
 
 #endif /* RATEWALL_H */

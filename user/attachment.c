@@ -31,6 +31,11 @@ static const struct {
 	{ RW_PIN_TENANTS, offsetof(struct attachment, maps.tenants_fd) },
 	{ RW_PIN_TENANT_STATE, offsetof(struct attachment, maps.tenant_state_fd) },
 	{ RW_PIN_CLASS_STATE, offsetof(struct attachment, maps.class_state_fd) },
+	{ RW_PIN_SOCKOPS_LINK, offsetof(struct attachment, sockops_link_fd) },
+	{ RW_PIN_CONNS, offsetof(struct attachment, conns.conns_fd) },
+	{ RW_PIN_CLASS_CONNS, offsetof(struct attachment, conns.class_conns_fd) },
+	{ RW_PIN_CONN_EVENTS, offsetof(struct attachment, conns.events_fd) },
+	{ RW_PIN_CONN_SOCKS, offsetof(struct attachment, conns.socks_fd) },
 };
 #define N_PINS (sizeof(pins) / sizeof(pins[0]))
 

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "ratewall.h"
+#include "conns.h"
 #include "policy_maps.h"
 
 struct attachment {
@@ -27,8 +28,10 @@ struct attachment {
 	bool moved;
 	uint64_t netns_cookie;      /* the namespace recorded at attach time */
 	int link_fd;
+	int sockops_link_fd;
 	int sources_fd;
 	struct policy_maps maps; /* config, counters and the policy's maps */
+	struct conn_maps conns;  /* open-connection counts */
 };
 
 enum attachment_status {

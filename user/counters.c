@@ -23,6 +23,8 @@ static const char *const reason_names[RW_REASON_MAX] = {
 	[RW_REASON_TENANT_PKT] = "tenant_pkt",
 	[RW_REASON_CLASS_SYN] = "class_syn",
 	[RW_REASON_CLASS_PKT] = "class_pkt",
+	[RW_REASON_SRC_CONN] = "src_conn",
+	[RW_REASON_CLASS_CONN] = "class_conn",
 };
 
 static const char *const verdict_names[RW_VERDICT_MAX] = {

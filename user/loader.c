@@ -16,6 +16,7 @@
 #include <linux/if_link.h>
 
 #include "attachment.h"
+#include "conns.h"
 #include "log.h"
 #include "loader.h"
 #include "map_mmap.h"
@@ -36,8 +37,10 @@ const char *attach_mode_name(unsigned int mode)
  * netns cookie proves whose they are.
  */
 static const char *const pin_names[] = {
-	RW_PIN_LINK,	 RW_PIN_SOURCES, RW_PIN_COUNTERS,     RW_PIN_POLICY,	  RW_PIN_PORTS,
-	RW_PIN_CIDRS,	 RW_PIN_TENANTS, RW_PIN_TENANT_STATE, RW_PIN_CLASS_STATE, RW_PIN_CONFIG,
+	RW_PIN_LINK,	     RW_PIN_SOCKOPS_LINK, RW_PIN_SOURCES,     RW_PIN_COUNTERS,
+	RW_PIN_POLICY,	     RW_PIN_PORTS,	  RW_PIN_CIDRS,	      RW_PIN_TENANTS,
+	RW_PIN_TENANT_STATE, RW_PIN_CLASS_STATE,  RW_PIN_CONNS,	      RW_PIN_CLASS_CONNS,
+	RW_PIN_CONN_EVENTS,  RW_PIN_CONN_SOCKS,	  RW_PIN_CONFIG,
 };
 
 /*
@@ -211,7 +214,10 @@ static int fill_config(struct rw_config *cfg, const struct limit_opts *o,
 static int attach_locked(const char *ifname, unsigned int ifindex, enum rw_attach_mode mode,
 			 const struct limit_opts *o, const struct policy_image *img)
 {
+	uint64_t events[RW_CONN_EVENT_MAX];
 	struct policy_maps maps;
+	struct conn_maps conns;
+	struct conn_cgroup cg;
 	LIBBPF_OPTS(bpf_link_create_opts, link_opts);
 	struct ratewall_bpf *skel = NULL;
 	char dir[PATH_MAX], path[PATH_MAX];
@@ -236,9 +242,19 @@ static int attach_locked(const char *ifname, unsigned int ifindex, enum rw_attac
 		return -EEXIST;
 	}
 
+	err = conns_cgroup_resolve(img->cgroup, &cg);
+	if (err)
+		return err;
 	err = fill_config(&cfg, o, ifindex, mode);
 	if (err)
 		return err;
+	cfg.cgroup_id = cg.id;
+	cfg.cgroup_level = cg.level;
+	/* For status only: a longer path is shown cut, ending in "...". */
+	memcpy(cfg.cgroup_path, cg.path, sizeof(cfg.cgroup_path) - 1);
+	if (strlen(cg.path) >= sizeof(cfg.cgroup_path))
+		strcpy(cfg.cgroup_path + sizeof(cfg.cgroup_path) - 4, "...");
+	cfg.conn_entries = img->conn_table ? img->conn_table : RW_DEFAULT_CONN_ENTRIES;
 
 	skel = ratewall_bpf__open();
 	if (!skel) {
@@ -249,6 +265,8 @@ static int attach_locked(const char *ifname, unsigned int ifindex, enum rw_attac
 	err = bpf_map__set_max_entries(skel->maps.rw_sources, o->entries);
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.rw_seen, seen_filter_words(o->entries));
+	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.rw_conns, cfg.conn_entries);
 	if (!err)
 		err = ratewall_bpf__load(skel);
 	if (err) {
@@ -289,6 +307,9 @@ static int attach_locked(const char *ifname, unsigned int ifindex, enum rw_attac
 			{ skel->maps.rw_tenants, RW_PIN_TENANTS },
 			{ skel->maps.rw_tenant_state, RW_PIN_TENANT_STATE },
 			{ skel->maps.rw_class_state, RW_PIN_CLASS_STATE },
+			{ skel->maps.rw_conns, RW_PIN_CONNS },
+			{ skel->maps.rw_class_conns, RW_PIN_CLASS_CONNS },
+			{ skel->maps.rw_conn_events, RW_PIN_CONN_EVENTS },
 		};
 
 		for (size_t i = 0; !err && i < sizeof(maps_to_pin) / sizeof(maps_to_pin[0]); i++)
@@ -296,6 +317,23 @@ static int attach_locked(const char *ifname, unsigned int ifindex, enum rw_attac
 	}
 	if (err)
 		goto out;
+
+	/* Connections are counted, those already open included, before the
+	 * first SYN is judged against the counts. */
+	conn_maps_of_skeleton(skel, &conns);
+	{
+		char socks_path[PATH_MAX];
+
+		pins_path(path, sizeof(path), dir, RW_PIN_SOCKOPS_LINK);
+		pins_path(socks_path, sizeof(socks_path), dir, RW_PIN_CONN_SOCKS);
+		err = conns_attach(&maps, &conns, &cg, path, socks_path, events);
+	}
+	if (conns.socks_fd >= 0)
+		close(conns.socks_fd);
+	if (err)
+		goto out;
+	printf("%s: counting TCP connections in cgroup %s (%" PRIu64 " already open)\n", ifname,
+	       cg.path, events[RW_CONN_SEEDED]);
 
 	link_opts.flags = mode == RW_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
 	link_fd = bpf_link_create(bpf_program__fd(skel->progs.ratewall_xdp), ifindex,
@@ -517,19 +555,71 @@ int loader_set(const char *ifname, const struct live_change *chg)
 	return err;
 }
 
+/*
+ * The policy's `connections:` settings are fixed at attach: a policy that
+ * names another cgroup or table size cannot be applied live.
+ */
+static int check_attach_settings(const struct rw_config *cfg, const struct policy_image *img,
+				 const char *ifname)
+{
+	struct conn_cgroup cg;
+	int err;
+
+	if (img->conn_table && img->conn_table != cfg->conn_entries) {
+		rw_err("the policy's connection table size %u differs from the %u that %s was "
+		       "attached with; it is fixed at attach (detach and attach to change it)",
+		       img->conn_table, cfg->conn_entries, ifname);
+		return -EINVAL;
+	}
+	if (!img->cgroup[0])
+		return 0;
+	err = conns_cgroup_resolve(img->cgroup, &cg);
+	if (err)
+		return err;
+	if (cg.id != cfg->cgroup_id) {
+		rw_err("the policy's cgroup %s is not the one %s counts connections in (cgroup id "
+		       "%" PRIu64 "); it is fixed at attach (detach and attach to change it)",
+		       cg.path, ifname, (uint64_t)cfg->cgroup_id);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int loader_policy_apply(const char *ifname, const struct policy_image *img)
 {
+	uint64_t events[RW_CONN_EVENT_MAX];
+	struct rw_config cfg;
 	struct attachment a;
+	__u32 zero = 0;
 	int lock, err;
 
 	lock = pins_lock(true);
 	if (lock < 0)
 		return lock;
 	err = open_for_change(ifname, &a);
-	if (!err) {
-		err = policy_install(&a.maps, img, false);
-		attachment_close(&a);
+	if (err)
+		goto unlock;
+	if (bpf_map_lookup_elem(a.maps.config_fd, &zero, &cfg)) {
+		err = -errno;
+		rw_err("cannot read the configuration of %s: %s", ifname, strerror(-err));
+		goto out;
 	}
+	err = check_attach_settings(&cfg, img, ifname);
+	if (!err)
+		err = policy_install(&a.maps, img, false);
+	/* Open connections follow their port to the class the new policy gives it. */
+	if (!err) {
+		err = conns_sync(&a.maps, &a.conns, cfg.cgroup_id, cfg.cgroup_level, events);
+		if (err)
+			rw_err("the policy is applied, but connections it moves to another class are "
+			       "still counted under their old one");
+	}
+	if (!err && events[RW_CONN_MOVED])
+		printf("%s: %" PRIu64 " open connections recounted under their new class\n",
+		       ifname, events[RW_CONN_MOVED]);
+out:
+	attachment_close(&a);
+unlock:
 	pins_unlock(lock);
 	return err;
 }

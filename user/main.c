@@ -28,7 +28,7 @@ static void usage_attach(FILE *f)
 	fprintf(f,
 		"Usage: ratewall attach dev IFACE [mode native|skb] [policy FILE | rate N burst N]\n"
 		"                       [prefix4 N] [prefix6 N] [entries N] [malformed pass|drop]\n"
-		"                       [new-rate N] [new-burst N]\n"
+		"                       [new-rate N] [new-burst N] [cgroup PATH]\n"
 		"  Loads the XDP limiter on IFACE and pins it under /sys/fs/bpf/ratewall/.\n"
 		"  mode       native (default) or skb (generic XDP, for drivers without native)\n"
 		"  policy     the YAML policy file to enforce (see README \"Policy file\");\n"
@@ -43,7 +43,10 @@ static void usage_attach(FILE *f)
 		"  new-rate   sources seen for the first time that get an entry per second,\n"
 		"             all together, 1..%llu (default %llu); packets of other new\n"
 		"             sources are dropped (reason src_new) until the budget refills\n"
-		"  new-burst  new sources admitted at once, 1..%llu (default %llu)\n",
+		"  new-burst  new sources admitted at once, 1..%llu (default %llu)\n"
+		"  cgroup     the cgroup v2 directory the gateway runs in: its accepted TCP\n"
+		"             connections are counted for connection caps (default: the policy's\n"
+		"             connections.cgroup, else the root of the cgroup2 mount)\n",
 		(unsigned long long)RW_RATE_MAX, (unsigned long long)RW_DEFAULT_RATE,
 		(unsigned long long)RW_BURST_MAX, (unsigned long long)RW_DEFAULT_BURST,
 		RW_DEFAULT_PREFIX4, RW_DEFAULT_PREFIX6, RW_MAX_ENTRIES_MIN, RW_MAX_ENTRIES_MAX,
@@ -202,15 +205,15 @@ static struct policy_image *policy_load_builtin(uint64_t rate, uint64_t burst)
 }
 
 enum kw { KW_DEV, KW_MODE, KW_RATE, KW_BURST, KW_PREFIX4, KW_PREFIX6, KW_ENTRIES,
-	  KW_MALFORMED, KW_NEW_RATE, KW_NEW_BURST, KW_POLICY };
+	  KW_MALFORMED, KW_NEW_RATE, KW_NEW_BURST, KW_POLICY, KW_CGROUP };
 
 static int cmd_attach(struct arg_cursor *cur)
 {
 	static const char *const kws[] = { "dev", "mode", "rate", "burst", "prefix4",
 					   "prefix6", "entries", "malformed", "new-rate",
-					   "new-burst", "policy", NULL };
+					   "new-burst", "policy", "cgroup", NULL };
 	enum rw_attach_mode mode = RW_MODE_NATIVE;
-	const char *ifname = NULL, *value, *policy_file = NULL;
+	const char *ifname = NULL, *value, *policy_file = NULL, *cgroup = NULL;
 	bool has_rate = false, has_burst = false;
 	struct policy_image *img;
 	struct limit_opts o;
@@ -248,6 +251,9 @@ static int cmd_attach(struct arg_cursor *cur)
 			break;
 		case KW_POLICY:
 			policy_file = value;
+			break;
+		case KW_CGROUP:
+			cgroup = value;
 			break;
 		case KW_PREFIX4:
 			if (arg_parse_u64("prefix4", value, 0, 32, &v))
@@ -293,6 +299,14 @@ static int cmd_attach(struct arg_cursor *cur)
 	img = policy_file ? policy_load(policy_file) : policy_load_builtin(o.rate, o.burst);
 	if (!img)
 		return -1;
+	if (cgroup && img->cgroup[0] && strcmp(cgroup, img->cgroup) != 0) {
+		rw_err("cgroup %s conflicts with the policy's connections.cgroup %s; give one",
+		       cgroup, img->cgroup);
+		policy_image_delete(img);
+		return -1;
+	}
+	if (cgroup)
+		snprintf(img->cgroup, sizeof(img->cgroup), "%s", cgroup);
 	err = loader_attach(ifname, mode, &o, img);
 	policy_image_delete(img);
 	return err ? -1 : 0;

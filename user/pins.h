@@ -34,6 +34,11 @@
 #define RW_PIN_TENANTS "tenants"
 #define RW_PIN_TENANT_STATE "tenant_state"
 #define RW_PIN_CLASS_STATE "class_state"
+#define RW_PIN_SOCKOPS_LINK "sockops_link"
+#define RW_PIN_CONNS "conns"
+#define RW_PIN_CLASS_CONNS "class_conns"
+#define RW_PIN_CONN_EVENTS "conn_events"
+#define RW_PIN_CONN_SOCKS "conn_socks"
 
 /* An interface name as its pin directory is named, and back. Decoding
  * refuses (-EINVAL) what encoding a valid interface name cannot produce,

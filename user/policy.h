@@ -20,10 +20,13 @@ struct policy_limit {
 	int line;           /* where it was written, 0 when absent */
 };
 
-/* The two buckets of one scope: packets, and new TCP connections (SYN without ACK). */
+/* The two buckets of one scope: packets, and new TCP connections (SYN
+ * without ACK); for classes also a cap on open TCP connections. */
 struct policy_buckets {
 	struct policy_limit packets;
 	struct policy_limit syn;
+	uint32_t connections; /* 0: no cap */
+	int connections_line;
 };
 
 /* Destination ports first..last (inclusive) of one protocol. */
@@ -70,6 +73,11 @@ struct policy {
 	size_t n_tenants;
 	struct policy_cidr *allow, *deny;
 	size_t n_allow, n_deny;
+	/* `connections:` settings, used at attach (0 / "": not given) */
+	uint32_t conn_table;   /* (source, class) pairs with open connections */
+	int conn_table_line;
+	char cgroup[4096];     /* cgroup v2 directory of the gateway */
+	int cgroup_line;
 };
 
 /*

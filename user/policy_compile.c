@@ -22,6 +22,8 @@ static void class_limits(const struct policy_class *c, struct rw_class_limits *o
 	out->src_syn = policy_limit_word(&c->source.syn);
 	out->class_pkt = policy_limit_word(&c->global.packets);
 	out->class_syn = policy_limit_word(&c->global.syn);
+	out->src_conn = c->source.connections;
+	out->class_conn = c->global.connections;
 	out->mode = (uint8_t)c->mode;
 }
 
@@ -198,6 +200,8 @@ static void hash_image(struct policy_image *img)
 	EVP_DigestUpdate(ctx, &img->policy.n_tenants, sizeof(img->policy.n_tenants));
 	EVP_DigestUpdate(ctx, img->ports, sizeof(img->ports));
 	EVP_DigestUpdate(ctx, img->tenants, sizeof(img->tenants[0]) * (img->policy.n_tenants + 1));
+	EVP_DigestUpdate(ctx, &img->conn_table, sizeof(img->conn_table));
+	EVP_DigestUpdate(ctx, img->cgroup, strlen(img->cgroup) + 1);
 	for (size_t i = 0; i < img->n_cidrs; i++) {
 		const struct policy_image_cidr *c = &img->cidrs[i];
 
@@ -222,6 +226,8 @@ int policy_compile(const struct policy *p, struct policy_image *img)
 		snprintf(img->policy.class_names[c], RW_NAME_MAX, "%s", p->classes[c].name);
 	}
 	fill_ports(p, img);
+	img->conn_table = p->conn_table;
+	snprintf(img->cgroup, sizeof(img->cgroup), "%s", p->cgroup);
 	for (size_t t = 0; t < p->n_tenants; t++) {
 		const struct policy_tenant *pt = &p->tenants[t];
 		struct rw_tenant_limits *tl = &img->tenants[t + 1];

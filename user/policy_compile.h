@@ -25,6 +25,9 @@ struct policy_image {
 	struct rw_tenant_limits tenants[RW_MAX_TENANTS]; /* by tenant id; 0 unused */
 	struct policy_image_cidr *cidrs;                 /* sorted, distinct */
 	size_t n_cidrs;
+	/* attach-time settings; 0 / "" when the policy leaves them to attach */
+	uint32_t conn_table;
+	char cgroup[4096];
 };
 
 /* The bucket word of a limit: rw_limit_pack(interval, burst), 0 when absent. */

@@ -171,14 +171,65 @@ static void parse_buckets(struct parse_ctx *c, const yaml_node_t *packets, const
 		parse_limit(c, syn, "the syn bucket", &out->syn);
 }
 
+/* A whole-number setting; 0 in *out when it does not parse. */
+static void parse_count(struct parse_ctx *c, const yaml_node_t *node, const char *what,
+			uint64_t min, uint64_t max, uint64_t *out)
+{
+	char msg[POLICY_MSG_MAX];
+	const char *text = scalar_text(c, node, what);
+
+	*out = 0;
+	if (text && !policy_parse_count(what, text, min, max, out, msg, sizeof(msg)))
+		policy_error(c->e, line_of(node), "%s", msg);
+}
+
+/* A class's `source:` or `global:` scope: its buckets and its connection cap. */
 static void parse_scope(struct parse_ctx *c, const yaml_node_t *node, const char *what,
 			struct policy_buckets *out)
 {
-	static const char *const keys[] = { "packets", "syn", NULL };
-	yaml_node_t *v[2];
+	static const char *const keys[] = { "packets", "syn", "connections", NULL };
+	yaml_node_t *v[3];
+	uint64_t cap;
 
-	if (read_mapping(c, node, what, keys, v))
-		parse_buckets(c, v[0], v[1], out);
+	if (!read_mapping(c, node, what, keys, v))
+		return;
+	parse_buckets(c, v[0], v[1], out);
+	if (v[2]) {
+		parse_count(c, v[2], "connections", 1, RW_CONN_CAP_MAX, &cap);
+		out->connections = (uint32_t)cap;
+		out->connections_line = line_of(v[2]);
+	}
+}
+
+/* `connections: { table: N, cgroup: PATH }`: where and how much sockops counts. */
+static void parse_connections(struct parse_ctx *c, const yaml_node_t *node)
+{
+	static const char *const keys[] = { "table", "cgroup", NULL };
+	struct policy *p = c->p;
+	yaml_node_t *v[2];
+	char q[POLICY_MSG_MAX / 2];
+	const char *text;
+	uint64_t n;
+
+	if (!read_mapping(c, node, "connections", keys, v))
+		return;
+	if (v[0]) {
+		parse_count(c, v[0], "connection table size", RW_CONN_ENTRIES_MIN,
+			    RW_CONN_ENTRIES_MAX, &n);
+		p->conn_table = (uint32_t)n;
+		p->conn_table_line = line_of(v[0]);
+	}
+	if (v[1] && (text = scalar_text(c, v[1], "cgroup"))) {
+		policy_quote(text, q, sizeof(q));
+		if (text[0] != '/')
+			policy_error(c->e, line_of(v[1]),
+				     "cgroup %s must be an absolute path to a cgroup v2 directory", q);
+		else if (strlen(text) >= sizeof(p->cgroup))
+			policy_error(c->e, line_of(v[1]), "cgroup path %s is too long", q);
+		else
+			snprintf(p->cgroup, sizeof(p->cgroup), "%s", text);
+		p->cgroup_line = line_of(v[1]);
+	}
 }
 
 static void parse_mode(struct parse_ctx *c, const yaml_node_t *node, enum rw_class_mode *mode)
@@ -448,10 +499,10 @@ static void parse_version(struct parse_ctx *c, const yaml_node_t *node)
 /* Top-level sections in a fixed order: tenants refer to classes whatever the file's order. */
 static void parse_policy(struct parse_ctx *c, const yaml_node_t *root)
 {
-	static const char *const keys[] = { "version", "default", "classes",
-					    "tenants", "allow",   "deny",    NULL };
+	static const char *const keys[] = { "version", "default", "classes", "tenants",
+					    "allow",   "deny",    "connections", NULL };
 	struct policy *p = c->p;
-	yaml_node_t *v[6];
+	yaml_node_t *v[7];
 	char seen[POLICY_MSG_MAX / 2];
 
 	if (root->type != YAML_MAPPING_NODE) {
@@ -476,6 +527,8 @@ static void parse_policy(struct parse_ctx *c, const yaml_node_t *root)
 		parse_cidrs(c, v[4], "allow", &p->allow, &p->n_allow);
 	if (v[5])
 		parse_cidrs(c, v[5], "deny", &p->deny, &p->n_deny);
+	if (v[6])
+		parse_connections(c, v[6]);
 	/* bad entries were not stored, so these see only what parsed */
 	if (!policy_errors_stopped(c->e)) {
 		policy_check_ports(p, c->e);

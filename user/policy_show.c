@@ -213,6 +213,16 @@ static json_object *pair_json(uint64_t pkt, uint64_t syn)
 	return o;
 }
 
+/* A class scope: its buckets and its open-connection cap (null: none). */
+static json_object *scope_json(uint64_t pkt, uint64_t syn, uint32_t conn_cap)
+{
+	json_object *o = pair_json(pkt, syn);
+
+	json_object_object_add(o, "connections",
+			       conn_cap ? json_object_new_uint64(conn_cap) : NULL);
+	return o;
+}
+
 void live_policy_to_json(const struct live_policy *lp, json_object *o)
 {
 	const struct rw_policy *p = &lp->policy;
@@ -240,8 +250,10 @@ void live_policy_to_json(const struct live_policy *lp, json_object *o)
 		if (id)
 			class_port_runs(lp, id, add_run_json, ports);
 		json_object_object_add(c, "ports", ports);
-		json_object_object_add(c, "source", pair_json(cl->src_pkt, cl->src_syn));
-		json_object_object_add(c, "global", pair_json(cl->class_pkt, cl->class_syn));
+		json_object_object_add(c, "source",
+				       scope_json(cl->src_pkt, cl->src_syn, cl->src_conn));
+		json_object_object_add(c, "global",
+				       scope_json(cl->class_pkt, cl->class_syn, cl->class_conn));
 		json_object_array_add(classes, c);
 	}
 	json_object_object_add(o, "classes", classes);

@@ -171,6 +171,23 @@ bool policy_parse_burst(const char *text, uint64_t *burst, char *msg, size_t len
 	return true;
 }
 
+bool policy_parse_count(const char *what, const char *text, uint64_t min, uint64_t max,
+			uint64_t *out, char *msg, size_t len)
+{
+	char q[POLICY_MSG_MAX / 2];
+	uint64_t n;
+	bool overflow;
+
+	if (!parse_decimal(text, strlen(text), &n, &overflow) || n < min || n > max) {
+		policy_quote(text, q, sizeof(q));
+		snprintf(msg, len, "%s %s must be a whole number from %llu to %llu", what, q,
+			 (unsigned long long)min, (unsigned long long)max);
+		return false;
+	}
+	*out = n;
+	return true;
+}
+
 bool policy_parse_mode(const char *text, enum rw_class_mode *mode, char *msg, size_t len)
 {
 	char q[POLICY_MSG_MAX / 2];

@@ -33,6 +33,9 @@ bool policy_parse_burst(const char *text, uint64_t *burst, char *msg, size_t len
 /* One second's worth of count (rounded up, at least 1, at most RW_BURST_MAX). */
 uint64_t policy_default_burst(uint64_t count, uint64_t period_ns);
 
+/* A whole number from `min` to `max`; `what` names it in the message. */
+bool policy_parse_count(const char *what, const char *text, uint64_t min, uint64_t max,
+			uint64_t *out, char *msg, size_t len);
 bool policy_parse_mode(const char *text, enum rw_class_mode *mode, char *msg, size_t len);
 
 /* "tcp/443" or "udp/8000-8099"; sets proto, first and last. */

@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 #include <json-c/json.h>
 
+#include "conns_show.h"
 #include "counters.h"
 #include "log.h"
 #include "loader.h"
@@ -21,6 +22,7 @@ struct attachment_view {
 	struct bpf_link_info link;
 	struct counter_table counters;
 	struct live_policy policy;
+	struct conns_view conns;
 };
 
 static int read_view(const struct attachment *a, struct attachment_view *v)
@@ -36,6 +38,8 @@ static int read_view(const struct attachment *a, struct attachment_view *v)
 	err = live_policy_read(&a->maps, &v->policy);
 	if (!err)
 		err = counters_read(a->maps.counters_fd, &v->counters);
+	if (!err)
+		err = conns_view_read(&a->conns, &v->conns);
 	return err;
 }
 
@@ -98,6 +102,8 @@ static json_object *view_to_json(const struct attachment *a, const struct attach
 	json_object_object_add(o, "malformed",
 			       json_object_new_string(v->cfg.malformed_drop ? "drop" : "pass"));
 	live_policy_to_json(&v->policy, o);
+	json_object_object_add(o, "connections",
+			       conns_view_to_json(&v->conns, &v->cfg, &v->policy.policy));
 
 	for (unsigned int cls = 0; cls < RW_MAX_CLASSES; cls++)
 	for (unsigned int r = 0; r < RW_REASON_MAX; r++) {
@@ -141,6 +147,7 @@ static void print_text(const struct attachment *a, const struct attachment_view 
 	printf("  new sources %" PRIu64 "/s  burst %" PRIu64 "\n", (uint64_t)v->cfg.new_rate,
 	       (uint64_t)v->cfg.new_burst);
 	live_policy_print(stdout, &v->policy);
+	conns_view_print(stdout, &v->conns, &v->cfg, &v->policy.policy);
 	printf("  pins %s\n", a->dir);
 	printf("  %-16s %-12s %-10s %14s %16s\n", "class", "reason", "verdict", "packets",
 	       "bytes");

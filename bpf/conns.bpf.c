@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+/*
+ * Open TCP connections per (masked source, class) and per class, for the
+ * caps XDP enforces on SYNs.
+ *
+ * ratewall_sockops runs on the gateway's cgroup: it counts a connection
+ * when the handshake completes and uncounts it when the gateway closes
+ * its side or the connection is reset, from the key it was counted under
+ * (kept in the socket's storage), whatever changed since.
+ *
+ * ratewall_conns_sync walks the namespace's TCP sockets: it counts the
+ * connections that were open before the attach (and asks for their state
+ * callbacks, so they are uncounted like the rest), and recounts those a
+ * new policy puts in another class. It runs twice: first to learn the
+ * ports the gateway's listeners hold, then to count.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "ratewall.h"
+#include "policy_maps.h"
+#include "conn_maps.h"
+#include "classify.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+#define SOL_TCP 6
+#define TCP_ESTABLISHED 1
+#define TCP_CLOSE_WAIT 8
+#define TCP_LISTEN 10
+#define EEXIST 17
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct rw_conn_sock);
+} rw_conn_socks SEC(".maps");
+
+/* Local ports of the gateway's listeners, filled by the first sync pass. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} rw_listen_ports SEC(".maps");
+
+/* Set by the loader before a sync: the cgroup whose sockets count. */
+const volatile __u64 sync_cgroup_id;
+const volatile __u32 sync_cgroup_level;
+/* 0: learn listener ports; 1: count connections. */
+__u32 sync_phase;
+
+static __always_inline void conn_event(__u32 event)
+{
+	__u64 *n = bpf_map_lookup_elem(&rw_conn_events, &event);
+
+	if (n)
+		(*n)++;
+}
+
+/* Adds one to a source's count; 0 or the rw_conn_event saying why not. */
+static __always_inline __u32 count_open(const struct rw_src_key *key)
+{
+	for (int i = 0; i < RW_CAS_RETRIES; i++) {
+		__u64 *open = bpf_map_lookup_elem(&rw_conns, key);
+		__u64 one = 1, n;
+		long err;
+
+		if (!open) {
+			err = bpf_map_update_elem(&rw_conns, key, &one, BPF_NOEXIST);
+			if (!err)
+				return 0;
+			if (err == -EEXIST)
+				continue;
+			return RW_CONN_TABLE_FULL;
+		}
+		n = *(volatile __u64 *)open;
+		/* Being deleted: its deleter is between the mark and the delete. */
+		if (n == RW_CONN_DEAD)
+			continue;
+		if (__sync_val_compare_and_swap(open, n, n + 1) == n)
+			return 0;
+	}
+	return RW_CONN_LOST;
+}
+
+/* Takes one from a source's count; an entry reaching zero is deleted. */
+static __always_inline void count_close(const struct rw_src_key *key)
+{
+	for (int i = 0; i < RW_CAS_RETRIES; i++) {
+		__u64 *open = bpf_map_lookup_elem(&rw_conns, key);
+		__u64 n;
+
+		if (!open)
+			return;
+		n = *(volatile __u64 *)open;
+		if (n == 0 || n == RW_CONN_DEAD)
+			return;
+		if (__sync_val_compare_and_swap(open, n, n - 1) != n)
+			continue;
+		/* Only the CPU that marks it deletes it; a count taken in between
+		 * makes the mark fail and keeps the entry. */
+		if (n == 1 && __sync_val_compare_and_swap(open, 0, RW_CONN_DEAD) == 0)
+			bpf_map_delete_elem(&rw_conns, key);
+		return;
+	}
+}
+
+static __always_inline void class_add(__u32 class_id, __s64 delta)
+{
+	struct rw_class_conns *cc = bpf_map_lookup_elem(&rw_class_conns, &class_id);
+
+	if (cc)
+		__sync_fetch_and_add(&cc->open, delta);
+}
+
+/*
+ * The key of a connection from its peer address and local port, judged
+ * by the active policy. IPv4 peers of an IPv6 socket (::ffff:a.b.c.d)
+ * count as the IPv4 sources XDP sees. Returns 0 or -1 (not TCP/IP).
+ */
+static __always_inline int conn_key(struct rw_src_key *key, __u32 family, const __u32 *peer6,
+				    __u32 peer4, __u32 local_port)
+{
+	const struct rw_config *cfg;
+	const struct rw_policy *pol;
+	__u32 zero = 0, slot, addr[4] = {};
+	__u8 fam;
+
+	cfg = bpf_map_lookup_elem(&rw_config, &zero);
+	if (!cfg)
+		return -1;
+	if (family == AF_INET) {
+		fam = 4;
+		addr[0] = peer4;
+	} else if (family == AF_INET6) {
+		if (peer6[0] == 0 && peer6[1] == 0 && peer6[2] == bpf_htonl(0xffff)) {
+			fam = 4;
+			addr[0] = peer6[3];
+		} else {
+			fam = 6;
+			addr[0] = peer6[0];
+			addr[1] = peer6[1];
+			addr[2] = peer6[2];
+			addr[3] = peer6[3];
+		}
+	} else {
+		return -1;
+	}
+	slot = *(volatile const __u32 *)&cfg->policy_slot & (RW_POLICY_SLOTS - 1);
+	pol = bpf_map_lookup_elem(&rw_policy, &slot);
+	if (!pol)
+		return -1;
+	source_key(key, fam, addr, cfg, class_of_port(pol, slot, RW_PROTO_TCP, local_port));
+	return 0;
+}
+
+/* Counts a connection under `key` and records it in its storage. */
+static __always_inline __u32 conn_count(struct rw_conn_sock *cs, const struct rw_src_key *key)
+{
+	__u32 why = count_open(key);
+
+	if (why)
+		return why;
+	cs->key = *key;
+	cs->counted = 1;
+	class_add(key->class_id & (RW_MAX_CLASSES - 1), 1);
+	return 0;
+}
+
+static __always_inline void conn_uncount(struct rw_conn_sock *cs)
+{
+	cs->counted = 0;
+	count_close(&cs->key);
+	class_add(cs->key.class_id & (RW_MAX_CLASSES - 1), -1);
+}
+
+/* The gateway still holds the connection: not closed by it, not reset. */
+static __always_inline bool still_open(__u32 state)
+{
+	return state == TCP_ESTABLISHED || state == TCP_CLOSE_WAIT;
+}
+
+static __always_inline bool our_netns(struct bpf_sock_ops *skops)
+{
+	__u32 zero = 0;
+	const struct rw_config *cfg = bpf_map_lookup_elem(&rw_config, &zero);
+
+	return cfg && bpf_get_netns_cookie(skops) == cfg->netns_cookie;
+}
+
+SEC("sockops")
+int ratewall_sockops(struct bpf_sock_ops *skops)
+{
+	struct bpf_sock *sk = skops->sk;
+	struct rw_conn_sock *cs;
+	struct rw_src_key key = {};
+	__u32 why, peer6[4];
+
+	if (!sk)
+		return 1;
+	if (skops->op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB) {
+		if (!our_netns(skops))
+			return 1;
+		/* The context is read field by field, at fixed offsets. */
+		peer6[0] = skops->remote_ip6[0];
+		peer6[1] = skops->remote_ip6[1];
+		peer6[2] = skops->remote_ip6[2];
+		peer6[3] = skops->remote_ip6[3];
+		if (conn_key(&key, skops->family, peer6, skops->remote_ip4, skops->local_port))
+			return 1;
+		cs = bpf_sk_storage_get(&rw_conn_socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (!cs) {
+			conn_event(RW_CONN_LOST);
+			return 1;
+		}
+		if (cs->counted)
+			return 1;
+		why = conn_count(cs, &key);
+		if (why) {
+			conn_event(why);
+			return 1;
+		}
+		conn_event(RW_CONN_OPENED);
+		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags |
+						 BPF_SOCK_OPS_STATE_CB_FLAG);
+	} else if (skops->op == BPF_SOCK_OPS_STATE_CB) {
+		if (still_open(skops->args[1]))
+			return 1;
+		cs = bpf_sk_storage_get(&rw_conn_socks, sk, 0, 0);
+		if (!cs || !cs->counted)
+			return 1;
+		conn_uncount(cs);
+		conn_event(RW_CONN_CLOSED);
+	}
+	return 1;
+}
+
+static __always_inline bool same_key(const struct rw_src_key *a, const struct rw_src_key *b)
+{
+	return a->addr[0] == b->addr[0] && a->addr[1] == b->addr[1] &&
+	       a->addr[2] == b->addr[2] && a->addr[3] == b->addr[3] &&
+	       a->class_id == b->class_id && a->family == b->family;
+}
+
+/* True when the socket was made in the sync's cgroup or below it. */
+static __always_inline bool in_sync_cgroup(struct tcp_sock *tp)
+{
+	struct cgroup *cg = tp->inet_conn.icsk_inet.sk.sk_cgrp_data.cgroup;
+	struct cgroup *anc = NULL;
+	__u32 lvl = sync_cgroup_level;
+
+	if (!cg || cg->level < (int)lvl)
+		return false;
+	if (bpf_core_read(&anc, sizeof(anc), &cg->ancestors[lvl & 0xff]) || !anc)
+		return false;
+	return BPF_CORE_READ(anc, kn, id) == sync_cgroup_id;
+}
+
+SEC("iter/tcp")
+int ratewall_conns_sync(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct rw_src_key key = {};
+	struct rw_conn_sock *cs;
+	struct tcp_sock *tp;
+	__u32 port, state, why;
+	__u8 yes = 1;
+	int flags;
+
+	if (!skc)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(skc);
+	if (!tp || !in_sync_cgroup(tp))
+		return 0;
+	state = skc->skc_state;
+	port = skc->skc_num;
+	if (sync_phase == 0) {
+		if (state == TCP_LISTEN)
+			bpf_map_update_elem(&rw_listen_ports, &port, &yes, BPF_ANY);
+		return 0;
+	}
+	/* Accepted connections share their port with a listener of the
+	 * gateway; the gateway's own outgoing ones do not. */
+	if (!still_open(state) || !bpf_map_lookup_elem(&rw_listen_ports, &port))
+		return 0;
+	if (conn_key(&key, skc->skc_family, skc->skc_v6_daddr.in6_u.u6_addr32, skc->skc_daddr,
+		     port))
+		return 0;
+	cs = bpf_sk_storage_get(&rw_conn_socks, tp, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!cs) {
+		conn_event(RW_CONN_LOST);
+		return 0;
+	}
+	if (cs->counted) {
+		if (same_key(&cs->key, &key))
+			return 0;
+		/* Its class changed with the policy: count it where XDP now looks. */
+		conn_uncount(cs);
+		why = conn_count(cs, &key);
+		conn_event(why ? why : RW_CONN_MOVED);
+		return 0;
+	}
+	why = conn_count(cs, &key);
+	if (why) {
+		conn_event(why);
+		return 0;
+	}
+	/* Without its state callbacks it could never be uncounted. */
+	flags = tp->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG;
+	if (bpf_setsockopt(tp, SOL_TCP, TCP_BPF_SOCK_OPS_CB_FLAGS, &flags, sizeof(flags))) {
+		conn_uncount(cs);
+		conn_event(RW_CONN_LOST);
+		return 0;
+	}
+	conn_event(RW_CONN_SEEDED);
+	return 0;
+}

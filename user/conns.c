@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "conns.h"
+#include "log.h"
+#include "conns.skel.h"
+#include "ratewall.skel.h"
+
+static const char *const event_names[RW_CONN_EVENT_MAX] = {
+	[RW_CONN_OPENED] = "opened",
+	[RW_CONN_CLOSED] = "closed",
+	[RW_CONN_TABLE_FULL] = "table_full",
+	[RW_CONN_LOST] = "lost",
+	[RW_CONN_SEEDED] = "seeded",
+	[RW_CONN_MOVED] = "moved",
+};
+
+const char *conn_event_name(unsigned int event)
+{
+	return event < RW_CONN_EVENT_MAX ? event_names[event] : "unknown";
+}
+
+/* The first cgroup2 mount point of this mount namespace, from mountinfo. */
+static int cgroup2_mount(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	char line[4096];
+	int err = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (err && fgets(line, sizeof(line), f)) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE ... */
+		char mnt[PATH_MAX], *sep = strstr(line, " - ");
+
+		if (!sep || strncmp(sep + 3, "cgroup2 ", 8) != 0)
+			continue;
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 && strlen(mnt) < len) {
+			snprintf(buf, len, "%s", mnt);
+			err = 0;
+		}
+	}
+	fclose(f);
+	return err;
+}
+
+int conns_cgroup_resolve(const char *path, struct conn_cgroup *cg)
+{
+	char mnt[PATH_MAX];
+	struct statfs fs;
+	struct stat st;
+	size_t mlen;
+	int err;
+
+	memset(cg, 0, sizeof(*cg));
+	err = cgroup2_mount(mnt, sizeof(mnt));
+	if (err) {
+		rw_err("no cgroup2 file system is mounted here (looked in /proc/self/mountinfo)%s",
+		       err == -ENOENT ? "; under 'ip netns exec' /sys is remounted without it, "
+					"use 'nsenter --net=/run/netns/NAME' instead" : "");
+		return err;
+	}
+	if (!path || !path[0])
+		path = mnt;
+	if (!realpath(path, cg->path)) {
+		err = -errno;
+		rw_err("cgroup '%s': %s", path, strerror(-err));
+		return err;
+	}
+	if (statfs(cg->path, &fs) || stat(cg->path, &st)) {
+		err = -errno;
+		rw_err("cgroup '%s': %s", path, strerror(-err));
+		return err;
+	}
+	mlen = strlen(mnt);
+	if (fs.f_type != CGROUP2_SUPER_MAGIC || !S_ISDIR(st.st_mode) ||
+	    strncmp(cg->path, mnt, mlen) != 0 || (cg->path[mlen] && cg->path[mlen] != '/')) {
+		rw_err("cgroup '%s' is not a directory of the cgroup2 mount at %s", path, mnt);
+		return -EINVAL;
+	}
+	/* cgroup2 directory inodes are the kernel's cgroup ids. */
+	cg->id = st.st_ino;
+	for (const char *p = cg->path + mlen; *p; p++)
+		cg->level += *p == '/' && p[1];
+	return 0;
+}
+
+void conn_maps_of_skeleton(struct ratewall_bpf *skel, struct conn_maps *cm)
+{
+	cm->conns_fd = bpf_map__fd(skel->maps.rw_conns);
+	cm->class_conns_fd = bpf_map__fd(skel->maps.rw_class_conns);
+	cm->events_fd = bpf_map__fd(skel->maps.rw_conn_events);
+	cm->socks_fd = -1;
+}
+
+/* The sockops and sync programs, loaded on the attachment's maps. */
+static struct conns_bpf *conns_load(const struct policy_maps *pm, const struct conn_maps *cm,
+				    uint64_t cgroup_id, uint32_t cgroup_level)
+{
+	struct conns_bpf *skel = conns_bpf__open();
+	int err;
+
+	if (!skel) {
+		err = -errno;
+		rw_err("cannot open the connection-counting BPF object: %s", strerror(-err));
+		errno = -err;
+		return NULL;
+	}
+	err = bpf_map__reuse_fd(skel->maps.rw_config, pm->config_fd);
+	if (!err)
+		err = bpf_map__reuse_fd(skel->maps.rw_policy, pm->policy_fd);
+	if (!err)
+		err = bpf_map__reuse_fd(skel->maps.rw_ports, pm->ports_fd);
+	if (!err)
+		err = bpf_map__reuse_fd(skel->maps.rw_conns, cm->conns_fd);
+	if (!err)
+		err = bpf_map__reuse_fd(skel->maps.rw_class_conns, cm->class_conns_fd);
+	if (!err)
+		err = bpf_map__reuse_fd(skel->maps.rw_conn_events, cm->events_fd);
+	if (!err && cm->socks_fd >= 0)
+		err = bpf_map__reuse_fd(skel->maps.rw_conn_socks, cm->socks_fd);
+	if (!err) {
+		skel->rodata->sync_cgroup_id = cgroup_id;
+		skel->rodata->sync_cgroup_level = cgroup_level;
+		err = conns_bpf__load(skel);
+	}
+	if (err) {
+		rw_err("cannot load the connection-counting programs: %s", strerror(-err));
+		conns_bpf__destroy(skel);
+		errno = -err;
+		return NULL;
+	}
+	return skel;
+}
+
+/* One full walk of the namespace's TCP sockets through the sync program. */
+static int run_iter(struct conns_bpf *skel)
+{
+	struct bpf_link *link = bpf_program__attach_iter(skel->progs.ratewall_conns_sync, NULL);
+	char buf[256];
+	int fd, err = 0;
+	ssize_t n;
+
+	if (!link)
+		return -errno;
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		err = -errno;
+	} else {
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			;
+		if (n < 0)
+			err = -errno;
+		close(fd);
+	}
+	bpf_link__destroy(link);
+	return err;
+}
+
+int conn_events_read(int fd, uint64_t events[RW_CONN_EVENT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *percpu;
+	int err = 0;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	percpu = calloc(ncpu, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	for (__u32 e = 0; e < RW_CONN_EVENT_MAX && !err; e++) {
+		events[e] = 0;
+		if (bpf_map_lookup_elem(fd, &e, percpu)) {
+			err = -errno;
+			break;
+		}
+		for (int c = 0; c < ncpu; c++)
+			events[e] += percpu[c];
+	}
+	free(percpu);
+	return err;
+}
+
+static int sync_with(struct conns_bpf *skel, const struct conn_maps *cm,
+		     uint64_t events[RW_CONN_EVENT_MAX])
+{
+	uint64_t before[RW_CONN_EVENT_MAX], after[RW_CONN_EVENT_MAX];
+	int err;
+
+	err = conn_events_read(cm->events_fd, before);
+	/* First the listeners' ports, then the connections on them. */
+	if (!err) {
+		skel->bss->sync_phase = 0;
+		err = run_iter(skel);
+	}
+	if (!err) {
+		skel->bss->sync_phase = 1;
+		err = run_iter(skel);
+	}
+	if (!err)
+		err = conn_events_read(cm->events_fd, after);
+	if (err) {
+		rw_err("cannot walk the TCP sockets to count open connections: %s",
+		       strerror(-err));
+		return err;
+	}
+	for (int e = 0; e < RW_CONN_EVENT_MAX; e++)
+		events[e] = after[e] - before[e];
+	return 0;
+}
+
+int conns_sync(const struct policy_maps *pm, const struct conn_maps *cm, uint64_t cgroup_id,
+	       uint32_t cgroup_level, uint64_t events[RW_CONN_EVENT_MAX])
+{
+	struct conns_bpf *skel = conns_load(pm, cm, cgroup_id, cgroup_level);
+	int err;
+
+	if (!skel)
+		return -errno;
+	err = sync_with(skel, cm, events);
+	conns_bpf__destroy(skel);
+	return err;
+}
+
+int conns_attach(const struct policy_maps *pm, struct conn_maps *cm,
+		 const struct conn_cgroup *cg, const char *link_path, const char *socks_path,
+		 uint64_t events[RW_CONN_EVENT_MAX])
+{
+	struct conns_bpf *skel = conns_load(pm, cm, cg->id, cg->level);
+	struct bpf_link *link = NULL;
+	int cg_fd, err;
+
+	if (!skel)
+		return -errno;
+	cg_fd = open(cg->path, O_RDONLY | O_DIRECTORY);
+	if (cg_fd < 0) {
+		err = -errno;
+		rw_err("cannot open cgroup %s: %s", cg->path, strerror(-err));
+		goto out;
+	}
+	link = bpf_program__attach_cgroup(skel->progs.ratewall_sockops, cg_fd);
+	close(cg_fd);
+	if (!link) {
+		err = -errno;
+		rw_err("cannot attach sockops to cgroup %s: %s", cg->path, strerror(-err));
+		goto out;
+	}
+	err = bpf_link__pin(link, link_path);
+	if (!err)
+		err = bpf_map__pin(skel->maps.rw_conn_socks, socks_path);
+	if (err) {
+		rw_err("cannot pin the connection counting at %s: %s", link_path, strerror(-err));
+		goto out;
+	}
+	cm->socks_fd = dup(bpf_map__fd(skel->maps.rw_conn_socks));
+	if (cm->socks_fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	/* Attached first, then walked: a connection made in between is
+	 * counted once, by whichever sees it first (its storage says so). */
+	err = sync_with(skel, cm, events);
+out:
+	bpf_link__destroy(link);
+	conns_bpf__destroy(skel);
+	return err;
+}
+
+/* Most open connections first; ties by key, so the order is stable. */
+static int by_open_desc(const void *a, const void *b)
+{
+	const struct conn_source *x = a, *y = b;
+
+	if (x->open != y->open)
+		return x->open < y->open ? 1 : -1;
+	return memcmp(&x->key, &y->key, sizeof(x->key));
+}
+
+int conns_top(int conns_fd, struct conn_source *top, size_t n, size_t *n_top, uint64_t *sources)
+{
+	enum { CHUNK = 1024 };
+	struct rw_src_key keys[CHUNK];
+	__u64 vals[CHUNK];
+	__u32 batch = 0;
+	bool first = true, done = false;
+	size_t have = 0;
+	int err = 0;
+
+	*sources = 0;
+	/* Batches walk the table bucket by bucket, so entries deleted meanwhile
+	 * cannot send the walk back to the start. */
+	while (!done) {
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+		__u32 count = CHUNK;
+
+		if (bpf_map_lookup_batch(conns_fd, first ? NULL : &batch, &batch, keys, vals, &count,
+					 &opts)) {
+			if (errno != ENOENT) {
+				err = -errno;
+				break;
+			}
+			done = true;
+		}
+		first = false;
+		for (__u32 i = 0; i < count; i++) {
+			struct conn_source cur = { .key = keys[i], .open = vals[i] };
+
+			if (!cur.open || cur.open == RW_CONN_DEAD)
+				continue;
+			(*sources)++;
+			if (have < n)
+				top[have++] = cur;
+			else if (n && by_open_desc(&cur, &top[n - 1]) < 0)
+				top[n - 1] = cur;
+			else
+				continue;
+			qsort(top, have, sizeof(*top), by_open_desc);
+		}
+	}
+	*n_top = have;
+	return err;
+}
+
+int conns_by_class(int class_conns_fd, uint64_t open[RW_MAX_CLASSES])
+{
+	struct rw_class_conns cc;
+
+	for (__u32 c = 0; c < RW_MAX_CLASSES; c++) {
+		if (bpf_map_lookup_elem(class_conns_fd, &c, &cc))
+			return -errno;
+		open[c] = cc.open;
+	}
+	return 0;
+}

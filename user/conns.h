@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * Open-connection counting: the cgroup sockops watches, attaching it, the
+ * sync that counts connections open before the attach (and recounts them
+ * when a policy moves their class), and reading the counts back.
+ */
+#ifndef RW_CONNS_H
+#define RW_CONNS_H
+
+#include <linux/limits.h>
+#include <stdint.h>
+#include "ratewall.h"
+#include "policy_maps.h"
+
+/* The cgroup v2 directory whose sockets are counted. */
+struct conn_cgroup {
+	char path[PATH_MAX]; /* resolved, absolute */
+	uint64_t id;
+	uint32_t level;      /* directories below the cgroup2 mount's root */
+};
+
+/*
+ * Resolves `path` (NULL or "": the root of the cgroup2 mount, found in
+ * /proc/self/mountinfo) to a cgroup v2 directory. Prints one error line
+ * naming the path and returns a negative errno when it is not one.
+ */
+int conns_cgroup_resolve(const char *path, struct conn_cgroup *cg);
+
+/* The connection maps of an attachment. */
+struct conn_maps {
+	int conns_fd;       /* (source, class) -> open connections */
+	int class_conns_fd; /* class -> open connections */
+	int events_fd;      /* per-CPU rw_conn_event counters */
+	int socks_fd;       /* socket storage: where each socket was counted */
+};
+
+struct ratewall_bpf;
+/* The maps the XDP program shares with sockops (socks_fd: -1, sockops makes it). */
+void conn_maps_of_skeleton(struct ratewall_bpf *skel, struct conn_maps *cm);
+
+/*
+ * Attaches sockops to the cgroup with a link pinned at `link_path`, pins
+ * its socket storage at `socks_path` (filling cm->socks_fd), then syncs
+ * (see conns_sync). Prints one error line on failure; the caller removes
+ * the pins.
+ */
+int conns_attach(const struct policy_maps *pm, struct conn_maps *cm,
+		 const struct conn_cgroup *cg, const char *link_path, const char *socks_path,
+		 uint64_t events[RW_CONN_EVENT_MAX]);
+
+/*
+ * Walks the namespace's TCP sockets (this process's network namespace):
+ * counts the gateway's open connections that are not counted yet and
+ * recounts those whose class the live policy changed. `events` receives
+ * what the sync did, by rw_conn_event. Prints one error line on failure.
+ */
+int conns_sync(const struct policy_maps *pm, const struct conn_maps *cm, uint64_t cgroup_id,
+	       uint32_t cgroup_level, uint64_t events[RW_CONN_EVENT_MAX]);
+
+/* The events so far, summed over CPUs. */
+int conn_events_read(int fd, uint64_t events[RW_CONN_EVENT_MAX]);
+const char *conn_event_name(unsigned int event);
+
+/* One (source, class) with open connections. */
+struct conn_source {
+	struct rw_src_key key;
+	uint64_t open;
+};
+
+/*
+ * The `n` sources with most open connections, most first (ties by key), and
+ * the number of sources with any. Fills top[0..*n_top). 0 or -errno.
+ */
+int conns_top(int conns_fd, struct conn_source *top, size_t n, size_t *n_top, uint64_t *sources);
+
+/* Open connections by class id. */
+int conns_by_class(int class_conns_fd, uint64_t open[RW_MAX_CLASSES]);
+
+#endif
