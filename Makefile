@@ -25,8 +25,9 @@ SKELS := $(BUILD)/ratewall.skel.h $(BUILD)/conns.skel.h
 TEST_UNIT := $(BUILD)/tests/unit_args $(BUILD)/tests/unit_limits $(BUILD)/tests/unit_pins \
 	$(BUILD)/tests/unit_policy_parse $(BUILD)/tests/unit_policy_compile
 TEST_BPF := $(BUILD)/tests/bpf_verdicts $(BUILD)/tests/bpf_new_sources $(BUILD)/tests/bpf_policy \
-	$(BUILD)/tests/bpf_concurrency
-TEST_TOOLS := $(BUILD)/tests/udp_burst $(BUILD)/tests/udp_sink
+	$(BUILD)/tests/bpf_concurrency $(BUILD)/tests/bpf_conn_caps
+TEST_TOOLS := $(BUILD)/tests/udp_burst $(BUILD)/tests/udp_sink $(BUILD)/tests/tcp_server \
+	$(BUILD)/tests/tcp_clients
 BENCH := $(BUILD)/bench/prog_run_cost $(BUILD)/bench/baseline.bpf.o $(BUILD)/bench/xdp_gen
 
 .PHONY: all deps vmlinux test demo bench clean install

@@ -172,6 +172,25 @@ static void ports_limits_and_tenants_land_in_their_words(void **state)
 
 /* Comments, key order, list order and equivalent units do not change the
  * hash; any limit, mode, port or prefix does. */
+static void connection_caps_land_in_the_class(void **state)
+{
+	struct policy_image *img = compile_text("classes:\n"
+						"  - name: web\n"
+						"    ports: [tcp/443]\n"
+						"    source: { connections: 8 }\n"
+						"    global: { connections: 500 }\n"
+						"connections: { table: 2048, cgroup: /sys/fs/cgroup/gw }\n");
+
+	(void)state;
+	assert_int_equal(img->policy.classes[1].src_conn, 8);
+	assert_int_equal(img->policy.classes[1].class_conn, 500);
+	assert_int_equal(img->policy.classes[0].src_conn, 0);
+	assert_int_equal(img->policy.classes[0].class_conn, 0);
+	assert_int_equal(img->conn_table, 2048);
+	assert_string_equal(img->cgroup, "/sys/fs/cgroup/gw");
+	release(img);
+}
+
 static void hash_follows_meaning_not_spelling(void **state)
 {
 	static const char base[] = "classes:\n"
@@ -200,6 +219,14 @@ static void hash_follows_meaning_not_spelling(void **state)
 		"      syn: { rate: 20/s, burst: 60 }\nallow: [198.18.0.10/32, 198.18.0.12/32]\n",
 		"classes:\n  - name: web\n    ports: [tcp/443]\n    source:\n"
 		"      syn: { rate: 20/s, burst: 60 }\ndeny: [198.18.0.10/32, 198.18.0.11/32]\n",
+		"classes:\n  - name: web\n    ports: [tcp/443]\n    source:\n      connections: 8\n"
+		"      syn: { rate: 20/s, burst: 60 }\nallow: [198.18.0.10/32, 198.18.0.11/32]\n",
+		"classes:\n  - name: web\n    ports: [tcp/443]\n    global: { connections: 8 }\n"
+		"    source:\n"
+		"      syn: { rate: 20/s, burst: 60 }\nallow: [198.18.0.10/32, 198.18.0.11/32]\n",
+		"classes:\n  - name: web\n    ports: [tcp/443]\n    source:\n"
+		"      syn: { rate: 20/s, burst: 60 }\nallow: [198.18.0.10/32, 198.18.0.11/32]\n"
+		"connections: { table: 4096 }\n",
 	};
 	struct policy_image *a = compile_text(base), *b = compile_text(same);
 
@@ -221,6 +248,7 @@ int main(void)
 		cmocka_unit_test(merged_prefixes_carry_longest_list_and_tenant),
 		cmocka_unit_test(empty_family_skips_the_trie),
 		cmocka_unit_test(ports_limits_and_tenants_land_in_their_words),
+		cmocka_unit_test(connection_caps_land_in_the_class),
 		cmocka_unit_test(hash_follows_meaning_not_spelling),
 	};
 

@@ -480,6 +480,64 @@ static void bad_mode(void **state)
 		     "p.yaml:4: ", "mode \"Enforce\" is not one of enforce, observe, shed");
 }
 
+static void connection_caps_and_settings(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("classes:\n"
+			       "  - name: web\n"
+			       "    ports: [tcp/80]\n"
+			       "    source: { connections: 8 }\n"
+			       "    global: { connections: 500 }\n"
+			       "default:\n"
+			       "  global: { connections: 1000000 }\n"
+			       "connections:\n"
+			       "  table: 1024\n"
+			       "  cgroup: /sys/fs/cgroup/gateway\n"),
+			 0);
+	assert_int_equal(pol.classes[1].source.connections, 8);
+	assert_int_equal(pol.classes[1].source.connections_line, 4);
+	assert_int_equal(pol.classes[1].global.connections, 500);
+	assert_int_equal(pol.classes[0].source.connections, 0);
+	assert_int_equal(pol.classes[0].global.connections, 1000000);
+	assert_int_equal(pol.conn_table, 1024);
+	assert_string_equal(pol.cgroup, "/sys/fs/cgroup/gateway");
+	policy_free(&pol);
+
+	/* Absent: no caps, and attach decides the table and the cgroup. */
+	assert_int_equal(parse("classes:\n  - name: web\n    ports: [tcp/80]\n"), 0);
+	assert_int_equal(pol.classes[1].source.connections, 0);
+	assert_int_equal(pol.conn_table, 0);
+	assert_string_equal(pol.cgroup, "");
+	policy_free(&pol);
+}
+
+static void bad_connection_settings(void **state)
+{
+	static const struct {
+		const char *text, *where, *message;
+	} cases[] = {
+		{ "default:\n  source: { connections: 0 }\n", "p.yaml:2: ",
+		  "connections \"0\" must be a whole number from 1 to 1000000" },
+		{ "default:\n  global: { connections: 1000001 }\n", "p.yaml:2: ",
+		  "connections \"1000001\" must be a whole number from 1 to 1000000" },
+		{ "default:\n  source: { connections: 8/s }\n", "p.yaml:2: ",
+		  "connections \"8/s\" must be a whole number" },
+		{ "default:\n  source:\n    connections: [8]\n", "p.yaml:3: ",
+		  "connections must be" },
+		{ "connections:\n  table: 63\n", "p.yaml:2: ",
+		  "connection table size \"63\" must be a whole number from 64 to 16777216" },
+		{ "connections:\n  cgroup: gateway\n", "p.yaml:2: ",
+		  "cgroup \"gateway\" must be an absolute path" },
+		{ "connections:\n  size: 10\n", "p.yaml:2: ", "size" },
+		{ "tenants:\n  - name: t\n    cidrs: [198.18.0.0/24]\n    connections: 3\n",
+		  "p.yaml:4: ", "connections" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		expect_error(cases[i].text, cases[i].where, cases[i].message);
+}
+
 static void bad_port_specs(void **state)
 {
 	static const struct {
@@ -757,6 +815,8 @@ int main(void)
 		cmocka_unit_test(bad_rates),
 		cmocka_unit_test(bad_bursts),
 		cmocka_unit_test(bad_mode),
+		cmocka_unit_test(connection_caps_and_settings),
+		cmocka_unit_test(bad_connection_settings),
 		cmocka_unit_test(bad_port_specs),
 		cmocka_unit_test(a_port_belongs_to_one_class),
 		cmocka_unit_test(bad_cidrs),
