@@ -1,0 +1,273 @@
+#!/usr/bin/env bash
+# Connection caps end to end: a real TCP server (tests/tools/tcp_server)
+# runs in the gateway namespace inside a test cgroup, clients
+# (tests/tools/tcp_clients) open and close connections step by step.
+#
+# - connections open before the attach are counted, and uncounted when
+#   they close;
+# - cap+5 connects from one source give exactly cap connections, and the
+#   5 refused SYNs are counted as src_conn drops; closing k lets exactly k
+#   new ones in (IPv4 and IPv6);
+# - counts return to zero after a normal close, a reset, and the server
+#   process being killed;
+# - two sources share a class-wide cap (class_conn);
+# - a policy that moves the port to another class recounts the open
+#   connections there;
+# - bad cgroups and attach-time settings are refused and change nothing.
+#
+# Connects wait 500 ms, under TCP's first SYN retransmission (1 s), so
+# every refused connect is exactly one dropped SYN.
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+require_env
+TCP_SERVER=${TCP_SERVER:-$RW_ROOT/build/tests/tcp_server}
+TCP_CLIENTS=${TCP_CLIENTS:-$RW_ROOT/build/tests/tcp_clients}
+for f in "$TCP_SERVER" "$TCP_CLIENTS"; do
+	[ -x "$f" ] || die "$f is not built (make $f)"
+done
+
+GW=$(ns_name gw)
+CL=$(ns_name cl)
+ns_create "$GW" v6
+ns_create "$CL" v6
+veth_pair "$GW" gw0 "$CL" cl0
+ip -n "$GW" addr add 198.18.0.1/24 dev gw0
+ip -n "$GW" addr add 2001:db8::1/64 dev gw0 nodad
+for a in 198.18.0.2 198.18.0.3; do
+	ip -n "$CL" addr add "$a/24" dev cl0
+	neigh_static "$GW" gw0 "$a" "$(mac_of "$CL" cl0)"
+done
+ip -n "$CL" addr add 2001:db8::2/64 dev cl0 nodad
+neigh_static "$GW" gw0 2001:db8::2 "$(mac_of "$CL" cl0)"
+neigh_static "$CL" cl0 198.18.0.1 "$(mac_of "$GW" gw0)"
+neigh_static "$CL" cl0 2001:db8::1 "$(mac_of "$GW" gw0)"
+
+TMPD=$(mktemp -d)
+at_exit "rm -rf '$TMPD'"
+
+CG_ROOT=$(findmnt -n -t cgroup2 -o TARGET | head -n1)
+[ -n "$CG_ROOT" ] || die "no cgroup2 mount"
+CG="$CG_ROOT/rwt$RW_RUN-gateway"
+mkdir "$CG"
+# Removed after the server is gone (cleanups run newest first).
+at_exit "(for t in 1 2 3 4 5 6 7 8 9 10; do rmdir '$CG' && break; sleep 0.2; done)"
+
+# --- the server, in the test cgroup -----------------------------------------------
+
+SERVER_PID=
+server_start() {
+	(
+		echo "$BASHPID" >"$CG/cgroup.procs"
+		exec nsenter --net="/run/netns/$GW" "$TCP_SERVER" 8080 9090
+	) >"$TMPD/server.out" 2>&1 &
+	SERVER_PID=$!
+	at_exit "kill $SERVER_PID; wait $SERVER_PID"
+	for _ in $(seq 50); do
+		grep -qx ready "$TMPD/server.out" && return 0
+		sleep 0.1
+	done
+	die "tcp_server did not start: $(cat "$TMPD/server.out")"
+}
+
+# --- clients, driven line by line through FIFOs ---------------------------
+
+# client_start NAME ARGS...: tcp_clients in the client namespace.
+client_start() {
+	local name=$1 w r pid
+	shift
+	mkfifo "$TMPD/$name.in" "$TMPD/$name.out"
+	in_ns "$CL" "$TCP_CLIENTS" "$@" <"$TMPD/$name.in" >"$TMPD/$name.out" \
+		2>>"$TMPD/clients.err" &
+	pid=$!
+	at_exit "kill $pid"
+	exec {w}>"$TMPD/$name.in"
+	exec {r}<"$TMPD/$name.out"
+	printf -v "W_$name" %s "$w"
+	printf -v "R_$name" %s "$r"
+	printf -v "PID_$name" %s "$pid"
+}
+
+# client NAME COMMAND...: one command; prints its one-line answer.
+client() {
+	local name=$1 w r line
+	shift
+	w="W_$name" r="R_$name"
+	printf '%s\n' "$*" >&"${!w}"
+	IFS= read -r -t 15 line <&"${!r}" || die "client $name gave no answer to '$*'"
+	printf '%s\n' "$line"
+}
+
+client_quit() {
+	local name=$1 w r p
+	w="W_$name" r="R_$name" p="PID_$name"
+	printf 'quit\n' >&"${!w}"
+	wait "${!p}" || true
+	exec {w}>&- {r}<&-
+}
+
+# --- reading the counts back ------------------------------------------------
+
+# open_in CLASS: open connections of a class, as status shows them.
+open_in() {
+	rw_get "$GW" gw0 ".connections.classes[] | select(.class == \"$1\") | .open"
+}
+
+# wait_open CLASS WANT: the server closes its side a moment after the
+# client's FIN; waits up to 3 s for the count, then prints it.
+wait_open() {
+	local got
+	for _ in $(seq 30); do
+		got=$(open_in "$1")
+		[ "$got" = "$2" ] && break
+		sleep 0.1
+	done
+	printf '%s\n' "$got"
+}
+
+# The kernel's own view: established connections the server holds.
+server_established() {
+	in_ns "$GW" ss -Htn state established "( sport = :$1 )" | wc -l
+}
+
+drops() { rw_count "$GW" gw0 "$1" drop; }
+
+cat >"$TMPD/policy.yaml" <<EOF
+classes:
+  - name: api
+    ports: [tcp/8080]
+    source: { connections: 3 }
+  - name: pool
+    ports: [tcp/9090]
+    global: { connections: 4 }
+connections:
+  cgroup: $CG
+  table: 1024
+EOF
+
+# --- bad input first: nothing may be left attached -----------------------------
+
+expect_fail --has "/nonexistent-cgroup" rw "$GW" attach dev gw0 mode skb cgroup /nonexistent-cgroup
+expect_fail --has "$TMPD" --has "cgroup2" rw "$GW" attach dev gw0 mode skb cgroup "$TMPD"
+expect_fail --has "conflicts" rw "$GW" attach dev gw0 mode skb policy "$TMPD/policy.yaml" \
+	cgroup "$CG_ROOT"
+expect_eq "nothing attached after refused attaches" "$(rw_json "$GW" | jq '.attachments | length')" 0
+
+server_start
+
+# --- connections open before the attach ------------------------------------------
+
+client_start pre -b 198.18.0.2 198.18.0.1 8080
+expect_eq "before attach: connects succeed" "$(client pre open 2 2000)" "opened 2 of 2"
+rw_attach "$GW" gw0 mode skb policy "$TMPD/policy.yaml" >"$TMPD/attach.out"
+out=$(cat "$TMPD/attach.out")
+log "$out"
+expect_true "attach reports the 2 open connections" grep -q "(2 already open)" <<<"$out"
+expect_eq "api open after attach" "$(open_in api)" 2
+expect_eq "top source" "$(rw_get "$GW" gw0 '.connections.top_sources[0] | "\(.source) \(.class) \(.open)"')" \
+	"198.18.0.2 api 2"
+expect_eq "seeded event" "$(rw_get "$GW" gw0 '.connections.events.seeded')" 2
+d0=$(drops src_conn)
+expect_eq "one more fits under the cap of 3" "$(client pre open 3 500)" "opened 1 of 3"
+expect_eq "src_conn drops: the 2 refused SYNs" $(($(drops src_conn) - d0)) 2
+client_quit pre
+expect_eq "api open after the pre-attach connections closed" "$(wait_open api 0)" 0
+expect_eq "server holds none" "$(server_established 8080)" 0
+
+# --- cap+5 from one source, IPv4 then IPv6 -----------------------------------------
+
+cap_round() {
+	local fam=$1 src=$2 dst=$3 key=$4 d0 d1
+	client_start "c$fam" -b "$src" "$dst" 8080
+	d0=$(drops src_conn)
+	expect_eq "$fam: cap+5 connects" "$(client "c$fam" open 8 500)" "opened 3 of 8"
+	d1=$(drops src_conn)
+	expect_eq "$fam: the 5 refused SYNs counted as src_conn drops" $((d1 - d0)) 5
+	expect_eq "$fam: api open" "$(open_in api)" 3
+	expect_eq "$fam: top source" \
+		"$(rw_get "$GW" gw0 '.connections.top_sources[0] | "\(.source) \(.open)"')" "$key 3"
+	expect_eq "$fam: the server holds exactly the cap" "$(server_established 8080)" 3
+	expect_eq "$fam: close 2" "$(client "c$fam" close 2)" "closed 2"
+	expect_eq "$fam: api open after closing 2" "$(wait_open api 1)" 1
+	expect_eq "$fam: exactly 2 new ones get in" "$(client "c$fam" open 4 500)" "opened 2 of 4"
+	expect_eq "$fam: 2 more src_conn drops" $(($(drops src_conn) - d1)) 2
+	expect_eq "$fam: reset 3" "$(client "c$fam" reset 3)" "reset 3"
+	expect_eq "$fam: api open after resets" "$(wait_open api 0)" 0
+	expect_eq "$fam: top sources after resets" "$(rw_get "$GW" gw0 '.connections.top_sources | length')" 0
+	expect_eq "$fam: open after reset" "$(client "c$fam" open 3 500)" "opened 3 of 3"
+	expect_eq "$fam: api open" "$(open_in api)" 3
+	client_quit "c$fam"
+	expect_eq "$fam: api open after a normal close" "$(wait_open api 0)" 0
+}
+cap_round v4 198.18.0.2 198.18.0.1 198.18.0.2
+cap_round v6 2001:db8::2 2001:db8::1 2001:db8::/64
+
+# --- the server killed with connections open ---------------------------------------
+
+client_start killed -b 198.18.0.3 198.18.0.1 8080
+expect_eq "open 3 before the kill" "$(client killed open 3 500)" "opened 3 of 3"
+expect_eq "api open before the kill" "$(open_in api)" 3
+kill -KILL "$SERVER_PID"
+{ wait "$SERVER_PID" || true; } 2>/dev/null
+expect_eq "api open after the server was killed" "$(wait_open api 0)" 0
+client_quit killed
+server_start
+
+# --- two sources under one class-wide cap ---------------------------------------
+
+client_start a -b 198.18.0.2 198.18.0.1 9090
+client_start b -b 198.18.0.3 198.18.0.1 9090
+d0=$(drops class_conn)
+expect_eq "source a: 3 of 3" "$(client a open 3 500)" "opened 3 of 3"
+expect_eq "source b: 1 of 3 (class cap 4)" "$(client b open 3 500)" "opened 1 of 3"
+expect_eq "pool open" "$(open_in pool)" 4
+expect_eq "class_conn drops" $(($(drops class_conn) - d0)) 2
+expect_eq "source a closes 2" "$(client a close 2)" "closed 2"
+expect_eq "pool open after a closed 2" "$(wait_open pool 2)" 2
+expect_eq "source b: exactly 2 more get in" "$(client b open 3 500)" "opened 2 of 3"
+expect_eq "class_conn drops after" $(($(drops class_conn) - d0)) 3
+expect_eq "top source is b" \
+	"$(rw_get "$GW" gw0 '.connections.top_sources[0] | "\(.source) \(.class) \(.open)"')" \
+	"198.18.0.3 pool 3"
+
+# --- a policy moving the port to another class recounts what is open ------------
+
+# The same classes in the other order: pool becomes class 1, api class 2.
+cat >"$TMPD/moved.yaml" <<EOF
+classes:
+  - name: pool
+    ports: [tcp/9090]
+    global: { connections: 4 }
+  - name: api
+    ports: [tcp/8080]
+    source: { connections: 3 }
+connections:
+  cgroup: $CG
+  table: 1024
+EOF
+out=$(rw "$GW" policy apply dev gw0 "$TMPD/moved.yaml")
+log "$out"
+expect_true "apply reports the 4 recounted connections" grep -q "^gw0: 4 open connections" <<<"$out"
+expect_eq "pool open after the apply" "$(open_in pool)" 4
+expect_eq "moved event" "$(rw_get "$GW" gw0 '.connections.events.moved')" 4
+expect_eq "source b still capped by the class" "$(client b open 1 500)" "opened 0 of 1"
+
+# Settings fixed at attach are refused live, and nothing changes.
+gen=$(rw_get "$GW" gw0 .policy.generation)
+sed 's/table: 1024/table: 2048/' "$TMPD/policy.yaml" >"$TMPD/table.yaml"
+expect_fail --has "2048" --has "fixed at attach" rw "$GW" policy apply dev gw0 "$TMPD/table.yaml"
+sed "s|cgroup: $CG|cgroup: $CG_ROOT|" "$TMPD/policy.yaml" >"$TMPD/cg.yaml"
+expect_fail --has "$CG_ROOT" --has "fixed at attach" rw "$GW" policy apply dev gw0 "$TMPD/cg.yaml"
+expect_eq "generation unchanged by refused applies" "$(rw_get "$GW" gw0 .policy.generation)" "$gen"
+
+client_quit a
+client_quit b
+expect_eq "pool open after both quit" "$(wait_open pool 0)" 0
+expect_eq "no source holds a count" "$(rw_get "$GW" gw0 '.connections.sources')" 0
+expect_eq "nothing lost or dropped from the table" \
+	"$(rw_get "$GW" gw0 '.connections.events | "\(.lost) \(.table_full)"')" "0 0"
+log "events: $(rw_get "$GW" gw0 '.connections.events | tostring')"
+text=$(rw "$GW" status)
+expect_true "status text has the connections table" grep -q "^  pool *0 *- *4$" <<<"$text"
+
+expect_true "detach" rw "$GW" detach dev gw0
+finish
