@@ -224,6 +224,35 @@ static void test_observe_counts_would_drop(void **state)
 	assert_int_equal(fx_moved_total(&t0, &t1), 2);
 }
 
+/*
+ * The race the README bounds: a connection is counted when its handshake
+ * completes, so SYNs arriving meanwhile are judged against the same count.
+ * One below the cap, every SYN passes the cap check; the source's SYN
+ * bucket is what stops them: at most its burst get through.
+ */
+static void test_syns_in_flight_are_bounded_by_the_syn_bucket(void **state)
+{
+	struct fx *f = *state;
+	uint8_t b[FRAME_MAX];
+	struct counter_table t0, t1;
+	size_t n;
+
+	fx_policy(f, "classes:\n"
+		     "  - name: api\n"
+		     "    ports: [tcp/8080]\n"
+		     "    source:\n"
+		     "      connections: 8\n"
+		     "      syn: { rate: 4/m, burst: 4 }\n");
+	fx_table_read(f, &t0);
+	set_src_open(f, srcs[0], API, 7);
+	n = fx_tcp(b, srcs[0], PORT, FR_TCP_SYN);
+	/* 4 in flight at once: established could reach 7 + 4 = cap - 1 + burst. */
+	assert_int_equal(fx_send(f, b, n, 20), 4);
+	fx_table_read(f, &t1);
+	assert_int_equal(fx_moved(&t0, &t1, API, RW_REASON_SRC_SYN, RW_VERDICT_DROP), 16);
+	assert_int_equal(fx_moved(&t0, &t1, API, RW_REASON_SRC_CONN, RW_VERDICT_DROP), 0);
+}
+
 /* An entry sockops is deleting (its count reached zero) holds nothing. */
 static void test_dying_entry_counts_as_zero(void **state)
 {
@@ -262,6 +291,8 @@ int main(void)
 						fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_observe_counts_would_drop, fx_setup,
 						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_syns_in_flight_are_bounded_by_the_syn_bucket,
+						fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_dying_entry_counts_as_zero, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_no_cap_no_refusal, fx_setup, fx_teardown),

@@ -13,6 +13,9 @@
 # - two sources share a class-wide cap (class_conn);
 # - a policy that moves the port to another class recounts the open
 #   connections there;
+# - counts stay exact while four clients on both CPUs open, reset and
+#   close hundreds of connections from two sources at once;
+# - a full count table counts the sources it cannot hold as table_full;
 # - bad cgroups and attach-time settings are refused and change nothing.
 #
 # Connects wait 500 ms, under TCP's first SYN retransmission (1 s), so
@@ -58,7 +61,7 @@ SERVER_PID=
 server_start() {
 	(
 		echo "$BASHPID" >"$CG/cgroup.procs"
-		exec nsenter --net="/run/netns/$GW" "$TCP_SERVER" 8080 9090
+		exec nsenter --net="/run/netns/$GW" "$TCP_SERVER" 8080 9090 7070
 	) >"$TMPD/server.out" 2>&1 &
 	SERVER_PID=$!
 	at_exit "kill $SERVER_PID; wait $SERVER_PID"
@@ -269,5 +272,81 @@ log "events: $(rw_get "$GW" gw0 '.connections.events | tostring')"
 text=$(rw "$GW" status)
 expect_true "status text has the connections table" grep -q "^  pool *0 *- *4$" <<<"$text"
 
+# --- churn: exact under concurrency ------------------------------------------------
+# Port 7070 is in the default class, which has no cap: every connect gets
+# in and the count must follow every open, reset and close exactly.
+
+for c in w x y z; do
+	case $c in w | x) src=198.18.0.2 ;; *) src=198.18.0.3 ;; esac
+	client_start "$c" -b "$src" 198.18.0.1 7070
+done
+# all4 COMMAND: sends it to the four clients at once, then reads the answers.
+all4() {
+	local c w r line
+	for c in w x y z; do
+		w="W_$c"
+		printf '%s\n' "$*" >&"${!w}"
+	done
+	for c in w x y z; do
+		r="R_$c"
+		IFS= read -r -t 30 line <&"${!r}" || die "client $c gave no answer to '$*'"
+		printf '%s\n' "$line"
+	done
+}
+base_events=$(rw_get "$GW" gw0 '.connections.events.opened')
+for round in 1 2 3; do
+	got=$(all4 open 150 5000 | sort -u)
+	expect_eq "round $round: every client opened all" "$got" "opened 150 of 150"
+	expect_eq "round $round: default open = 4 x $((round * 50 + 100))" \
+		"$(wait_open default $((4 * (round * 50 + 100))))" $((4 * (round * 50 + 100)))
+	expect_eq "round $round: the server agrees" "$(server_established 7070)" \
+		$((4 * (round * 50 + 100)))
+	all4 reset 50 >/dev/null
+	all4 close 50 >/dev/null
+	expect_eq "round $round: default open after 100 each went" \
+		"$(wait_open default $((4 * round * 50)))" $((4 * round * 50))
+done
+for c in w x y z; do client_quit "$c"; done
+expect_eq "churn: default open after all quit" "$(wait_open default 0)" 0
+expect_eq "churn: no source holds a count" "$(rw_get "$GW" gw0 '.connections.sources')" 0
+expect_eq "churn: 1800 opened" $(($(rw_get "$GW" gw0 '.connections.events.opened') - base_events)) 1800
+expect_eq "churn: nothing lost" "$(rw_get "$GW" gw0 '.connections.events.lost')" 0
+
+# One source's count going 0 -> 1 -> 0 from two clients at once: its entry
+# is deleted and made again all the time, racing between the CPUs.
+base_closed=$(rw_get "$GW" gw0 '.connections.events.closed')
+flip_pids=()
+for c in 1 2; do
+	for _ in $(seq 300); do printf 'open 1 2000\nreset 1\n'; done |
+		in_ns "$CL" "$TCP_CLIENTS" -b 198.18.0.2 198.18.0.1 7070 >"$TMPD/flip$c.out" &
+	flip_pids+=($!)
+done
+for p in "${flip_pids[@]}"; do wait "$p"; done
+expect_eq "flip: every connect succeeded" "$(cat "$TMPD"/flip*.out | grep -c '^opened 1 of 1$')" 600
+expect_eq "flip: default open" "$(wait_open default 0)" 0
+expect_eq "flip: no source holds a count" "$(rw_get "$GW" gw0 '.connections.sources')" 0
+expect_eq "flip: 600 closed" $(($(rw_get "$GW" gw0 '.connections.events.closed') - base_closed)) 600
+expect_eq "flip: nothing lost" "$(rw_get "$GW" gw0 '.connections.events.lost')" 0
+
+expect_true "detach" rw "$GW" detach dev gw0
+
+# --- a full table --------------------------------------------------------------------
+# 66 sources, a table of 64: two cannot be counted, and say so.
+
+sed 's/table: 1024/table: 64/' "$TMPD/policy.yaml" >"$TMPD/small.yaml"
+rw_attach "$GW" gw0 mode skb policy "$TMPD/small.yaml" >/dev/null
+expect_eq "table size" "$(rw_get "$GW" gw0 '.connections.table_size')" 64
+for i in $(seq 10 75); do
+	ip -n "$CL" addr add "198.18.0.$i/24" dev cl0
+	neigh_static "$GW" gw0 "198.18.0.$i" "$(mac_of "$CL" cl0)"
+	client_start "t$i" -b "198.18.0.$i" 198.18.0.1 7070
+	[ "$(client "t$i" open 1 2000)" = "opened 1 of 1" ] || fail "198.18.0.$i could not connect"
+done
+expect_eq "sources counted" "$(rw_get "$GW" gw0 '.connections.sources')" 64
+expect_eq "table_full events" "$(rw_get "$GW" gw0 '.connections.events.table_full')" 2
+expect_eq "the class count holds only what was counted" "$(open_in default)" 64
+for i in $(seq 10 75); do client_quit "t$i"; done
+expect_eq "default open after they quit" "$(wait_open default 0)" 0
+expect_eq "no source left in the table" "$(rw_get "$GW" gw0 '.connections.sources')" 0
 expect_true "detach" rw "$GW" detach dev gw0
 finish
