@@ -8,9 +8,10 @@
 #include "ratewall.h"
 
 /*
- * Per (masked source, class). A plain hash, never LRU. Not preallocated,
- * so that a deleted entry is not handed to another key while a CPU that
- * looked it up still holds it. max_entries comes from the policy.
+ * Per (masked source, class): an rw_conn_word(). A plain hash, never LRU.
+ * Not preallocated, so that a deleted entry is not handed to another key
+ * while a CPU that looked it up still holds it. max_entries comes from
+ * the policy.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -62,52 +62,50 @@ static __always_inline void conn_event(__u32 event)
 		(*n)++;
 }
 
-/* Adds one to a source's count; 0 or the rw_conn_event saying why not. */
-static __always_inline __u32 count_open(const struct rw_src_key *key)
+/*
+ * Adds `delta` (+1 or -1) to a source's count; 0 or the rw_conn_event
+ * saying why it could not. See ratewall.h for the deletion protocol: a
+ * count reaching zero retires its entry here, and what other CPUs counted
+ * into it meanwhile is carried to a fresh entry by the next iterations.
+ */
+static __always_inline __u32 conn_add(const struct rw_src_key *key, __s32 delta)
 {
-	for (int i = 0; i < RW_CAS_RETRIES; i++) {
-		__u64 *open = bpf_map_lookup_elem(&rw_conns, key);
-		__u64 one = 1, n;
+	__s32 todo = delta;
+
+	for (int i = 0; i < 2 * RW_CAS_RETRIES && todo; i++) {
+		__u64 *w = bpf_map_lookup_elem(&rw_conns, key);
+		__u64 old, last, fresh = rw_conn_word(RW_CONN_LIVE, todo);
+		__u32 state;
+		__s32 open;
 		long err;
 
-		if (!open) {
-			err = bpf_map_update_elem(&rw_conns, key, &one, BPF_NOEXIST);
+		if (!w) {
+			err = bpf_map_update_elem(&rw_conns, key, &fresh, BPF_NOEXIST);
 			if (!err)
 				return 0;
 			if (err == -EEXIST)
 				continue;
 			return RW_CONN_TABLE_FULL;
 		}
-		n = *(volatile __u64 *)open;
-		/* Being deleted: its deleter is between the mark and the delete. */
-		if (n == RW_CONN_DEAD)
+		old = *(volatile __u64 *)w;
+		state = rw_conn_state(old);
+		if (state == RW_CONN_GONE)
 			continue;
-		if (__sync_val_compare_and_swap(open, n, n + 1) == n)
-			return 0;
-	}
-	return RW_CONN_LOST;
-}
-
-/* Takes one from a source's count; an entry reaching zero is deleted. */
-static __always_inline void count_close(const struct rw_src_key *key)
-{
-	for (int i = 0; i < RW_CAS_RETRIES; i++) {
-		__u64 *open = bpf_map_lookup_elem(&rw_conns, key);
-		__u64 n;
-
-		if (!open)
-			return;
-		n = *(volatile __u64 *)open;
-		if (n == 0 || n == RW_CONN_DEAD)
-			return;
-		if (__sync_val_compare_and_swap(open, n, n - 1) != n)
+		open = rw_conn_open(old) + todo;
+		if (__sync_val_compare_and_swap(w, old, rw_conn_word(state, open)) != old)
 			continue;
-		/* Only the CPU that marks it deletes it; a count taken in between
-		 * makes the mark fail and keeps the entry. */
-		if (n == 1 && __sync_val_compare_and_swap(open, 0, RW_CONN_DEAD) == 0)
-			bpf_map_delete_elem(&rw_conns, key);
-		return;
+		todo = 0;
+		if (state != RW_CONN_LIVE || open != 0)
+			break;
+		if (__sync_val_compare_and_swap(w, rw_conn_word(RW_CONN_LIVE, 0),
+						rw_conn_word(RW_CONN_RETIRING, 0)) !=
+		    rw_conn_word(RW_CONN_LIVE, 0))
+			break;
+		bpf_map_delete_elem(&rw_conns, key);
+		last = __sync_lock_test_and_set(w, rw_conn_word(RW_CONN_GONE, 0));
+		todo = rw_conn_open(last);
 	}
+	return todo ? RW_CONN_LOST : 0;
 }
 
 static __always_inline void class_add(__u32 class_id, __s64 delta)
@@ -162,7 +160,7 @@ static __always_inline int conn_key(struct rw_src_key *key, __u32 family, const 
 /* Counts a connection under `key` and records it in its storage. */
 static __always_inline __u32 conn_count(struct rw_conn_sock *cs, const struct rw_src_key *key)
 {
-	__u32 why = count_open(key);
+	__u32 why = conn_add(key, 1);
 
 	if (why)
 		return why;
@@ -175,7 +173,8 @@ static __always_inline __u32 conn_count(struct rw_conn_sock *cs, const struct rw
 static __always_inline void conn_uncount(struct rw_conn_sock *cs)
 {
 	cs->counted = 0;
-	count_close(&cs->key);
+	if (conn_add(&cs->key, -1))
+		conn_event(RW_CONN_LOST);
 	class_add(cs->key.class_id & (RW_MAX_CLASSES - 1), -1);
 }
 

@@ -314,10 +314,12 @@ int conns_top(int conns_fd, struct conn_source *top, size_t n, size_t *n_top, ui
 		}
 		first = false;
 		for (__u32 i = 0; i < count; i++) {
-			struct conn_source cur = { .key = keys[i], .open = vals[i] };
+			struct conn_source cur = { .key = keys[i] };
 
-			if (!cur.open || cur.open == RW_CONN_DEAD)
+			/* Gone or, for a moment, at or below zero: holds nothing. */
+			if (rw_conn_state(vals[i]) == RW_CONN_GONE || rw_conn_open(vals[i]) <= 0)
 				continue;
+			cur.open = (uint64_t)rw_conn_open(vals[i]);
 			(*sources)++;
 			if (have < n)
 				top[have++] = cur;

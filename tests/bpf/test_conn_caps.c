@@ -4,8 +4,9 @@
  * sockops would keep written into the maps by hand: a SYN is refused at
  * exactly the cap and admitted one below it, per source and per class;
  * only SYNs are judged; the cap comes after shed and before the source's
- * SYN bucket; observe counts would_drop; an entry being deleted counts as
- * zero; IPv6 sources share the count of their /64. IPv4 and IPv6.
+ * SYN bucket; observe counts would_drop; entries in the deletion protocol
+ * count as they should; IPv6 sources share the count of their /64. IPv4
+ * and IPv6.
  */
 #include "fixture.h"
 
@@ -15,14 +16,19 @@
 static const char *const srcs[] = { "198.18.5.1", "2001:db8:5::1" };
 static const char *const others[] = { "198.18.5.2", "2001:db8:6::1" };
 
-static void set_src_open(struct fx *f, const char *src, uint32_t class_id, uint64_t open)
+static void set_src_word(struct fx *f, const char *src, uint32_t class_id, uint64_t word)
 {
 	struct rw_src_key k = strchr(src, ':') ? fx_key6(src, RW_DEFAULT_PREFIX6)
 					       : fx_key4(src, RW_DEFAULT_PREFIX4);
 
 	k.class_id = class_id;
-	assert_int_equal(bpf_map_update_elem(bpf_map__fd(f->skel->maps.rw_conns), &k, &open,
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(f->skel->maps.rw_conns), &k, &word,
 					     BPF_ANY), 0);
+}
+
+static void set_src_open(struct fx *f, const char *src, uint32_t class_id, int32_t open)
+{
+	set_src_word(f, src, class_id, rw_conn_word(RW_CONN_LIVE, open));
 }
 
 static void set_class_open(struct fx *f, uint32_t class_id, uint64_t open)
@@ -253,13 +259,25 @@ static void test_syns_in_flight_are_bounded_by_the_syn_bucket(void **state)
 	assert_int_equal(fx_moved(&t0, &t1, API, RW_REASON_SRC_CONN, RW_VERDICT_DROP), 0);
 }
 
-/* An entry sockops is deleting (its count reached zero) holds nothing. */
-static void test_dying_entry_counts_as_zero(void **state)
+/*
+ * Entries in the deletion protocol: a deleted one (GONE, met between its
+ * lookup and delete) holds nothing; a retiring one holds what was counted
+ * into it meanwhile; a count briefly below zero holds nothing.
+ */
+static void test_entry_states_count_as_they_should(void **state)
 {
 	struct fx *f = *state;
 
 	fx_policy(f, src_cap_policy);
-	set_src_open(f, srcs[0], API, RW_CONN_DEAD);
+	set_src_word(f, srcs[0], API, rw_conn_word(RW_CONN_GONE, 0));
+	assert_true(passes(f, srcs[0], PORT, FR_TCP_SYN));
+	set_src_word(f, srcs[0], API, rw_conn_word(RW_CONN_GONE, 5));
+	assert_true(passes(f, srcs[0], PORT, FR_TCP_SYN));
+	set_src_word(f, srcs[0], API, rw_conn_word(RW_CONN_RETIRING, 0));
+	assert_true(passes(f, srcs[0], PORT, FR_TCP_SYN));
+	set_src_word(f, srcs[0], API, rw_conn_word(RW_CONN_RETIRING, 3));
+	assert_false(passes(f, srcs[0], PORT, FR_TCP_SYN));
+	set_src_word(f, srcs[0], API, rw_conn_word(RW_CONN_LIVE, -1));
 	assert_true(passes(f, srcs[0], PORT, FR_TCP_SYN));
 }
 
@@ -293,7 +311,7 @@ int main(void)
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_syns_in_flight_are_bounded_by_the_syn_bucket,
 						fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_dying_entry_counts_as_zero, fx_setup,
+		cmocka_unit_test_setup_teardown(test_entry_states_count_as_they_should, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_no_cap_no_refusal, fx_setup, fx_teardown),
 	};
