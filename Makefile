@@ -25,7 +25,7 @@ SKELS := $(BUILD)/ratewall.skel.h $(BUILD)/conns.skel.h
 TEST_UNIT := $(BUILD)/tests/unit_args $(BUILD)/tests/unit_limits $(BUILD)/tests/unit_pins \
 	$(BUILD)/tests/unit_policy_parse $(BUILD)/tests/unit_policy_compile
 TEST_BPF := $(BUILD)/tests/bpf_verdicts $(BUILD)/tests/bpf_new_sources $(BUILD)/tests/bpf_policy \
-	$(BUILD)/tests/bpf_concurrency $(BUILD)/tests/bpf_conn_caps
+	$(BUILD)/tests/bpf_concurrency $(BUILD)/tests/bpf_conn_caps $(BUILD)/tests/bpf_conn_race
 TEST_TOOLS := $(BUILD)/tests/udp_burst $(BUILD)/tests/udp_sink $(BUILD)/tests/tcp_server \
 	$(BUILD)/tests/tcp_clients
 BENCH := $(BUILD)/bench/prog_run_cost $(BUILD)/bench/baseline.bpf.o $(BUILD)/bench/xdp_gen
@@ -34,7 +34,7 @@ BENCH := $(BUILD)/bench/prog_run_cost $(BUILD)/bench/baseline.bpf.o $(BUILD)/ben
 # A recipe that fails half way must not leave a file that looks finished.
 .DELETE_ON_ERROR:
 # Keep BPF objects: the skeleton embeds them and make would delete them as intermediates.
-.SECONDARY: $(BPF_OBJS) $(BUILD)/bench/baseline.bpf.o $(BUILD)/bench/rotate.bpf.o \
+.SECONDARY: $(BPF_OBJS) $(BUILD)/tests/conn_race.bpf.o $(BUILD)/bench/baseline.bpf.o $(BUILD)/bench/rotate.bpf.o \
 	$(BUILD)/bench/gen.bpf.o
 all: $(BUILD)/ratewall
 
@@ -69,6 +69,13 @@ $(BUILD)/ratewall: $(BUILD)/user/main.o $(BUILD)/libratewall.a
 $(BUILD)/tests/unit_%: tests/unit/test_%.c $(BUILD)/libratewall.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< -o $@ $(BUILD)/libratewall.a $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/%.bpf.o: tests/bpf/%.bpf.c bpf/*.h include/ratewall.h vmlinux/vmlinux.h | $(BUILD)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# Test-only BPF programs, loaded by their test through a skeleton.
+$(BUILD)/tests/bpf_conn_race: $(BUILD)/tests/conn_race.skel.h
 
 $(BUILD)/tests/bpf_%: tests/bpf/test_%.c tests/bpf/*.h $(BUILD)/libratewall.a $(SKELS)
 	@mkdir -p $(dir $@)

@@ -22,6 +22,7 @@
 #include "policy_maps.h"
 #include "conn_maps.h"
 #include "classify.h"
+#include "conn_count.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -31,7 +32,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define TCP_ESTABLISHED 1
 #define TCP_CLOSE_WAIT 8
 #define TCP_LISTEN 10
-#define EEXIST 17
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
@@ -60,52 +60,6 @@ static __always_inline void conn_event(__u32 event)
 
 	if (n)
 		(*n)++;
-}
-
-/*
- * Adds `delta` (+1 or -1) to a source's count; 0 or the rw_conn_event
- * saying why it could not. See ratewall.h for the deletion protocol: a
- * count reaching zero retires its entry here, and what other CPUs counted
- * into it meanwhile is carried to a fresh entry by the next iterations.
- */
-static __always_inline __u32 conn_add(const struct rw_src_key *key, __s32 delta)
-{
-	__s32 todo = delta;
-
-	for (int i = 0; i < 2 * RW_CAS_RETRIES && todo; i++) {
-		__u64 *w = bpf_map_lookup_elem(&rw_conns, key);
-		__u64 old, last, fresh = rw_conn_word(RW_CONN_LIVE, todo);
-		__u32 state;
-		__s32 open;
-		long err;
-
-		if (!w) {
-			err = bpf_map_update_elem(&rw_conns, key, &fresh, BPF_NOEXIST);
-			if (!err)
-				return 0;
-			if (err == -EEXIST)
-				continue;
-			return RW_CONN_TABLE_FULL;
-		}
-		old = *(volatile __u64 *)w;
-		state = rw_conn_state(old);
-		if (state == RW_CONN_GONE)
-			continue;
-		open = rw_conn_open(old) + todo;
-		if (__sync_val_compare_and_swap(w, old, rw_conn_word(state, open)) != old)
-			continue;
-		todo = 0;
-		if (state != RW_CONN_LIVE || open != 0)
-			break;
-		if (__sync_val_compare_and_swap(w, rw_conn_word(RW_CONN_LIVE, 0),
-						rw_conn_word(RW_CONN_RETIRING, 0)) !=
-		    rw_conn_word(RW_CONN_LIVE, 0))
-			break;
-		bpf_map_delete_elem(&rw_conns, key);
-		last = __sync_lock_test_and_set(w, rw_conn_word(RW_CONN_GONE, 0));
-		todo = rw_conn_open(last);
-	}
-	return todo ? RW_CONN_LOST : 0;
 }
 
 static __always_inline void class_add(__u32 class_id, __s64 delta)

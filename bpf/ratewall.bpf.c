@@ -192,7 +192,7 @@ static __always_inline __u32 conn_caps(const struct rw_src_key *key, __u32 class
 		if (open) {
 			__u64 w = READ_ONCE_U64(*open);
 
-			if (rw_conn_state(w) != RW_CONN_GONE && rw_conn_open(w) >= (__s32)src_cap)
+			if (rw_conn_state(w) != RW_CONN_GONE && rw_conn_open(w) >= (__s64)src_cap)
 				return RW_REASON_SRC_CONN;
 		}
 	}

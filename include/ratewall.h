@@ -331,38 +331,44 @@ struct rw_global_state {
  * until the gateway closes its side (the socket leaves ESTABLISHED and
  * CLOSE_WAIT) or the connection is reset. The per-source table is a plain
  * hash keyed by rw_src_key (never LRU: an evicted count would silently
- * lift the cap). Its value is one word, changed only by compare-and-swap:
- * a state in the high half and a signed count in the low half.
+ * lift the cap). Its value is one word: a signed count above a two-bit
+ * state, so that a count changes with one atomic add whatever the state.
  *
  * An entry whose count reaches zero is deleted, and a map delete cannot
  * say which element it means, so deletion is a protocol: the CPU that
  * moves the word from (LIVE, 0) to RETIRING alone deletes the entry; CPUs
  * that meet a RETIRING entry still count into it (its deleter then
  * carries that count over to a fresh entry); after the delete the word is
- * swapped to GONE, and a CPU that meets GONE looks the key up again. The
- * count can be briefly negative when a close is counted before the carry.
+ * swapped to GONE, and a CPU whose add met GONE looks the key up again.
+ * The count can be briefly negative when a close is counted before the
+ * carry.
  */
 enum rw_conn_state {
 	RW_CONN_LIVE = 0,
 	RW_CONN_RETIRING,
 	RW_CONN_GONE,
 };
+#define RW_CONN_STATE_BITS 2
+#define RW_CONN_STATE_MASK ((1ULL << RW_CONN_STATE_BITS) - 1)
 
-static inline __u64 rw_conn_word(__u32 state, __s32 open)
+static inline __u64 rw_conn_word(__u32 state, __s64 open)
 {
-	return (__u64)state << 32 | (__u32)open;
+	return (__u64)open << RW_CONN_STATE_BITS | state;
 }
 
 static inline __u32 rw_conn_state(__u64 word)
 {
-	return (__u32)(word >> 32);
+	return (__u32)(word & RW_CONN_STATE_MASK);
 }
 
-static inline __s32 rw_conn_open(__u64 word)
+static inline __s64 rw_conn_open(__u64 word)
 {
-	return (__s32)(__u32)word;
+	return (__s64)word >> RW_CONN_STATE_BITS;
 }
 
+/* Tries of one count change before it is given up as lost: each retry
+ * means another CPU made or deleted the source's entry meanwhile. */
+#define RW_CONN_RETRIES 64
 #define RW_DEFAULT_CONN_ENTRIES 65536U
 #define RW_CONN_ENTRIES_MIN 64U
 #define RW_CONN_ENTRIES_MAX (16U << 20)

@@ -26,7 +26,7 @@ static void set_src_word(struct fx *f, const char *src, uint32_t class_id, uint6
 					     BPF_ANY), 0);
 }
 
-static void set_src_open(struct fx *f, const char *src, uint32_t class_id, int32_t open)
+static void set_src_open(struct fx *f, const char *src, uint32_t class_id, int64_t open)
 {
 	set_src_word(f, src, class_id, rw_conn_word(RW_CONN_LIVE, open));
 }
