@@ -127,41 +127,65 @@ static struct ratewall_bpf *load_ratewall(unsigned int entries)
 	return NULL;
 }
 
-enum target { TO_TRIVIAL, TO_CLOCK, TO_RATEWALL, TO_POLICY };
+enum target { TO_TRIVIAL, TO_CLOCK, TO_RATEWALL, TO_POLICY, TO_CAPS };
 
 /*
  * Every check of the chain present and passing: the packet's class by
  * port, its tenant and list lookup in a non-empty trie, and every bucket
- * (limits far above what the bench sends, so nothing is refused).
+ * (limits far above what the bench sends, so nothing is refused). CAP is
+ * the connection caps' line, empty or not.
  */
-static const char full_policy[] =
-	"classes:\n"
-	"  - name: api\n"
-	"    ports: [tcp/8080, udp/8080]\n"
-	"    source:\n"
-	"      packets: { rate: 100000000/s, burst: 10000000 }\n"
-	"      syn: { rate: 100000000/s, burst: 10000000 }\n"
-	"    global:\n"
-	"      packets: { rate: 100000000/s, burst: 10000000 }\n"
-	"      syn: { rate: 100000000/s, burst: 10000000 }\n"
-	"tenants:\n"
-	"  - name: bench\n"
-	"    cidrs: [198.18.0.0/24]\n"
-	"    packets: { rate: 100000000/s, burst: 10000000 }\n"
-	"    syn: { rate: 100000000/s, burst: 10000000 }\n"
-	"    classes:\n"
-	"      api:\n"
-	"        packets: { rate: 100000000/s, burst: 10000000 }\n"
-	"        syn: { rate: 100000000/s, burst: 10000000 }\n"
-	"allow: [198.19.0.0/24]\n"
-	"deny: [198.19.1.0/24]\n";
+#define FULL_POLICY(CAP)                                                   \
+	"classes:\n"                                                         \
+	"  - name: api\n"                                                    \
+	"    ports: [tcp/8080, udp/8080]\n"                                  \
+	"    source:\n" CAP                                                  \
+	"      packets: { rate: 100000000/s, burst: 10000000 }\n"            \
+	"      syn: { rate: 100000000/s, burst: 10000000 }\n"                \
+	"    global:\n" CAP                                                  \
+	"      packets: { rate: 100000000/s, burst: 10000000 }\n"            \
+	"      syn: { rate: 100000000/s, burst: 10000000 }\n" FULL_POLICY_REST
+#define FULL_POLICY_REST \
+	"tenants:\n" \
+	"  - name: bench\n" \
+	"    cidrs: [198.18.0.0/24]\n" \
+	"    packets: { rate: 100000000/s, burst: 10000000 }\n" \
+	"    syn: { rate: 100000000/s, burst: 10000000 }\n" \
+	"    classes:\n" \
+	"      api:\n" \
+	"        packets: { rate: 100000000/s, burst: 10000000 }\n" \
+	"        syn: { rate: 100000000/s, burst: 10000000 }\n" \
+	"allow: [198.19.0.0/24]\n" \
+	"deny: [198.19.1.0/24]\n"
 
-static int install_full_policy(struct ratewall_bpf *skel)
+static const char full_policy[] = FULL_POLICY("");
+/* The same with both connection caps, far above the counts the bench holds. */
+static const char caps_policy[] = FULL_POLICY("      connections: 1000000\n");
+
+/*
+ * The bench's SYN source holds 5 connections in class api (id 1), as
+ * sockops would have counted them, so the cap check finds its entry.
+ */
+static int hold_connections(struct ratewall_bpf *skel)
+{
+	struct rw_src_key key = { .family = 4, .class_id = 1 };
+	struct rw_class_conns cc = { .open = 5 };
+	__u64 word = rw_conn_word(RW_CONN_LIVE, 5);
+	__u32 api = 1;
+
+	inet_pton(AF_INET, "198.18.0.2", &key.addr[0]);
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.rw_conns), &key, &word, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(skel->maps.rw_class_conns), &api, &cc, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static int install_full_policy(struct ratewall_bpf *skel, const char *yaml)
 {
 	struct policy p;
 	char errors[2048];
-	int err = policy_parse_string("full_policy", full_policy, sizeof(full_policy) - 1, &p,
-				      errors, sizeof(errors));
+	int err = policy_parse_string("full_policy", yaml, strlen(yaml), &p, errors,
+				      sizeof(errors));
 
 	if (err) {
 		fprintf(stderr, "%s\n", errors);
@@ -209,6 +233,8 @@ static const struct path paths[] = {
 	  TO_POLICY, 4, -1, OPEN, GUARD },
 	{ "chain_syn", "full policy, TCP SYN: the same plus the four SYN buckets", TO_POLICY,
 	  4, -1, OPEN, GUARD },
+	{ "chain_caps", "full policy, TCP SYN, plus both connection caps (a counted source)",
+	  TO_CAPS, 4, -1, OPEN, GUARD },
 };
 #define NPATHS (sizeof(paths) / sizeof(paths[0]))
 #define ROTATOR_PATH 4
@@ -219,6 +245,7 @@ static const struct path paths[] = {
 #define PASS_PATH 2
 #define CHAIN_PATH 10
 #define CHAIN_SYN_PATH 11
+#define CHAIN_CAPS_PATH 12
 
 static double path_net(const struct result *res, size_t i)
 {
@@ -233,7 +260,7 @@ int main(int argc, char **argv)
 	unsigned int repeat = 1000000, entries = RW_DEFAULT_MAX_ENTRIES;
 	int rounds = 7, json = 0, err = 1;
 	struct bpf_object *base = NULL;
-	struct ratewall_bpf *skel = NULL, *skel_lru = NULL, *skel_pol = NULL;
+	struct ratewall_bpf *skel = NULL, *skel_lru = NULL, *skel_pol = NULL, *skel_caps = NULL;
 	struct rotate_bpf *rot = NULL;
 	struct result res[NPATHS];
 	struct frame f4, f6;
@@ -278,11 +305,14 @@ int main(int argc, char **argv)
 	skel = load_ratewall(entries);
 	skel_lru = load_ratewall(entries);
 	skel_pol = load_ratewall(entries);
-	if (!skel || !skel_lru || !skel_pol) {
+	skel_caps = load_ratewall(entries);
+	if (!skel || !skel_lru || !skel_pol || !skel_caps) {
 		fprintf(stderr, "cannot load ratewall\n");
 		goto out;
 	}
-	if (set_limits(skel_pol, OPEN, GUARD) || install_full_policy(skel_pol)) {
+	if (set_limits(skel_pol, OPEN, GUARD) || install_full_policy(skel_pol, full_policy) ||
+	    set_limits(skel_caps, OPEN, GUARD) || install_full_policy(skel_caps, caps_policy) ||
+	    hold_connections(skel_caps)) {
 		fprintf(stderr, "cannot install the full policy\n");
 		goto out;
 	}
@@ -296,6 +326,7 @@ int main(int argc, char **argv)
 	int ratewall_fd = bpf_program__fd(skel->progs.ratewall_xdp);
 	int ratewall_lru_fd = bpf_program__fd(skel_lru->progs.ratewall_xdp);
 	int ratewall_pol_fd = bpf_program__fd(skel_pol->progs.ratewall_xdp);
+	int ratewall_caps_fd = bpf_program__fd(skel_caps->progs.ratewall_xdp);
 	int rot_fd = bpf_program__fd(rot->progs.rotate_source);
 	int target_fd = bpf_map__fd(rot->maps.target);
 	double samples[NPATHS][MAX_ROUNDS];
@@ -325,6 +356,7 @@ int main(int argc, char **argv)
 			int fd = pp->target == TO_TRIVIAL ? trivial_fd :
 				 pp->target == TO_CLOCK	  ? clock_fd :
 				 pp->target == TO_POLICY  ? ratewall_pol_fd :
+				 pp->target == TO_CAPS	  ? ratewall_caps_fd :
 				 p == NEW6_LRU_PATH	  ? ratewall_lru_fd :
 							    ratewall_fd;
 			const struct frame *fr = pp->family == 6 ? &f6 : &f4;
@@ -333,7 +365,7 @@ int main(int argc, char **argv)
 
 			if (!strcmp(pp->name, "drop"))
 				fr = &drop4;
-			else if (p == CHAIN_SYN_PATH)
+			else if (p == CHAIN_SYN_PATH || p == CHAIN_CAPS_PATH)
 				fr = &syn4;
 			if (pp->sources >= 0) {
 				rc = bpf_map_update_elem(target_fd, &zero, &fd, BPF_ANY);
@@ -351,7 +383,7 @@ int main(int argc, char **argv)
 					rc = run_once(fd, fr, pp->sources > 0 ? pp->sources : 1,
 						      &ignored);
 			}
-			if (!rc && pp->target != TO_POLICY)
+			if (!rc && pp->target != TO_POLICY && pp->target != TO_CAPS)
 				rc = set_limits(rw, pp->rate, pp->burst, pp->new_rate, pp->new_burst);
 			/* New sources must stay new: keep counting across rounds. */
 			if (pp->sources > 0)
@@ -386,9 +418,11 @@ int main(int argc, char **argv)
 			       "\"ratio_to_trivial\":%.2f}",
 			       i ? "," : "", res[i].name, paths[i].what, res[i].median, res[i].min,
 			       res[i].max, path_net(res, i), path_net(res, i) / trivial);
-		printf("],\"chain_vs_pass\":%.2f,\"chain_syn_vs_pass\":%.2f,",
+		printf("],\"chain_vs_pass\":%.2f,\"chain_syn_vs_pass\":%.2f,"
+		       "\"caps_ns_over_chain_syn\":%.1f,",
 		       path_net(res, CHAIN_PATH) / path_net(res, PASS_PATH),
-		       path_net(res, CHAIN_SYN_PATH) / path_net(res, PASS_PATH));
+		       path_net(res, CHAIN_SYN_PATH) / path_net(res, PASS_PATH),
+		       path_net(res, CHAIN_CAPS_PATH) - path_net(res, CHAIN_SYN_PATH));
 		printf("\"new_source_vs_130k_known\":%.2f,\"new_source_vs_known\":%.2f,\"unguarded_new_vs_known\":%.2f,"
 		       "\"sources_map\":{\"entries\":%u,\"memlock_bytes\":%lld,"
 		       "\"bytes_per_source\":%.1f}}\n",
@@ -412,6 +446,9 @@ int main(int argc, char **argv)
 		printf("full policy chain / single-bucket pass path: UDP %.2f, TCP SYN %.2f\n",
 		       path_net(res, CHAIN_PATH) / path_net(res, PASS_PATH),
 		       path_net(res, CHAIN_SYN_PATH) / path_net(res, PASS_PATH));
+		printf("connection caps on the SYN path: %+.1f ns (chain_caps - chain_syn, "
+		       "%.2fx)\n", path_net(res, CHAIN_CAPS_PATH) - path_net(res, CHAIN_SYN_PATH),
+		       path_net(res, CHAIN_CAPS_PATH) / path_net(res, CHAIN_SYN_PATH));
 		printf("per-source map and seen-source filter: %u entries, %lld bytes (kernel "
 		       "memlock), %.1f bytes per source\n", entries, mem,
 		       mem > 0 ? (double)mem / entries : -1.0);
@@ -421,6 +458,7 @@ out:
 	rotate_bpf__destroy(rot);
 	ratewall_bpf__destroy(skel_lru);
 	ratewall_bpf__destroy(skel_pol);
+	ratewall_bpf__destroy(skel_caps);
 	ratewall_bpf__destroy(skel);
 	bpf_object__close(base);
 	return err;
