@@ -111,25 +111,29 @@ static __always_inline int conn_key(struct rw_src_key *key, __u32 family, const 
 	return 0;
 }
 
-/* Counts a connection under `key` and records it in its storage. */
+/*
+ * Counts a connection under `key` and records in its storage what it
+ * holds. The class count always takes it; the per-source count may not
+ * (table full, or lost), which the returned rw_conn_event says.
+ */
 static __always_inline __u32 conn_count(struct rw_conn_sock *cs, const struct rw_src_key *key)
 {
-	__u32 why = conn_add(key, 1);
+	__u32 why;
 
-	if (why)
-		return why;
-	cs->key = *key;
-	cs->counted = 1;
 	class_add(key->class_id & (RW_MAX_CLASSES - 1), 1);
-	return 0;
+	why = conn_add(key, 1);
+	cs->key = *key;
+	cs->counted = RW_CONN_IN_CLASS | (why ? 0 : RW_CONN_IN_SOURCE);
+	return why;
 }
 
 static __always_inline void conn_uncount(struct rw_conn_sock *cs)
 {
-	cs->counted = 0;
-	if (conn_add(&cs->key, -1))
+	if ((cs->counted & RW_CONN_IN_SOURCE) && conn_add(&cs->key, -1))
 		conn_event(RW_CONN_LOST);
-	class_add(cs->key.class_id & (RW_MAX_CLASSES - 1), -1);
+	if (cs->counted & RW_CONN_IN_CLASS)
+		class_add(cs->key.class_id & (RW_MAX_CLASSES - 1), -1);
+	cs->counted = 0;
 }
 
 /* The gateway still holds the connection: not closed by it, not reset. */
@@ -174,10 +178,8 @@ int ratewall_sockops(struct bpf_sock_ops *skops)
 		if (cs->counted)
 			return 1;
 		why = conn_count(cs, &key);
-		if (why) {
+		if (why)
 			conn_event(why);
-			return 1;
-		}
 		conn_event(RW_CONN_OPENED);
 		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags |
 						 BPF_SOCK_OPS_STATE_CB_FLAG);
@@ -250,19 +252,24 @@ int ratewall_conns_sync(struct bpf_iter__tcp *ctx)
 		return 0;
 	}
 	if (cs->counted) {
-		if (same_key(&cs->key, &key))
-			return 0;
+		if (!same_key(&cs->key, &key))
+			goto moved;
+		/* Left out of a full table before: try again, there may be room. */
+		if (!(cs->counted & RW_CONN_IN_SOURCE) && !conn_add(&key, 1))
+			cs->counted |= RW_CONN_IN_SOURCE;
+		return 0;
+moved:
 		/* Its class changed with the policy: count it where XDP now looks. */
 		conn_uncount(cs);
 		why = conn_count(cs, &key);
-		conn_event(why ? why : RW_CONN_MOVED);
+		if (why)
+			conn_event(why);
+		conn_event(RW_CONN_MOVED);
 		return 0;
 	}
 	why = conn_count(cs, &key);
-	if (why) {
+	if (why)
 		conn_event(why);
-		return 0;
-	}
 	/* Without its state callbacks it could never be uncounted. */
 	flags = tp->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG;
 	if (bpf_setsockopt(tp, SOL_TCP, TCP_BPF_SOCK_OPS_CB_FLAGS, &flags, sizeof(flags))) {

@@ -384,15 +384,21 @@ struct rw_class_conns {
  * counted under, so that it is uncounted there whatever changed since. */
 struct rw_conn_sock {
 	struct rw_src_key key;
-	__u32 counted;   /* 1 while it holds a count */
+	__u32 counted;   /* rw_conn_held bits: the counts it holds */
+};
+
+enum rw_conn_held {
+	RW_CONN_IN_CLASS = 1,  /* one of its class's open connections */
+	RW_CONN_IN_SOURCE = 2, /* one of its source's, in the per-source table */
 };
 
 /* What happened to connections, by event; a per-CPU array. Order is ABI. */
 enum rw_conn_event {
 	RW_CONN_OPENED = 0, /* counted at passive establishment */
 	RW_CONN_CLOSED,     /* uncounted when the gateway closed it or it was reset */
-	RW_CONN_TABLE_FULL, /* not counted: the per-source table is full */
-	RW_CONN_LOST,       /* not counted: no socket storage, or raced out RW_CAS_RETRIES times */
+	RW_CONN_TABLE_FULL, /* counted in its class only: the per-source table is full */
+	RW_CONN_LOST,       /* a count not kept: no socket storage, or RW_CONN_RETRIES
+			     * tries all met another CPU's change */
 	RW_CONN_SEEDED,     /* counted by a sync: it was open before the attach */
 	RW_CONN_MOVED,      /* recounted by a sync under the class a new policy gives it */
 	RW_CONN_EVENT_MAX,
