@@ -124,3 +124,47 @@ if [ "$would" -le 0 ] || [ "$(rw_get "$GW" eth0 .totals.drop)" -ne "${dropped[bu
 	echo "demo: unexpected result: observe mode should count would-drops and drop nothing more" >&2
 	exit 1
 fi
+
+# Third act: a connection cap. A TCP server runs in the gateway namespace
+# (attach counted the connections of every cgroup: its default is the
+# cgroup2 root); class "agents" lets each source hold 3 connections. The
+# burst client asks for 8 at once and gets 3: the other 5 SYNs are dropped
+# as src_conn, and TCP would retry them once a connection closes.
+TCP_SERVER=$RW_ROOT/build/tests/tcp_server
+TCP_CLIENTS=$RW_ROOT/build/tests/tcp_clients
+AGENTS=8443
+sed "s|^classes:|classes:\n  - name: agents\n    ports: [tcp/$AGENTS]\n    source: { connections: 3 }|" \
+	"$tmp/policy.yaml" >"$tmp/caps.yaml"
+echo
+echo "== ratewall policy apply dev eth0 caps.yaml (in the gateway): tcp/$AGENTS is class 'agents', 3 connections per source"
+rw "$GW" policy apply dev eth0 "$tmp/caps.yaml" || die "policy apply failed"
+nsenter --net="/run/netns/$GW" "$TCP_SERVER" "$AGENTS" >"$tmp/server.out" 2>&1 &
+server=$!
+at_exit "kill $server"
+for ((i = 0; i < 50; i++)); do
+	grep -qx ready "$tmp/server.out" && break
+	sleep 0.1
+done
+grep -qx ready "$tmp/server.out" || die "tcp_server did not start: $(cat "$tmp/server.out")"
+mkfifo "$tmp/cl.in"
+nsenter --net="/run/netns/$FLOOD" "$TCP_CLIENTS" 198.18.0.1 "$AGENTS" <"$tmp/cl.in" >"$tmp/cl.out" &
+client=$!
+at_exit "kill $client"
+exec {to_client}>"$tmp/cl.in"
+echo "open 8 500" >&"$to_client"
+for ((i = 0; i < 50; i++)); do
+	[ -s "$tmp/cl.out" ] && break
+	sleep 0.1
+done
+opened=$(cat "$tmp/cl.out")
+echo "burst asked for 8 connections at once: $opened"
+rw "$GW" status | sed -n '/^  connections/,/^  connection events/p'
+refused=$(rw_count "$GW" eth0 src_conn drop)
+echo "SYNs dropped as src_conn: $refused"
+echo "quit" >&"$to_client"
+exec {to_client}>&-
+wait "$client" || true
+if [ "$opened" != "opened 3 of 8" ] || [ "$refused" -ne 5 ]; then
+	echo "demo: unexpected result: the cap of 3 should admit 3 connections and drop 5 SYNs" >&2
+	exit 1
+fi
