@@ -17,7 +17,7 @@ USER_LIB_SRCS := user/args.c user/limits.c user/pins.c user/counters.c \
 	user/privileges.c user/policy_parse.c user/policy_values.c user/policy_checks.c \
 	user/policy_errors.c user/policy_compile.c user/policy_apply.c user/policy_builtin.c \
 	user/policy_show.c user/policy_maps.c user/map_mmap.c user/conns.c \
-	user/conns_show.c
+	user/conns_show.c user/percpu.c
 USER_LIB_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_LIB_SRCS))
 BPF_OBJS := $(BUILD)/ratewall.bpf.o $(BUILD)/conns.bpf.o
 SKELS := $(BUILD)/ratewall.skel.h $(BUILD)/conns.skel.h
@@ -81,7 +81,7 @@ $(BUILD)/tests/bpf_%: tests/bpf/test_%.c tests/bpf/*.h $(BUILD)/libratewall.a $(
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/bpf $< -o $@ $(BUILD)/libratewall.a $(LDLIBS) -lcmocka -lpthread
 
-$(BUILD)/tests/%: tests/tools/%.c
+$(BUILD)/tests/%: tests/tools/%.c tests/tools/*.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< -o $@
 

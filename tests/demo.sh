@@ -46,11 +46,7 @@ at_exit "rm -rf '$tmp'"
 nsenter --net="/run/netns/$GW" "$UDP_SINK" "$PORT" 30 >"$tmp/sink.out" 2>"$tmp/sink.err" &
 sink=$!
 at_exit "kill $sink"
-for ((i = 0; i < 50; i++)); do
-	grep -q listening "$tmp/sink.err" && break
-	sleep 0.1
-done
-grep -q listening "$tmp/sink.err" || die "udp_sink did not start: $(cat "$tmp/sink.err")"
+wait_line "$tmp/sink.err" '.*listening.*' || die "udp_sink did not start: $(cat "$tmp/sink.err")"
 
 steady_count=$((STEADY_PPS * SECONDS_RUN))
 burst_count=$((BURST_PPS * SECONDS_RUN))
@@ -141,21 +137,14 @@ rw "$GW" policy apply dev eth0 "$tmp/caps.yaml" || die "policy apply failed"
 nsenter --net="/run/netns/$GW" "$TCP_SERVER" "$AGENTS" >"$tmp/server.out" 2>&1 &
 server=$!
 at_exit "kill $server"
-for ((i = 0; i < 50; i++)); do
-	grep -qx ready "$tmp/server.out" && break
-	sleep 0.1
-done
-grep -qx ready "$tmp/server.out" || die "tcp_server did not start: $(cat "$tmp/server.out")"
+wait_line "$tmp/server.out" ready || die "tcp_server did not start: $(cat "$tmp/server.out")"
 mkfifo "$tmp/cl.in"
 nsenter --net="/run/netns/$FLOOD" "$TCP_CLIENTS" 198.18.0.1 "$AGENTS" <"$tmp/cl.in" >"$tmp/cl.out" &
 client=$!
 at_exit "kill $client"
 exec {to_client}>"$tmp/cl.in"
 echo "open 8 500" >&"$to_client"
-for ((i = 0; i < 50; i++)); do
-	[ -s "$tmp/cl.out" ] && break
-	sleep 0.1
-done
+wait_line "$tmp/cl.out" 'opened .*' || die "tcp_clients did not answer"
 opened=$(cat "$tmp/cl.out")
 echo "burst asked for 8 connections at once: $opened"
 rw "$GW" status | sed -n '/^  connections/,/^  connection events/p'

@@ -14,6 +14,7 @@
 
 #include "conns.h"
 #include "log.h"
+#include "percpu.h"
 #include "conns.skel.h"
 #include "ratewall.skel.h"
 
@@ -170,26 +171,7 @@ static int run_iter(struct conns_bpf *skel)
 
 int conn_events_read(int fd, uint64_t events[RW_CONN_EVENT_MAX])
 {
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t *percpu;
-	int err = 0;
-
-	if (ncpu <= 0)
-		return ncpu ? ncpu : -EINVAL;
-	percpu = calloc(ncpu, sizeof(*percpu));
-	if (!percpu)
-		return -ENOMEM;
-	for (__u32 e = 0; e < RW_CONN_EVENT_MAX && !err; e++) {
-		events[e] = 0;
-		if (bpf_map_lookup_elem(fd, &e, percpu)) {
-			err = -errno;
-			break;
-		}
-		for (int c = 0; c < ncpu; c++)
-			events[e] += percpu[c];
-	}
-	free(percpu);
-	return err;
+	return percpu_sum(fd, RW_CONN_EVENT_MAX, 1, events);
 }
 
 static int sync_with(struct conns_bpf *skel, const struct conn_maps *cm,

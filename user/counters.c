@@ -6,6 +6,7 @@
 #include <bpf/libbpf.h>
 
 #include "counters.h"
+#include "percpu.h"
 
 static const char *const reason_names[RW_REASON_MAX] = {
 	[RW_REASON_ADMITTED] = "admitted",
@@ -45,28 +46,9 @@ const char *verdict_name(unsigned int verdict)
 
 int counters_read(int map_fd, struct counter_table *out)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct rw_counter *percpu;
-	int err = 0;
-
-	if (ncpu <= 0)
-		return ncpu ? ncpu : -EINVAL;
-	percpu = calloc(ncpu, sizeof(*percpu));
-	if (!percpu)
-		return -ENOMEM;
-	memset(out, 0, sizeof(*out));
-	for (__u32 i = 0; i < RW_COUNTER_SLOTS; i++) {
-		if (bpf_map_lookup_elem(map_fd, &i, percpu)) {
-			err = -errno;
-			break;
-		}
-		for (int c = 0; c < ncpu; c++) {
-			out->slot[i].packets += percpu[c].packets;
-			out->slot[i].bytes += percpu[c].bytes;
-		}
-	}
-	free(percpu);
-	return err;
+	_Static_assert(sizeof(struct rw_counter) == 2 * sizeof(uint64_t),
+		       "a counter is two 64-bit words: packets, bytes");
+	return percpu_sum(map_fd, RW_COUNTER_SLOTS, 2, (uint64_t *)out->slot);
 }
 
 uint64_t counters_verdict_packets(const struct counter_table *t, unsigned int verdict)

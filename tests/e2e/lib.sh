@@ -238,6 +238,17 @@ burst() {
 	in_ns "$ns" "$UDP_BURST" "$@"
 }
 
+# wait_line FILE REGEX: waits (at most 5 s) until a line of FILE matches
+# REGEX (grep -x), as a started server's "ready" line; fails otherwise.
+wait_line() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		grep -qx -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # --- assertions ---------------------------------------------------------------
 
 expect_eq() {

@@ -65,11 +65,7 @@ server_start() {
 	) >"$TMPD/server.out" 2>&1 &
 	SERVER_PID=$!
 	at_exit "kill $SERVER_PID; wait $SERVER_PID"
-	for _ in $(seq 50); do
-		grep -qx ready "$TMPD/server.out" && return 0
-		sleep 0.1
-	done
-	die "tcp_server did not start: $(cat "$TMPD/server.out")"
+	wait_line "$TMPD/server.out" ready || die "tcp_server did not start: $(cat "$TMPD/server.out")"
 }
 
 # --- clients, driven line by line through FIFOs ---------------------------

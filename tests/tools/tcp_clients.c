@@ -36,6 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tool_net.h"
+
 #define MAX_CONNS 4096
 #define MAX_TIMEOUT_MS 600000UL
 #define CLOSE_WAIT_MS 2000
@@ -78,39 +80,6 @@ static bool parse_ulong(const char *s, unsigned long min, unsigned long max,
 		return false;
 	*out = v;
 	return true;
-}
-
-/* Fills an IPv4 or IPv6 socket address; returns its length, 0 if not an IP. */
-static socklen_t parse_addr(const char *s, uint16_t port, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, s, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons(port);
-		return sizeof(*a4);
-	}
-	if (inet_pton(AF_INET6, s, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons(port);
-		return sizeof(*a6);
-	}
-	return 0;
-}
-
-static void raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl))
-		return;
-	rl.rlim_cur = rl.rlim_max;
-	setrlimit(RLIMIT_NOFILE, &rl);
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < MAX_CONNS + 16)
-		fprintf(stderr, "tcp_clients: warning: RLIMIT_NOFILE is %llu, fewer than "
-			"%d connections fit\n", (unsigned long long)rl.rlim_cur, MAX_CONNS);
 }
 
 /* Socket with its SYN on the way; -1 with errno set if that failed. */
@@ -405,14 +374,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tcp_clients: bad port '%s' (want 1..65535)\n", argv[i + 1]);
 		return 2;
 	}
-	dst_len = parse_addr(argv[i], (uint16_t)port, &dst);
+	dst_len = tool_addr_parse(argv[i], (uint16_t)port, &dst);
 	if (!dst_len) {
 		fprintf(stderr, "tcp_clients: bad address '%s' (want an IPv4 or IPv6 "
 			"literal)\n", argv[i]);
 		return 2;
 	}
 	if (src_str) {
-		src_len = parse_addr(src_str, 0, &src);
+		src_len = tool_addr_parse(src_str, 0, &src);
 		if (!src_len || src.ss_family != dst.ss_family) {
 			fprintf(stderr, "tcp_clients: bad source address '%s' (want a literal "
 				"of the destination's family)\n", src_str);
@@ -420,7 +389,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	raise_nofile();
+	tool_raise_nofile("tcp_clients", MAX_CONNS + 16);
 	/* A write to a reset connection must be an error, not our death. */
 	signal(SIGPIPE, SIG_IGN);
 

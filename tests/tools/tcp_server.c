@@ -30,6 +30,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "tool_net.h"
+
 #define MAX_CONNS 4096
 #define MAX_PORTS 64
 #define BACKLOG 1024
@@ -74,20 +76,6 @@ static uint16_t parse_port(const char *s)
 	return (uint16_t)v;
 }
 
-/* MAX_CONNS sockets need more than the usual 1024 descriptors. */
-static void raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl))
-		return;
-	rl.rlim_cur = rl.rlim_max;
-	setrlimit(RLIMIT_NOFILE, &rl);
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < MAX_CONNS + MAX_PORTS + 8)
-		fprintf(stderr, "tcp_server: warning: RLIMIT_NOFILE is %llu, fewer than "
-			"%d connections fit\n", (unsigned long long)rl.rlim_cur, MAX_CONNS);
-}
-
 static int open_listener(int family, int v6only, uint16_t port)
 {
 	struct sockaddr_storage ss;
@@ -97,25 +85,11 @@ static int open_listener(int family, int v6only, uint16_t port)
 
 	if (fd < 0)
 		return -1;
-	memset(&ss, 0, sizeof(ss));
-	if (family == AF_INET) {
-		struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons(port);
-		a4->sin_addr.s_addr = htonl(INADDR_ANY);
-		len = sizeof(*a4);
-	} else {
-		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-
-		/* Set explicitly: the sysctl default (bindv6only) may differ. */
-		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)))
-			goto fail;
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons(port);
-		a6->sin6_addr = in6addr_any;
-		len = sizeof(*a6);
-	}
+	len = tool_addr_any(family, port, &ss);
+	/* Set explicitly: the sysctl default (bindv6only) may differ. */
+	if (family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)))
+		goto fail;
 	/* A rerun must not fail on the previous run's TIME_WAIT sockets. */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(fd, (struct sockaddr *)&ss, len) || listen(fd, BACKLOG))
@@ -250,7 +224,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	raise_nofile();
+	tool_raise_nofile("tcp_server", MAX_CONNS + MAX_PORTS + 8);
 	/* We never write to a peer, but -d output may go to a closed pipe. */
 	signal(SIGPIPE, SIG_IGN);
 	/* Blocked except inside epoll_pwait, so a signal cannot slip in

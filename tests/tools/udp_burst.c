@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tool_net.h"
+
 #define MAX_COUNT 10000000ULL
 #define MAX_PPS 100000000ULL
 #define TIME_LIMIT_NS (60ULL * 1000000000ULL)
@@ -75,26 +77,6 @@ static uint64_t parse_u64(const char *what, const char *s, uint64_t min, uint64_
 	return v;
 }
 
-/* Fills an IPv4 or IPv6 socket address; returns its length, 0 if not an IP. */
-static socklen_t parse_addr(const char *s, uint16_t port, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, s, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons(port);
-		return sizeof(*a4);
-	}
-	if (inet_pton(AF_INET6, s, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons(port);
-		return sizeof(*a6);
-	}
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	struct sockaddr_storage dst, src;
@@ -122,13 +104,13 @@ int main(int argc, char **argv)
 			usage();
 	}
 
-	dst_len = parse_addr(argv[1], (uint16_t)port, &dst);
+	dst_len = tool_addr_parse(argv[1], (uint16_t)port, &dst);
 	if (!dst_len) {
 		fprintf(stderr, "udp_burst: bad destination '%s'\n", argv[1]);
 		return 2;
 	}
 	if (src_str) {
-		src_len = parse_addr(src_str, 0, &src);
+		src_len = tool_addr_parse(src_str, 0, &src);
 		if (!src_len || src.ss_family != dst.ss_family) {
 			fprintf(stderr, "udp_burst: bad source '%s' (must be the "
 				"destination's family)\n", src_str);

@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tool_net.h"
+
 #define MAX_SECONDS 3600ULL
 #define MAX_SOURCES 4096
 #define RCVBUF_BYTES (32 << 20)
@@ -93,24 +95,10 @@ static int open_socket(int family, uint16_t port)
 
 	if (fd < 0)
 		return -1;
-	memset(&ss, 0, sizeof(ss));
-	if (family == AF_INET) {
-		struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons(port);
-		a4->sin_addr.s_addr = htonl(INADDR_ANY);
-		len = sizeof(*a4);
-	} else {
-		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-
-		/* v6-only, so it can share the port with the IPv4 socket. */
+	len = tool_addr_any(family, port, &ss);
+	/* v6-only, so it can share the port with the IPv4 socket. */
+	if (family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons(port);
-		a6->sin6_addr = in6addr_any;
-		len = sizeof(*a6);
-	}
 	/* A burst must not be lost in our own socket and blamed on ratewall:
 	 * FORCE works as root past rmem_max, plain RCVBUF is the fallback. */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/* Socket addresses and descriptor limits shared by the test tools. */
+#ifndef RW_TOOL_NET_H
+#define RW_TOOL_NET_H
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+/* An IPv4 or IPv6 literal and a port as a socket address; its length, or
+ * 0 when the text is not an IP address. */
+static inline socklen_t tool_addr_parse(const char *s, uint16_t port, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, s, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(port);
+		return sizeof(*a4);
+	}
+	if (inet_pton(AF_INET6, s, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(port);
+		return sizeof(*a6);
+	}
+	return 0;
+}
+
+/* The wildcard address of a family (AF_INET or AF_INET6) on a port. */
+static inline socklen_t tool_addr_any(int family, uint16_t port, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(port);
+		a4->sin_addr.s_addr = htonl(INADDR_ANY);
+		return sizeof(*a4);
+	}
+	a6->sin6_family = AF_INET6;
+	a6->sin6_port = htons(port);
+	a6->sin6_addr = in6addr_any;
+	return sizeof(*a6);
+}
+
+/* Thousands of sockets need more than the usual 1024 descriptors: the
+ * soft limit goes up to the hard one, with a warning if that is short. */
+static inline void tool_raise_nofile(const char *tool, unsigned long want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+		fprintf(stderr, "%s: warning: RLIMIT_NOFILE is %llu, under the %lu it may need\n",
+			tool, (unsigned long long)rl.rlim_cur, want);
+}
+
+#endif
