@@ -170,11 +170,12 @@ static int hold_connections(struct ratewall_bpf *skel)
 {
 	struct rw_src_key key = { .family = 4, .class_id = 1 };
 	struct rw_class_conns cc = { .open = 5 };
-	__u64 word = rw_conn_word(RW_CONN_LIVE, 5);
+	struct rw_conn_entry e = { .word = rw_conn_word(1, 5, 0) };
 	__u32 api = 1;
 
 	inet_pton(AF_INET, "198.18.0.2", &key.addr[0]);
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.rw_conns), &key, &word, BPF_ANY) ||
+	e.key = key;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.rw_conns), &key, &e, BPF_ANY) ||
 	    bpf_map_update_elem(bpf_map__fd(skel->maps.rw_class_conns), &api, &cc, BPF_ANY))
 		return -errno;
 	return 0;

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
-/* Counting into the per-source connection table, exact on many CPUs. */
+/*
+ * Counting into the per-source connection table, exact on many CPUs even
+ * though the kernel reuses a deleted entry's memory at once: see
+ * rw_conn_entry in ratewall.h.
+ */
 #ifndef RATEWALL_CONN_COUNT_H
 #define RATEWALL_CONN_COUNT_H
 
@@ -9,25 +13,27 @@
 #define EEXIST 17
 #endif
 
-/*
- * Adds `delta` (+1 or -1) to a source's count; 0 or the rw_conn_event
- * saying why it could not. One atomic add does it; a count reaching zero
- * retires its entry (see ratewall.h), and what other CPUs counted into it
- * meanwhile is carried to a fresh entry by the next iterations. No step
- * waits for another CPU: an iteration is repeated only when another CPU
- * made or deleted the entry in between.
- */
-static __always_inline __u32 conn_add(const struct rw_src_key *key, __s64 delta)
+/* The entry still holds `key` in the incarnation whose word is `word`. */
+static __always_inline bool conn_entry_is(const struct rw_conn_entry *e, __u64 word,
+					  const struct rw_src_key *key)
 {
-	const __u64 live_zero = rw_conn_word(RW_CONN_LIVE, 0);
-	__s64 todo = delta;
+	return !rw_conn_gone(word) && rw_src_key_equal(&e->key, key);
+}
 
-	for (int i = 0; i < RW_CONN_RETRIES && todo; i++) {
-		__u64 *w = bpf_map_lookup_elem(&rw_conns, key);
-		__u64 old, last, fresh = rw_conn_word(RW_CONN_LIVE, todo);
+/* One more open connection for `key`: 0, or the rw_conn_event saying why not. */
+static __always_inline __u32 conn_open_one(const struct rw_src_key *key)
+{
+	for (int i = 0; i < RW_CONN_RETRIES; i++) {
+		struct rw_conn_entry *e = bpf_map_lookup_elem(&rw_conns, key);
+		__u64 old;
 		long err;
 
-		if (!w) {
+		if (!e) {
+			struct rw_conn_entry fresh = {
+				.key = *key,
+				.word = rw_conn_word(bpf_get_prandom_u32(), 1, 0),
+			};
+
 			err = bpf_map_update_elem(&rw_conns, key, &fresh, BPF_NOEXIST);
 			if (!err)
 				return 0;
@@ -35,21 +41,55 @@ static __always_inline __u32 conn_add(const struct rw_src_key *key, __s64 delta)
 				continue;
 			return RW_CONN_TABLE_FULL;
 		}
-		old = __sync_fetch_and_add(w, (__u64)todo << RW_CONN_STATE_BITS);
-		/* Deleted since the lookup: nobody reads that word any more. */
-		if (rw_conn_state(old) == RW_CONN_GONE)
+		old = *(volatile __u64 *)&e->word;
+		/* Gone (its deleter is between its mark and its delete) or
+		 * already another key's: look again. */
+		if (!conn_entry_is(e, old, key))
 			continue;
-		if (rw_conn_state(old) != RW_CONN_LIVE || rw_conn_open(old) + todo != 0)
+		if (__sync_val_compare_and_swap(&e->word, old, old + RW_CONN_ONE) == old)
 			return 0;
-		todo = 0;
-		if (__sync_val_compare_and_swap(w, live_zero, rw_conn_word(RW_CONN_RETIRING, 0)) !=
-		    live_zero)
-			break;
-		bpf_map_delete_elem(&rw_conns, key);
-		last = __sync_lock_test_and_set(w, rw_conn_word(RW_CONN_GONE, 0));
-		todo = rw_conn_open(last);
 	}
-	return todo ? RW_CONN_LOST : 0;
+	return RW_CONN_LOST;
+}
+
+/* One fewer; the change that reaches zero marks the entry gone and deletes it. */
+static __always_inline __u32 conn_close_one(const struct rw_src_key *key)
+{
+	for (int i = 0; i < RW_CONN_RETRIES; i++) {
+		struct rw_conn_entry *e = bpf_map_lookup_elem(&rw_conns, key);
+		__u64 old, gone;
+
+		/* The caller holds one of this key's counts, so its entry exists
+		 * and is not at zero; anything else means the counts drifted. */
+		if (!e)
+			return RW_CONN_LOST;
+		old = *(volatile __u64 *)&e->word;
+		if (!conn_entry_is(e, old, key))
+			continue;
+		if (rw_conn_open(old) == 0)
+			return RW_CONN_LOST;
+		if (rw_conn_open(old) > 1) {
+			if (__sync_val_compare_and_swap(&e->word, old, old - RW_CONN_ONE) == old)
+				return 0;
+			continue;
+		}
+		gone = rw_conn_word(rw_conn_incarnation(old), 0, 1);
+		if (__sync_val_compare_and_swap(&e->word, old, gone) != old)
+			continue;
+		/* Nobody else deletes an entry this incarnation still holds, so
+		 * the key's entry is this one. Should the delete fail, the entry
+		 * lives on at zero. */
+		if (bpf_map_delete_elem(&rw_conns, key))
+			__sync_val_compare_and_swap(&e->word, gone,
+						    rw_conn_word(rw_conn_incarnation(old), 0, 0));
+		return 0;
+	}
+	return RW_CONN_LOST;
+}
+
+static __always_inline __u32 conn_add(const struct rw_src_key *key, int delta)
+{
+	return delta > 0 ? conn_open_one(key) : conn_close_one(key);
 }
 
 #endif /* RATEWALL_CONN_COUNT_H */

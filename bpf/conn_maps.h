@@ -8,17 +8,17 @@
 #include "ratewall.h"
 
 /*
- * Per (masked source, class): an rw_conn_word(). A plain hash, never LRU.
- * Not preallocated, so that a deleted entry is not handed to another key
- * while a CPU that looked it up still holds it. max_entries comes from
- * the policy.
+ * Per (masked source, class) of the classes with a per-source cap: an
+ * rw_conn_entry. A plain hash, never LRU; max_entries comes from the
+ * policy. Preallocated or not, a deleted entry's memory goes to the next
+ * insert at once, which rw_conn_entry's word is built to survive.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, RW_DEFAULT_CONN_ENTRIES);
 	__type(key, struct rw_src_key);
-	__type(value, __u64);
+	__type(value, struct rw_conn_entry);
 } rw_conns SEC(".maps");
 
 struct {

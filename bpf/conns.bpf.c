@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
 /*
- * Open TCP connections per (masked source, class) and per class, for the
- * caps XDP enforces on SYNs.
+ * Open TCP connections per class and, in classes with a per-source cap,
+ * per (masked source, class), for the caps XDP enforces on SYNs.
  *
  * ratewall_sockops runs on the gateway's cgroup: it counts a connection
  * when the handshake completes and uncounts it when the gateway closes
@@ -10,9 +10,10 @@
  *
  * ratewall_conns_sync walks the namespace's TCP sockets: it counts the
  * connections that were open before the attach (and asks for their state
- * callbacks, so they are uncounted like the rest), and recounts those a
- * new policy puts in another class. It runs twice: first to learn the
- * ports the gateway's listeners hold, then to count.
+ * callbacks, so they are uncounted like the rest), recounts those a new
+ * policy puts in another class, and counts per source those a new policy
+ * caps. It runs twice: first to learn the ports the gateway's listeners
+ * hold, then to count.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -32,6 +33,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define TCP_ESTABLISHED 1
 #define TCP_CLOSE_WAIT 8
 #define TCP_LISTEN 10
+/* cgroup levels the sync looks through for its cgroup */
+#define MAX_CGROUP_LEVELS 32
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
@@ -40,19 +43,12 @@ struct {
 	__type(value, struct rw_conn_sock);
 } rw_conn_socks SEC(".maps");
 
-/* Local ports of the gateway's listeners, filled by the first sync pass. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, __u8);
-} rw_listen_ports SEC(".maps");
-
 /* Set by the loader before a sync: the cgroup whose sockets count. */
 const volatile __u64 sync_cgroup_id;
-const volatile __u32 sync_cgroup_level;
 /* 0: learn listener ports; 1: count connections. */
 __u32 sync_phase;
+/* Local ports of the gateway's listeners, one bit each, from phase 0. */
+__u64 listen_ports[65536 / 64];
 
 static __always_inline void conn_event(__u32 event)
 {
@@ -70,17 +66,24 @@ static __always_inline void class_add(__u32 class_id, __s64 delta)
 		__sync_fetch_and_add(&cc->open, delta);
 }
 
+/* A connection as counted: its key, and whether its class caps sources. */
+struct conn_id {
+	struct rw_src_key key;
+	bool per_source;
+};
+
 /*
  * The key of a connection from its peer address and local port, judged
  * by the active policy. IPv4 peers of an IPv6 socket (::ffff:a.b.c.d)
- * count as the IPv4 sources XDP sees. Returns 0 or -1 (not TCP/IP).
+ * count as the IPv4 sources XDP sees. Loopback peers never pass XDP and
+ * never count. Returns 0, or -1 for a connection that does not count.
  */
-static __always_inline int conn_key(struct rw_src_key *key, __u32 family, const __u32 *peer6,
-				    __u32 peer4, __u32 local_port)
+static __always_inline int conn_identify(struct conn_id *id, __u32 family, const __u32 *peer6,
+					 __u32 peer4, __u32 local_port)
 {
 	const struct rw_config *cfg;
 	const struct rw_policy *pol;
-	__u32 zero = 0, slot, addr[4] = {};
+	__u32 zero = 0, slot, class_id, addr[4] = {};
 	__u8 fam;
 
 	cfg = bpf_map_lookup_elem(&rw_config, &zero);
@@ -94,6 +97,9 @@ static __always_inline int conn_key(struct rw_src_key *key, __u32 family, const 
 			fam = 4;
 			addr[0] = peer6[3];
 		} else {
+			if (peer6[0] == 0 && peer6[1] == 0 && peer6[2] == 0 &&
+			    peer6[3] == bpf_htonl(1))
+				return -1;
 			fam = 6;
 			addr[0] = peer6[0];
 			addr[1] = peer6[1];
@@ -103,33 +109,41 @@ static __always_inline int conn_key(struct rw_src_key *key, __u32 family, const 
 	} else {
 		return -1;
 	}
+	if (fam == 4 && (addr[0] & bpf_htonl(0xff000000)) == bpf_htonl(0x7f000000))
+		return -1;
 	slot = *(volatile const __u32 *)&cfg->policy_slot & (RW_POLICY_SLOTS - 1);
 	pol = bpf_map_lookup_elem(&rw_policy, &slot);
 	if (!pol)
 		return -1;
-	source_key(key, fam, addr, cfg, class_of_port(pol, slot, RW_PROTO_TCP, local_port));
+	class_id = class_of_port(pol, slot, RW_PROTO_TCP, local_port);
+	source_key(&id->key, fam, addr, cfg, class_id);
+	id->per_source = pol->classes[class_id & (RW_MAX_CLASSES - 1)].src_conn != 0;
 	return 0;
 }
 
 /*
- * Counts a connection under `key` and records in its storage what it
- * holds. The class count always takes it; the per-source count may not
- * (table full, or lost), which the returned rw_conn_event says.
+ * Counts a connection and records in its storage what it holds. The class
+ * count always takes it; the per-source count takes it when its class caps
+ * sources and there is room, else the returned rw_conn_event says why not.
  */
-static __always_inline __u32 conn_count(struct rw_conn_sock *cs, const struct rw_src_key *key)
+static __always_inline __u32 conn_count(struct rw_conn_sock *cs, const struct conn_id *id)
 {
-	__u32 why;
+	__u32 why = 0;
 
-	class_add(key->class_id & (RW_MAX_CLASSES - 1), 1);
-	why = conn_add(key, 1);
-	cs->key = *key;
-	cs->counted = RW_CONN_IN_CLASS | (why ? 0 : RW_CONN_IN_SOURCE);
+	class_add(id->key.class_id & (RW_MAX_CLASSES - 1), 1);
+	cs->key = id->key;
+	cs->counted = RW_CONN_IN_CLASS;
+	if (id->per_source) {
+		why = conn_open_one(&id->key);
+		if (!why)
+			cs->counted |= RW_CONN_IN_SOURCE;
+	}
 	return why;
 }
 
 static __always_inline void conn_uncount(struct rw_conn_sock *cs)
 {
-	if ((cs->counted & RW_CONN_IN_SOURCE) && conn_add(&cs->key, -1))
+	if ((cs->counted & RW_CONN_IN_SOURCE) && conn_close_one(&cs->key))
 		conn_event(RW_CONN_LOST);
 	if (cs->counted & RW_CONN_IN_CLASS)
 		class_add(cs->key.class_id & (RW_MAX_CLASSES - 1), -1);
@@ -155,7 +169,7 @@ int ratewall_sockops(struct bpf_sock_ops *skops)
 {
 	struct bpf_sock *sk = skops->sk;
 	struct rw_conn_sock *cs;
-	struct rw_src_key key = {};
+	struct conn_id id = {};
 	__u32 why, peer6[4];
 
 	if (!sk)
@@ -168,7 +182,7 @@ int ratewall_sockops(struct bpf_sock_ops *skops)
 		peer6[1] = skops->remote_ip6[1];
 		peer6[2] = skops->remote_ip6[2];
 		peer6[3] = skops->remote_ip6[3];
-		if (conn_key(&key, skops->family, peer6, skops->remote_ip4, skops->local_port))
+		if (conn_identify(&id, skops->family, peer6, skops->remote_ip4, skops->local_port))
 			return 1;
 		cs = bpf_sk_storage_get(&rw_conn_socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 		if (!cs) {
@@ -177,7 +191,7 @@ int ratewall_sockops(struct bpf_sock_ops *skops)
 		}
 		if (cs->counted)
 			return 1;
-		why = conn_count(cs, &key);
+		why = conn_count(cs, &id);
 		if (why)
 			conn_event(why);
 		conn_event(RW_CONN_OPENED);
@@ -195,36 +209,43 @@ int ratewall_sockops(struct bpf_sock_ops *skops)
 	return 1;
 }
 
-static __always_inline bool same_key(const struct rw_src_key *a, const struct rw_src_key *b)
-{
-	return a->addr[0] == b->addr[0] && a->addr[1] == b->addr[1] &&
-	       a->addr[2] == b->addr[2] && a->addr[3] == b->addr[3] &&
-	       a->class_id == b->class_id && a->family == b->family;
-}
-
-/* True when the socket was made in the sync's cgroup or below it. */
+/*
+ * True when the socket was made in the sync's cgroup or below it: some
+ * ancestor of its cgroup has that id. Compared by id at every level, so
+ * that a cgroup namespace or a cgroup2 mount of a subtree cannot mislead.
+ */
 static __always_inline bool in_sync_cgroup(struct tcp_sock *tp)
 {
 	struct cgroup *cg = tp->inet_conn.icsk_inet.sk.sk_cgrp_data.cgroup;
-	struct cgroup *anc = NULL;
-	__u32 lvl = sync_cgroup_level;
+	int level;
 
-	if (!cg || cg->level < (int)lvl)
+	if (!cg)
 		return false;
-	if (bpf_core_read(&anc, sizeof(anc), &cg->ancestors[lvl & 0xff]) || !anc)
-		return false;
-	return BPF_CORE_READ(anc, kn, id) == sync_cgroup_id;
+	level = cg->level;
+	for (int l = 0; l < MAX_CGROUP_LEVELS && l <= level; l++) {
+		struct cgroup *anc = NULL;
+
+		if (bpf_core_read(&anc, sizeof(anc), &cg->ancestors[l]) || !anc)
+			return false;
+		if (BPF_CORE_READ(anc, kn, id) == sync_cgroup_id)
+			return true;
+	}
+	return false;
+}
+
+static __always_inline bool is_listen_port(__u32 port)
+{
+	return listen_ports[(port / 64) & (65536 / 64 - 1)] & (1ULL << (port % 64));
 }
 
 SEC("iter/tcp")
 int ratewall_conns_sync(struct bpf_iter__tcp *ctx)
 {
 	struct sock_common *skc = ctx->sk_common;
-	struct rw_src_key key = {};
 	struct rw_conn_sock *cs;
+	struct conn_id id = {};
 	struct tcp_sock *tp;
 	__u32 port, state, why;
-	__u8 yes = 1;
 	int flags;
 
 	if (!skc)
@@ -233,41 +254,44 @@ int ratewall_conns_sync(struct bpf_iter__tcp *ctx)
 	if (!tp || !in_sync_cgroup(tp))
 		return 0;
 	state = skc->skc_state;
-	port = skc->skc_num;
+	port = skc->skc_num & 0xffff;
 	if (sync_phase == 0) {
 		if (state == TCP_LISTEN)
-			bpf_map_update_elem(&rw_listen_ports, &port, &yes, BPF_ANY);
+			__sync_fetch_and_or(&listen_ports[port / 64], 1ULL << (port % 64));
+		return 0;
+	}
+	if (!still_open(state))
+		return 0;
+	if (conn_identify(&id, skc->skc_family, skc->skc_v6_daddr.in6_u.u6_addr32, skc->skc_daddr,
+			  port))
+		return 0;
+	cs = bpf_sk_storage_get(&rw_conn_socks, tp, 0, 0);
+	if (cs && cs->counted) {
+		if (!rw_src_key_equal(&cs->key, &id.key)) {
+			/* Its class changed with the policy: count it where XDP looks now. */
+			conn_uncount(cs);
+			why = conn_count(cs, &id);
+			if (why)
+				conn_event(why);
+			conn_event(RW_CONN_MOVED);
+		} else if (id.per_source && !(cs->counted & RW_CONN_IN_SOURCE) &&
+			   !conn_open_one(&id.key)) {
+			/* Its class caps sources now, or the table has room again. */
+			cs->counted |= RW_CONN_IN_SOURCE;
+		}
 		return 0;
 	}
 	/* Accepted connections share their port with a listener of the
 	 * gateway; the gateway's own outgoing ones do not. */
-	if (!still_open(state) || !bpf_map_lookup_elem(&rw_listen_ports, &port))
+	if (!is_listen_port(port))
 		return 0;
-	if (conn_key(&key, skc->skc_family, skc->skc_v6_daddr.in6_u.u6_addr32, skc->skc_daddr,
-		     port))
-		return 0;
-	cs = bpf_sk_storage_get(&rw_conn_socks, tp, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!cs)
+		cs = bpf_sk_storage_get(&rw_conn_socks, tp, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!cs) {
 		conn_event(RW_CONN_LOST);
 		return 0;
 	}
-	if (cs->counted) {
-		if (!same_key(&cs->key, &key))
-			goto moved;
-		/* Left out of a full table before: try again, there may be room. */
-		if (!(cs->counted & RW_CONN_IN_SOURCE) && !conn_add(&key, 1))
-			cs->counted |= RW_CONN_IN_SOURCE;
-		return 0;
-moved:
-		/* Its class changed with the policy: count it where XDP now looks. */
-		conn_uncount(cs);
-		why = conn_count(cs, &key);
-		if (why)
-			conn_event(why);
-		conn_event(RW_CONN_MOVED);
-		return 0;
-	}
-	why = conn_count(cs, &key);
+	why = conn_count(cs, &id);
 	if (why)
 		conn_event(why);
 	/* Without its state callbacks it could never be uncounted. */

@@ -180,19 +180,21 @@ static __always_inline __u32 class_buckets(const struct rw_class_limits *cl, __u
 
 /*
  * The open-connection caps of a SYN: its source's count in this class,
- * then the class's. Counts are kept by sockops (conns.bpf.c). A deleted
- * entry (RW_CONN_GONE, met between lookup and delete) counts as zero.
+ * then the class's. Counts are kept by sockops (conns.bpf.c). An entry
+ * met while it is deleted, or after its memory went to another key,
+ * counts as zero.
  */
 static __always_inline __u32 conn_caps(const struct rw_src_key *key, __u32 class_id,
 				       __u32 src_cap, __u32 class_cap)
 {
 	if (src_cap) {
-		__u64 *open = bpf_map_lookup_elem(&rw_conns, key);
+		struct rw_conn_entry *e = bpf_map_lookup_elem(&rw_conns, key);
 
-		if (open) {
-			__u64 w = READ_ONCE_U64(*open);
+		if (e) {
+			__u64 w = READ_ONCE_U64(e->word);
 
-			if (rw_conn_state(w) != RW_CONN_GONE && rw_conn_open(w) >= (__s64)src_cap)
+			if (!rw_conn_gone(w) && rw_src_key_equal(&e->key, key) &&
+			    rw_conn_open(w) >= src_cap)
 				return RW_REASON_SRC_CONN;
 		}
 	}

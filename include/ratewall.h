@@ -312,8 +312,8 @@ struct rw_config {
 	__u64 netns_cookie;   /* also read by sockops: only this namespace's connections count */
 	__u64 attached_at_ns; /* CLOCK_REALTIME at attach */
 	__u64 cgroup_id;      /* the cgroup v2 directory sockops is attached to */
-	__u32 cgroup_level;   /* its depth below the cgroup2 root (0: the root) */
 	__u32 conn_entries;   /* size of the connection-count table */
+	__u32 pad3;
 	char cgroup_path[256]; /* that directory, for status (cut if longer) */
 };
 
@@ -331,44 +331,57 @@ struct rw_global_state {
  * until the gateway closes its side (the socket leaves ESTABLISHED and
  * CLOSE_WAIT) or the connection is reset. The per-source table is a plain
  * hash keyed by rw_src_key (never LRU: an evicted count would silently
- * lift the cap). Its value is one word: a signed count above a two-bit
- * state, so that a count changes with one atomic add whatever the state.
+ * lift the cap), holding the sources of classes with a per-source cap.
  *
- * An entry whose count reaches zero is deleted, and a map delete cannot
- * say which element it means, so deletion is a protocol: the CPU that
- * moves the word from (LIVE, 0) to RETIRING alone deletes the entry; CPUs
- * that meet a RETIRING entry still count into it (its deleter then
- * carries that count over to a fresh entry); after the delete the word is
- * swapped to GONE, and a CPU whose add met GONE looks the key up again.
- * The count can be briefly negative when a close is counted before the
- * carry.
+ * The kernel hands a deleted hash entry's memory to the next insert at
+ * once, so a CPU still holding a pointer from an earlier lookup may be
+ * looking at another key's entry. Hence each entry carries its own key and
+ * one word changed only by compare-and-swap: a random incarnation drawn
+ * when the entry is made, the count, and a "gone" bit. A change applies
+ * only while the word still carries the incarnation it was read with and
+ * the entry still carries its key. The CPU whose change takes a count to
+ * zero sets "gone" in that same compare-and-swap and alone deletes the
+ * entry; a CPU that meets a gone entry looks the key up again.
  */
-enum rw_conn_state {
-	RW_CONN_LIVE = 0,
-	RW_CONN_RETIRING,
-	RW_CONN_GONE,
+struct rw_conn_entry {
+	struct rw_src_key key;
+	__u32 pad;
+	__u64 word;
 };
-#define RW_CONN_STATE_BITS 2
-#define RW_CONN_STATE_MASK ((1ULL << RW_CONN_STATE_BITS) - 1)
 
-static inline __u64 rw_conn_word(__u32 state, __s64 open)
+#define RW_CONN_GONE 1ULL
+#define RW_CONN_ONE 2ULL /* one connection, in the word */
+
+static inline __u64 rw_conn_word(__u32 incarnation, __u32 open, int gone)
 {
-	return (__u64)open << RW_CONN_STATE_BITS | state;
+	return (__u64)incarnation << 32 | (__u64)(open & 0x7fffffff) << 1 | (gone ? RW_CONN_GONE : 0);
 }
 
-static inline __u32 rw_conn_state(__u64 word)
+static inline __u32 rw_conn_incarnation(__u64 word)
 {
-	return (__u32)(word & RW_CONN_STATE_MASK);
+	return (__u32)(word >> 32);
 }
 
-static inline __s64 rw_conn_open(__u64 word)
+static inline __u32 rw_conn_open(__u64 word)
 {
-	return (__s64)word >> RW_CONN_STATE_BITS;
+	return ((__u32)word & 0xffffffffU) >> 1;
+}
+
+static inline int rw_conn_gone(__u64 word)
+{
+	return (word & RW_CONN_GONE) != 0;
+}
+
+static inline int rw_src_key_equal(const struct rw_src_key *a, const struct rw_src_key *b)
+{
+	return a->addr[0] == b->addr[0] && a->addr[1] == b->addr[1] &&
+	       a->addr[2] == b->addr[2] && a->addr[3] == b->addr[3] &&
+	       a->class_id == b->class_id && a->family == b->family;
 }
 
 /* Tries of one count change before it is given up as lost: each retry
- * means another CPU made or deleted the source's entry meanwhile. */
-#define RW_CONN_RETRIES 64
+ * means another CPU changed, made or deleted the source's entry meanwhile. */
+#define RW_CONN_RETRIES 128
 #define RW_DEFAULT_CONN_ENTRIES 65536U
 #define RW_CONN_ENTRIES_MIN 64U
 #define RW_CONN_ENTRIES_MAX (16U << 20)

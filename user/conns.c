@@ -92,8 +92,6 @@ int conns_cgroup_resolve(const char *path, struct conn_cgroup *cg)
 	}
 	/* cgroup2 directory inodes are the kernel's cgroup ids. */
 	cg->id = st.st_ino;
-	for (const char *p = cg->path + mlen; *p; p++)
-		cg->level += *p == '/' && p[1];
 	return 0;
 }
 
@@ -107,7 +105,7 @@ void conn_maps_of_skeleton(struct ratewall_bpf *skel, struct conn_maps *cm)
 
 /* The sockops and sync programs, loaded on the attachment's maps. */
 static struct conns_bpf *conns_load(const struct policy_maps *pm, const struct conn_maps *cm,
-				    uint64_t cgroup_id, uint32_t cgroup_level)
+				    uint64_t cgroup_id)
 {
 	struct conns_bpf *skel = conns_bpf__open();
 	int err;
@@ -133,7 +131,6 @@ static struct conns_bpf *conns_load(const struct policy_maps *pm, const struct c
 		err = bpf_map__reuse_fd(skel->maps.rw_conn_socks, cm->socks_fd);
 	if (!err) {
 		skel->rodata->sync_cgroup_id = cgroup_id;
-		skel->rodata->sync_cgroup_level = cgroup_level;
 		err = conns_bpf__load(skel);
 	}
 	if (err) {
@@ -203,9 +200,9 @@ static int sync_with(struct conns_bpf *skel, const struct conn_maps *cm,
 }
 
 int conns_sync(const struct policy_maps *pm, const struct conn_maps *cm, uint64_t cgroup_id,
-	       uint32_t cgroup_level, uint64_t events[RW_CONN_EVENT_MAX])
+	       uint64_t events[RW_CONN_EVENT_MAX])
 {
-	struct conns_bpf *skel = conns_load(pm, cm, cgroup_id, cgroup_level);
+	struct conns_bpf *skel = conns_load(pm, cm, cgroup_id);
 	int err;
 
 	if (!skel)
@@ -219,7 +216,7 @@ int conns_attach(const struct policy_maps *pm, struct conn_maps *cm,
 		 const struct conn_cgroup *cg, const char *link_path, const char *socks_path,
 		 uint64_t events[RW_CONN_EVENT_MAX])
 {
-	struct conns_bpf *skel = conns_load(pm, cm, cg->id, cg->level);
+	struct conns_bpf *skel = conns_load(pm, cm, cg->id);
 	struct bpf_link *link = NULL;
 	int cg_fd, err;
 
@@ -239,10 +236,13 @@ int conns_attach(const struct policy_maps *pm, struct conn_maps *cm,
 		goto out;
 	}
 	err = bpf_link__pin(link, link_path);
-	if (!err)
-		err = bpf_map__pin(skel->maps.rw_conn_socks, socks_path);
 	if (err) {
-		rw_err("cannot pin the connection counting at %s: %s", link_path, strerror(-err));
+		rw_err("cannot pin %s: %s", link_path, strerror(-err));
+		goto out;
+	}
+	err = bpf_map__pin(skel->maps.rw_conn_socks, socks_path);
+	if (err) {
+		rw_err("cannot pin %s: %s", socks_path, strerror(-err));
 		goto out;
 	}
 	cm->socks_fd = dup(bpf_map__fd(skel->maps.rw_conn_socks));
@@ -272,8 +272,8 @@ static int by_open_desc(const void *a, const void *b)
 int conns_top(int conns_fd, struct conn_source *top, size_t n, size_t *n_top, uint64_t *sources)
 {
 	enum { CHUNK = 1024 };
-	struct rw_src_key keys[CHUNK];
-	__u64 vals[CHUNK];
+	static struct rw_src_key keys[CHUNK];
+	static struct rw_conn_entry vals[CHUNK];
 	__u32 batch = 0;
 	bool first = true, done = false;
 	size_t have = 0;
@@ -296,12 +296,11 @@ int conns_top(int conns_fd, struct conn_source *top, size_t n, size_t *n_top, ui
 		}
 		first = false;
 		for (__u32 i = 0; i < count; i++) {
-			struct conn_source cur = { .key = keys[i] };
+			struct conn_source cur = { .key = keys[i], .open = rw_conn_open(vals[i].word) };
 
-			/* Gone or, for a moment, at or below zero: holds nothing. */
-			if (rw_conn_state(vals[i]) == RW_CONN_GONE || rw_conn_open(vals[i]) <= 0)
+			/* Being deleted, or left at zero by a failed delete: holds nothing. */
+			if (rw_conn_gone(vals[i].word) || !cur.open)
 				continue;
-			cur.open = (uint64_t)rw_conn_open(vals[i]);
 			(*sources)++;
 			if (have < n)
 				top[have++] = cur;

@@ -16,7 +16,6 @@
 struct conn_cgroup {
 	char path[PATH_MAX]; /* resolved, absolute */
 	uint64_t id;
-	uint32_t level;      /* directories below the cgroup2 mount's root */
 };
 
 /*
@@ -50,12 +49,14 @@ int conns_attach(const struct policy_maps *pm, struct conn_maps *cm,
 
 /*
  * Walks the namespace's TCP sockets (this process's network namespace):
- * counts the gateway's open connections that are not counted yet and
- * recounts those whose class the live policy changed. `events` receives
+ * counts the gateway's open connections that are not counted yet,
+ * recounts those whose class the live policy changed, and counts per
+ * source those whose class caps sources now (or that a full table left
+ * out). `events` receives
  * what the sync did, by rw_conn_event. Prints one error line on failure.
  */
 int conns_sync(const struct policy_maps *pm, const struct conn_maps *cm, uint64_t cgroup_id,
-	       uint32_t cgroup_level, uint64_t events[RW_CONN_EVENT_MAX]);
+	       uint64_t events[RW_CONN_EVENT_MAX]);
 
 /* The events so far, summed over CPUs. */
 int conn_events_read(int fd, uint64_t events[RW_CONN_EVENT_MAX]);

@@ -249,7 +249,6 @@ static int attach_locked(const char *ifname, unsigned int ifindex, enum rw_attac
 	if (err)
 		return err;
 	cfg.cgroup_id = cg.id;
-	cfg.cgroup_level = cg.level;
 	/* For status only: a longer path is shown cut, ending in "...". */
 	memcpy(cfg.cgroup_path, cg.path, sizeof(cfg.cgroup_path) - 1);
 	if (strlen(cg.path) >= sizeof(cfg.cgroup_path))
@@ -332,8 +331,6 @@ static int attach_locked(const char *ifname, unsigned int ifindex, enum rw_attac
 		close(conns.socks_fd);
 	if (err)
 		goto out;
-	printf("%s: counting TCP connections in cgroup %s (%" PRIu64 " already open)\n", ifname,
-	       cg.path, events[RW_CONN_SEEDED]);
 
 	link_opts.flags = mode == RW_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
 	link_fd = bpf_link_create(bpf_program__fd(skel->progs.ratewall_xdp), ifindex,
@@ -348,6 +345,8 @@ static int attach_locked(const char *ifname, unsigned int ifindex, enum rw_attac
 		rw_err("cannot pin %s: %s", path, strerror(-err));
 		goto out;
 	}
+	printf("%s: counting TCP connections in cgroup %s (%" PRIu64 " already open)\n", ifname,
+	       cg.path, events[RW_CONN_SEEDED]);
 	err = 0;
 out:
 	/* On failure nothing stays: closing an unpinned link detaches it. */
@@ -609,7 +608,7 @@ int loader_policy_apply(const char *ifname, const struct policy_image *img)
 		err = policy_install(&a.maps, img, false);
 	/* Open connections follow their port to the class the new policy gives it. */
 	if (!err) {
-		err = conns_sync(&a.maps, &a.conns, cfg.cgroup_id, cfg.cgroup_level, events);
+		err = conns_sync(&a.maps, &a.conns, cfg.cgroup_id, events);
 		if (err)
 			rw_err("the policy is applied, but connections it moves to another class are "
 			       "still counted under their old one");

@@ -17,6 +17,7 @@
 #include "policy_builtin.h"
 #include "policy_compile.h"
 #include "privileges.h"
+#include "conns.h"
 #include "status.h"
 
 #define RW_VERSION "0.1.0"
@@ -300,10 +301,17 @@ static int cmd_attach(struct arg_cursor *cur)
 	if (!img)
 		return -1;
 	if (cgroup && img->cgroup[0] && strcmp(cgroup, img->cgroup) != 0) {
-		rw_err("cgroup %s conflicts with the policy's connections.cgroup %s; give one",
-		       cgroup, img->cgroup);
-		policy_image_delete(img);
-		return -1;
+		struct conn_cgroup a = { 0 }, b = { 0 };
+
+		/* Two spellings of one directory agree; anything else is refused. */
+		if (conns_cgroup_resolve(cgroup, &a) || conns_cgroup_resolve(img->cgroup, &b) ||
+		    a.id != b.id) {
+			if (a.id && b.id)
+				rw_err("cgroup %s conflicts with the policy's connections.cgroup %s; "
+				       "give one", cgroup, img->cgroup);
+			policy_image_delete(img);
+			return -1;
+		}
 	}
 	if (cgroup)
 		snprintf(img->cgroup, sizeof(img->cgroup), "%s", cgroup);
