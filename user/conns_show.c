@@ -1,15 +1,24 @@
 // SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <errno.h>
 #include <string.h>
+#include <bpf/bpf.h>
 
 #include "conns_show.h"
 
-int conns_view_read(const struct conn_maps *cm, struct conns_view *v)
+int conns_view_read(const struct conn_maps *cm, int sockops_link_fd, uint64_t cgroup_id,
+		    struct conns_view *v)
 {
+	struct bpf_link_info link = { 0 };
+	__u32 len = sizeof(link);
 	int err;
 
 	memset(v, 0, sizeof(*v));
+	/* A removed cgroup leaves its links in place, attached to nothing (id 0). */
+	if (bpf_obj_get_info_by_fd(sockops_link_fd, &link, &len))
+		return -errno;
+	v->cgroup_attached = link.cgroup.cgroup_id == cgroup_id;
 	err = conns_by_class(cm->class_conns_fd, v->by_class);
 	if (!err)
 		err = conns_top(cm->conns_fd, v->top, CONNS_TOP, &v->n_top, &v->sources);
@@ -54,6 +63,10 @@ void conns_view_print(FILE *f, const struct conns_view *v, const struct rw_confi
 
 	fprintf(f, "  connections counted in cgroup %s; %" PRIu64 " of %u table entries in use\n",
 		cfg->cgroup_path, v->sources, cfg->conn_entries);
+	if (!v->cgroup_attached)
+		fprintf(f, "  WARNING: that cgroup was removed: new connections are not counted and "
+			   "the caps do not hold; detach and attach again, to a directory that "
+			   "outlives the gateway's restarts (its slice)\n");
 	fprintf(f, "  %-16s %10s %12s %12s\n", "class", "open", "source cap", "class cap");
 	for (uint32_t id = 0; id < RW_MAX_CLASSES; id++) {
 		const struct rw_class_limits *cl = &pol->classes[id];
@@ -94,6 +107,7 @@ json_object *conns_view_to_json(const struct conns_view *v, const struct rw_conf
 
 	json_object_object_add(o, "cgroup", json_object_new_string(cfg->cgroup_path));
 	json_object_object_add(o, "cgroup_id", json_object_new_uint64(cfg->cgroup_id));
+	json_object_object_add(o, "cgroup_attached", json_object_new_boolean(v->cgroup_attached));
 	json_object_object_add(o, "table_size", json_object_new_uint64(cfg->conn_entries));
 	json_object_object_add(o, "sources", json_object_new_uint64(v->sources));
 	for (uint32_t id = 0; id < RW_MAX_CLASSES; id++) {

@@ -3,6 +3,7 @@
 #ifndef RW_CONNS_SHOW_H
 #define RW_CONNS_SHOW_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <json-c/json.h>
 #include "conns.h"
@@ -15,9 +16,14 @@ struct conns_view {
 	size_t n_top;
 	uint64_t sources;                   /* (source, class) entries with open connections */
 	uint64_t events[RW_CONN_EVENT_MAX];
+	/* false once the cgroup was removed: its link counts nothing any more */
+	bool cgroup_attached;
 };
 
-int conns_view_read(const struct conn_maps *cm, struct conns_view *v);
+/* `sockops_link_fd`: the pinned link whose cgroup is checked; `cgroup_id`:
+ * the cgroup it was attached to. */
+int conns_view_read(const struct conn_maps *cm, int sockops_link_fd, uint64_t cgroup_id,
+		    struct conns_view *v);
 
 /* A key's source as shown: the address, with /prefix when the key masks it. */
 void conn_source_format(const struct rw_src_key *key, uint32_t prefix4, uint32_t prefix6,

@@ -39,7 +39,7 @@ static int read_view(const struct attachment *a, struct attachment_view *v)
 	if (!err)
 		err = counters_read(a->maps.counters_fd, &v->counters);
 	if (!err)
-		err = conns_view_read(&a->conns, &v->conns);
+		err = conns_view_read(&a->conns, a->sockops_link_fd, v->cfg.cgroup_id, &v->conns);
 	return err;
 }
 
