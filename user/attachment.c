@@ -82,9 +82,11 @@ static int read_config(int fd, struct rw_config *cfg)
 	memset(&mi, 0, sizeof(mi));
 	if (bpf_obj_get_info_by_fd(fd, &mi, &len))
 		return -errno;
-	if (mi.type != BPF_MAP_TYPE_ARRAY || mi.value_size != sizeof(*cfg) ||
-	    strcmp(mi.name, RW_CONFIG_MAP_NAME) != 0)
+	if (mi.type != BPF_MAP_TYPE_ARRAY || strcmp(mi.name, RW_CONFIG_MAP_NAME) != 0)
 		return -EINVAL;
+	/* Ours, from a build whose config has another layout. */
+	if (mi.value_size != sizeof(*cfg))
+		return -EPROTO;
 	return bpf_map_lookup_elem(fd, &zero, cfg) ? -errno : 0;
 }
 
@@ -94,7 +96,7 @@ static int read_config(int fd, struct rw_config *cfg)
  */
 static int config_of_prog(__u32 prog_id, struct rw_config *cfg)
 {
-	__u32 ids[8], len = sizeof(struct bpf_prog_info), n;
+	__u32 ids[32], len = sizeof(struct bpf_prog_info), n;
 	struct bpf_prog_info pi;
 	int fd, err;
 
@@ -133,6 +135,7 @@ int attachment_open_dir(const char *dir, const char *pin_name, struct attachment
 	__u32 len = sizeof(info);
 	bool have_link, have_cfg;
 	uint64_t here = 0;
+	int cfg_err;
 	size_t opened = 0;
 
 	memset(a, 0, sizeof(*a));
@@ -152,10 +155,12 @@ int attachment_open_dir(const char *dir, const char *pin_name, struct attachment
 	 * must never be cleared as "incomplete". Without the config pin, the
 	 * link's program still leads to its config map.
 	 */
-	have_cfg = (a->maps.config_fd >= 0 && read_config(a->maps.config_fd, &cfg) == 0) ||
-		   (have_link && config_of_prog(info.prog_id, &cfg) == 0);
+	cfg_err = a->maps.config_fd >= 0 ? read_config(a->maps.config_fd, &cfg) : -ENOENT;
+	have_cfg = cfg_err == 0 || (have_link && config_of_prog(info.prog_id, &cfg) == 0);
 	if (!have_cfg) {
 		attachment_close(a);
+		if (cfg_err == -EPROTO)
+			return ATT_OTHER_VERSION;
 		/* Nothing pinned at all leaves nothing to lose: clearing it is safe. */
 		return opened == 0 ? ATT_INCOMPLETE : ATT_UNPROVEN;
 	}
@@ -243,6 +248,11 @@ int attachment_resolve(const char *ifname, struct attachment *a)
 		       "config or link pin left): nothing was changed; if they are this "
 		       "namespace's, remove them by hand", dir);
 		return -EPERM;
+	case ATT_OTHER_VERSION:
+		rw_err("the pins at %s were made by another ratewall version (its config has "
+		       "another layout): nothing was changed; detach with the version that "
+		       "attached it, or remove the directory by hand", dir);
+		return -EPROTO;
 	default:
 		return 1;
 	}

@@ -39,6 +39,7 @@ enum attachment_status {
 	ATT_INCOMPLETE = -1, /* a pin is missing: a torso of a failed attach or detach */
 	ATT_FOREIGN = -2,    /* made in another network namespace */
 	ATT_UNPROVEN = -3,   /* pieces left that name no namespace: not to be touched */
+	ATT_OTHER_VERSION = -4, /* made by a ratewall whose config has another layout */
 };
 
 /* Opens the pins in `dir` without printing; returns an attachment_status. */

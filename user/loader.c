@@ -151,6 +151,10 @@ static void explain_existing_pins(const char *ifname, const char *dir)
 		       "%s cannot be attached under that name until they are removed by hand",
 		       dir, ifname);
 		break;
+	case ATT_OTHER_VERSION:
+		rw_err("the pins at %s were made by another ratewall version; detach %s with "
+		       "that version, or remove the directory by hand", dir, ifname);
+		break;
 	default:
 		rw_err("%s has stale pins at %s: run 'ratewall detach dev %s' to clear them",
 		       ifname, dir, ifname);

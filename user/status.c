@@ -186,29 +186,35 @@ static int show_one(const struct attachment *a, enum output_format fmt, json_obj
 
 /*
  * Pins with a piece missing are a state to report, not a reason to stop.
- * `proven`: what is left shows they are this namespace's, so detach may
- * clear them; otherwise they are only listed, for an operator to judge.
+ * ATT_INCOMPLETE: what is left shows they are this namespace's, so detach
+ * may clear them; otherwise (unproven, another version's) they are only
+ * listed, for an operator to judge.
  */
-static void show_incomplete(const char *name, const char *dir, bool proven,
+static void show_incomplete(const char *name, const char *dir, enum attachment_status st,
 			    enum output_format fmt, json_object *arr)
 {
+	const char *state = st == ATT_UNPROVEN	    ? "unproven" :
+			    st == ATT_OTHER_VERSION ? "other_version" :
+						      "incomplete";
 	json_object *o;
 
 	if (fmt == OUTPUT_TEXT) {
-		if (proven)
-			printf("%s: incomplete pins at %s; run 'ratewall detach dev %s' to clear "
-			       "them\n", name, dir, name);
-		else
+		if (st == ATT_UNPROVEN)
 			printf("%s: unproven pins at %s: no config or link pin tells which "
 			       "network namespace they belong to; ratewall leaves them alone\n",
 			       name, dir);
+		else if (st == ATT_OTHER_VERSION)
+			printf("%s: pins at %s made by another ratewall version; ratewall leaves "
+			       "them alone\n", name, dir);
+		else
+			printf("%s: incomplete pins at %s; run 'ratewall detach dev %s' to clear "
+			       "them\n", name, dir, name);
 		return;
 	}
 	o = json_object_new_object();
 	json_object_object_add(o, "dev", json_object_new_string(name));
 	json_object_object_add(o, "pinned_as", json_object_new_string(name));
-	json_object_object_add(o, "state",
-			       json_object_new_string(proven ? "incomplete" : "unproven"));
+	json_object_object_add(o, "state", json_object_new_string(state));
 	json_object_object_add(o, "pin_dir", json_object_new_string(dir));
 	json_object_array_add(arr, o);
 }
@@ -238,7 +244,9 @@ static int show_all(enum output_format fmt, json_object *arr)
 		/* Only interfaces' directories decode: not ".", ".." or netns:COOKIE. */
 		if (pins_name_decode(name, sizeof(name), names[i]->d_name) == 0 &&
 		    pins_path(dir, sizeof(dir), ns_dir, names[i]->d_name) == 0) {
-			switch (attachment_open_dir(dir, name, &a)) {
+			int st = attachment_open_dir(dir, name, &a);
+
+			switch (st) {
 			case ATT_OK:
 				if (show_one(&a, fmt, arr))
 					err = -EIO;
@@ -247,12 +255,8 @@ static int show_all(enum output_format fmt, json_object *arr)
 				break;
 			case ATT_FOREIGN:
 				break; /* another namespace's, seen through a shared path */
-			case ATT_UNPROVEN:
-				show_incomplete(name, dir, false, fmt, arr);
-				shown++;
-				break;
 			default:
-				show_incomplete(name, dir, true, fmt, arr);
+				show_incomplete(name, dir, st, fmt, arr);
 				shown++;
 			}
 		}

@@ -149,6 +149,18 @@ expect_true "and the counters" test -e "$pa/counters"
 expect_fail --has "by hand" rw "$A" attach dev a0 mode skb
 rm -r -- "$pa"
 
+# Pins of a ratewall whose config has another layout (an older or newer
+# build): named as such, and left alone.
+pv="$(dirname "$pa")/v0"
+at_exit "rm -rf -- '$pv'"
+mkdir -- "$pv"
+bpftool map create "$pv/config" type array key 4 value 8 entries 1 name rw_config ||
+	die "cannot pin a map at $pv/config"
+expect_eq "another version's pins listed as such" "$(rw_get "$A" v0 .state)" other_version
+expect_fail --has "another ratewall version" rw "$A" detach dev v0
+expect_true "another version's pins left alone" test -e "$pv/config"
+rm -r -- "$pv"
+
 # --- an interface moved to another namespace ------------------------------------
 # The link follows x0 into B, where its ifindex names B's device. A new
 # interface in A that gets the same ifindex must not be taken for it.
