@@ -23,6 +23,7 @@
 #include "netns.h"
 #include "pins.h"
 #include "policy_apply.h"
+#include "policy_show.h"
 #include "ratewall.skel.h"
 
 const char *attach_mode_name(unsigned int mode)
@@ -588,9 +589,34 @@ static int check_attach_settings(const struct rw_config *cfg, const struct polic
 	return 0;
 }
 
+/*
+ * Whether open connections need a walk after `img` replaces the live
+ * policy: only when a TCP port changes class or a class starts or stops
+ * capping sources. Without one an apply stays a few milliseconds.
+ */
+static int conns_need_sync(const struct policy_maps *m, const struct policy_image *img,
+			   bool *sync)
+{
+	struct live_policy *lp = calloc(1, sizeof(*lp));
+	int err = lp ? live_policy_read(m, lp) : -ENOMEM;
+
+	if (err) {
+		rw_err("cannot read the live policy: %s", strerror(-err));
+		free(lp);
+		return err;
+	}
+	*sync = memcmp(lp->ports[RW_PROTO_TCP], img->ports[RW_PROTO_TCP],
+		       sizeof(img->ports[RW_PROTO_TCP])) != 0;
+	for (int c = 0; c < RW_MAX_CLASSES && !*sync; c++)
+		*sync = !lp->policy.classes[c].src_conn != !img->policy.classes[c].src_conn;
+	free(lp);
+	return 0;
+}
+
 int loader_policy_apply(const char *ifname, const struct policy_image *img)
 {
 	uint64_t events[RW_CONN_EVENT_MAX];
+	bool sync = false;
 	struct rw_config cfg;
 	struct attachment a;
 	__u32 zero = 0;
@@ -609,9 +635,11 @@ int loader_policy_apply(const char *ifname, const struct policy_image *img)
 	}
 	err = check_attach_settings(&cfg, img, ifname);
 	if (!err)
+		err = conns_need_sync(&a.maps, img, &sync);
+	if (!err)
 		err = policy_install(&a.maps, img, false);
 	/* Open connections follow their port to the class the new policy gives it. */
-	if (!err) {
+	if (!err && sync) {
 		err = conns_sync(&a.maps, &a.conns, cfg.cgroup_id, events);
 		if (err)
 			rw_err("the policy is applied, but connections it moves to another class are "
