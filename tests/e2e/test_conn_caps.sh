@@ -8,8 +8,9 @@
 # - cap+5 connects from one source give exactly cap connections, and the
 #   5 refused SYNs are counted as src_conn drops; closing k lets exactly k
 #   new ones in (IPv4 and IPv6);
-# - counts return to zero after a normal close, a reset, and the server
-#   process being killed;
+# - counts return to zero after a normal close, a reset, a client gone
+#   silent (the server's keepalive times out), and the server process
+#   being killed;
 # - two sources share a class-wide cap (class_conn);
 # - a policy that moves the port to another class recounts the open
 #   connections there;
@@ -61,7 +62,7 @@ SERVER_PID=
 server_start() {
 	(
 		echo "$BASHPID" >"$CG/cgroup.procs"
-		exec nsenter --net="/run/netns/$GW" "$TCP_SERVER" 8080 9090 7070
+		exec nsenter --net="/run/netns/$GW" "$TCP_SERVER" -k 8080 9090 7070
 	) >"$TMPD/server.out" 2>&1 &
 	SERVER_PID=$!
 	at_exit "kill $SERVER_PID; wait $SERVER_PID"
@@ -226,6 +227,23 @@ kill -KILL "$SERVER_PID"
 expect_eq "api open after the server was killed" "$(wait_open api 0)" 0
 client_quit killed
 server_start
+
+# --- a client gone silent: the server's keepalive times out -------------------------
+# No FIN, no RST: the client's link goes down. The server (keepalive after
+# 1 s, one probe) gives up on its own, and the count follows.
+
+client_start silent -b 198.18.0.3 198.18.0.1 8080
+expect_eq "open 2 before going silent" "$(client silent open 2 500)" "opened 2 of 2"
+expect_eq "api open before going silent" "$(open_in api)" 2
+ip -n "$CL" link set cl0 down
+for _ in $(seq 80); do
+	[ "$(open_in api)" = 0 ] && break
+	sleep 0.1
+done
+expect_eq "api open after the server timed out" "$(open_in api)" 0
+expect_eq "the server holds none" "$(server_established 8080)" 0
+ip -n "$CL" link set cl0 up
+client_quit silent
 
 # --- two sources under one class-wide cap ---------------------------------------
 

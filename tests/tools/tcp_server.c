@@ -19,6 +19,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -46,7 +47,7 @@ static int listeners[MAX_PORTS];
 static int nlisteners;
 static int epfd;
 static long held;
-static bool debug, paused;
+static bool debug, paused, keepalive;
 static volatile sig_atomic_t stop;
 
 static void on_signal(int sig)
@@ -55,11 +56,24 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
+/* Probes after 1 s of silence, gives up after one unanswered probe. */
+static int set_keepalive(int fd)
+{
+	int one = 1;
+
+	return setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) ||
+	       setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &one, sizeof(one)) ||
+	       setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &one, sizeof(one)) ||
+	       setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &one, sizeof(one));
+}
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: tcp_server [-4|-6] [-d] PORT [PORT...]\n"
+	fprintf(f, "usage: tcp_server [-4|-6] [-d] [-k] PORT [PORT...]\n"
 		"  (default [::] dual-stack; -4 0.0.0.0 only; -6 [::] v6-only;\n"
-		"   -d print \"accepted N\" whenever the held count changes)\n");
+		"   -d print \"accepted N\" whenever the held count changes;\n"
+		"   -k keepalive after 1 s idle, one probe: a peer gone silent times out\n"
+		"      in about 2 s)\n");
 }
 
 static uint16_t parse_port(const char *s)
@@ -148,6 +162,11 @@ static void accept_all(int lfd)
 				fprintf(stderr, "tcp_server: accept: %s\n", strerror(errno));
 			return;
 		}
+		if (keepalive && set_keepalive(fd)) {
+			fprintf(stderr, "tcp_server: keepalive: %s\n", strerror(errno));
+			close(fd);
+			continue;
+		}
 		ev.data.u64 = (uint32_t)fd;
 		if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev)) {
 			/* Untracked, it could never be closed on the peer's FIN. */
@@ -205,6 +224,8 @@ int main(int argc, char **argv)
 			mode = MODE_V6;
 		} else if (opts && !strcmp(a, "-d")) {
 			debug = true;
+		} else if (opts && !strcmp(a, "-k")) {
+			keepalive = true;
 		} else if (opts && !strcmp(a, "--")) {
 			opts = false;
 		} else if (opts && a[0] == '-') {
