@@ -2,7 +2,12 @@
 /*
  * Counting into the per-source connection table, exact on many CPUs even
  * though the kernel reuses a deleted entry's memory at once: see
- * rw_conn_entry in ratewall.h.
+ * rw_conn_entry in ratewall.h. Only these functions may change the table
+ * (userspace has no compare-and-swap on its words).
+ *
+ * An open that reads a reused entry's word before its key relies on the
+ * insert making the key visible no later than the word; the kernel copies
+ * the value in order, which the race tests exercise but nothing promises.
  */
 #ifndef RATEWALL_CONN_COUNT_H
 #define RATEWALL_CONN_COUNT_H
@@ -12,6 +17,9 @@
 #ifndef EEXIST
 #define EEXIST 17
 #endif
+#ifndef E2BIG
+#define E2BIG 7
+#endif
 
 /* The entry still holds `key` in the incarnation whose word is `word`. */
 static __always_inline bool conn_entry_is(const struct rw_conn_entry *e, __u64 word,
@@ -20,9 +28,31 @@ static __always_inline bool conn_entry_is(const struct rw_conn_entry *e, __u64 w
 	return !rw_conn_gone(word) && rw_src_key_equal(&e->key, key);
 }
 
-/* One more open connection for `key`: 0, or the rw_conn_event saying why not. */
+struct gone_wait {
+	const struct rw_src_key *key;
+};
+
+/* bpf_loop step: stop once the key's entry is no longer a gone one. */
+static long gone_wait_step(__u32 i, void *ctx)
+{
+	struct gone_wait *w = ctx;
+	struct rw_conn_entry *e = bpf_map_lookup_elem(&rw_conns, w->key);
+
+	(void)i;
+	return !e || !rw_conn_gone(*(volatile __u64 *)&e->word);
+}
+
+/*
+ * One more open connection for `key`: 0, or the rw_conn_event saying why
+ * not. A gone entry is one whose last close is deleting it: the wait for
+ * that delete has a budget of its own (RW_CONN_GONE_WAIT lookups), far
+ * larger than the compare-and-swap retries, so that a deleter held up by
+ * an interrupt does not cost the count.
+ */
 static __always_inline __u32 conn_open_one(const struct rw_src_key *key)
 {
+	struct gone_wait w = { .key = key };
+
 	for (int i = 0; i < RW_CONN_RETRIES; i++) {
 		struct rw_conn_entry *e = bpf_map_lookup_elem(&rw_conns, key);
 		__u64 old;
@@ -39,12 +69,15 @@ static __always_inline __u32 conn_open_one(const struct rw_src_key *key)
 				return 0;
 			if (err == -EEXIST)
 				continue;
-			return RW_CONN_TABLE_FULL;
+			return err == -E2BIG ? RW_CONN_TABLE_FULL : RW_CONN_LOST;
 		}
 		old = *(volatile __u64 *)&e->word;
-		/* Gone (its deleter is between its mark and its delete) or
-		 * already another key's: look again. */
-		if (!conn_entry_is(e, old, key))
+		if (rw_conn_gone(old)) {
+			bpf_loop(RW_CONN_GONE_WAIT, gone_wait_step, &w, 0);
+			continue;
+		}
+		/* Its memory went to another key since the lookup: look again. */
+		if (!rw_src_key_equal(&e->key, key))
 			continue;
 		if (__sync_val_compare_and_swap(&e->word, old, old + RW_CONN_ONE) == old)
 			return 0;
@@ -52,39 +85,36 @@ static __always_inline __u32 conn_open_one(const struct rw_src_key *key)
 	return RW_CONN_LOST;
 }
 
-/* One fewer; the change that reaches zero marks the entry gone and deletes it. */
+/*
+ * One fewer. The caller holds one of the key's counts, so the key's entry
+ * cannot be deleted or reused under it: one atomic subtract does it. The
+ * close that leaves zero marks the entry gone (unless an open came in
+ * meanwhile) and deletes it; should the delete fail, the entry lives on
+ * at zero.
+ */
 static __always_inline __u32 conn_close_one(const struct rw_src_key *key)
 {
-	for (int i = 0; i < RW_CONN_RETRIES; i++) {
-		struct rw_conn_entry *e = bpf_map_lookup_elem(&rw_conns, key);
-		__u64 old, gone;
+	struct rw_conn_entry *e = bpf_map_lookup_elem(&rw_conns, key);
+	__u64 old, zero, gone;
 
-		/* The caller holds one of this key's counts, so its entry exists
-		 * and is not at zero; anything else means the counts drifted. */
-		if (!e)
-			return RW_CONN_LOST;
-		old = *(volatile __u64 *)&e->word;
-		if (!conn_entry_is(e, old, key))
-			continue;
-		if (rw_conn_open(old) == 0)
-			return RW_CONN_LOST;
-		if (rw_conn_open(old) > 1) {
-			if (__sync_val_compare_and_swap(&e->word, old, old - RW_CONN_ONE) == old)
-				return 0;
-			continue;
-		}
-		gone = rw_conn_word(rw_conn_incarnation(old), 0, 1);
-		if (__sync_val_compare_and_swap(&e->word, old, gone) != old)
-			continue;
-		/* Nobody else deletes an entry this incarnation still holds, so
-		 * the key's entry is this one. Should the delete fail, the entry
-		 * lives on at zero. */
-		if (bpf_map_delete_elem(&rw_conns, key))
-			__sync_val_compare_and_swap(&e->word, gone,
-						    rw_conn_word(rw_conn_incarnation(old), 0, 0));
+	/* No entry, or nothing in it: the counts drifted; change nothing. */
+	if (!e)
+		return RW_CONN_LOST;
+	old = *(volatile __u64 *)&e->word;
+	if (rw_conn_gone(old) || rw_conn_open(old) == 0)
+		return RW_CONN_LOST;
+	old = __sync_fetch_and_add(&e->word, -RW_CONN_ONE);
+	if (rw_conn_open(old) != 1)
 		return 0;
-	}
-	return RW_CONN_LOST;
+	zero = rw_conn_word(rw_conn_incarnation(old), 0, 0);
+	gone = rw_conn_word(rw_conn_incarnation(old), 0, 1);
+	if (__sync_val_compare_and_swap(&e->word, zero, gone) != zero)
+		return 0;
+	/* Nobody else deletes an entry this incarnation still holds, so the
+	 * key's entry is this one. */
+	if (bpf_map_delete_elem(&rw_conns, key))
+		__sync_val_compare_and_swap(&e->word, gone, zero);
+	return 0;
 }
 
 static __always_inline __u32 conn_add(const struct rw_src_key *key, int delta)

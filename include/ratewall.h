@@ -382,6 +382,8 @@ static inline int rw_src_key_equal(const struct rw_src_key *a, const struct rw_s
 /* Tries of one count change before it is given up as lost: each retry
  * means another CPU changed, made or deleted the source's entry meanwhile. */
 #define RW_CONN_RETRIES 128
+/* Lookups an open spends waiting for a gone entry's delete (each ~40 ns). */
+#define RW_CONN_GONE_WAIT 4096
 #define RW_DEFAULT_CONN_ENTRIES 65536U
 #define RW_CONN_ENTRIES_MIN 64U
 #define RW_CONN_ENTRIES_MAX (16U << 20)
