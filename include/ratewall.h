@@ -284,6 +284,13 @@ struct rw_class_state {
 };
 
 /*
+ * Bumped whenever the pinned maps change shape, so that a build never
+ * reads another build's attachment as its own (the config's size alone
+ * misses changes that keep it).
+ */
+#define RW_CONFIG_LAYOUT 5
+
+/*
  * Live configuration, one entry in an array map. The program reads the
  * bucket fields on every packet, so a change applies to every key at its
  * next packet. The remaining fields describe the attachment for status.
@@ -313,7 +320,8 @@ struct rw_config {
 	__u64 attached_at_ns; /* CLOCK_REALTIME at attach */
 	__u64 cgroup_id;      /* the cgroup v2 directory sockops is attached to */
 	__u32 conn_entries;   /* size of the connection-count table */
-	__u32 pad3;
+	__u32 layout;         /* RW_CONFIG_LAYOUT of the build that attached */
+	__u64 uncounted_walked; /* table_full + lost connection events at the last walk */
 	char cgroup_path[256]; /* that directory, for status (cut if longer) */
 };
 

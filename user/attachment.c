@@ -84,10 +84,12 @@ static int read_config(int fd, struct rw_config *cfg)
 		return -errno;
 	if (mi.type != BPF_MAP_TYPE_ARRAY || strcmp(mi.name, RW_CONFIG_MAP_NAME) != 0)
 		return -EINVAL;
-	/* Ours, from a build whose config has another layout. */
+	/* Ours, from a build whose maps have another layout. */
 	if (mi.value_size != sizeof(*cfg))
 		return -EPROTO;
-	return bpf_map_lookup_elem(fd, &zero, cfg) ? -errno : 0;
+	if (bpf_map_lookup_elem(fd, &zero, cfg))
+		return -errno;
+	return cfg->layout == RW_CONFIG_LAYOUT ? 0 : -EPROTO;
 }
 
 /*

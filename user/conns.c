@@ -199,17 +199,26 @@ static int sync_with(struct conns_bpf *skel, const struct conn_maps *cm,
 	return 0;
 }
 
-int conns_sync(const struct policy_maps *pm, const struct conn_maps *cm, uint64_t cgroup_id,
+struct conns_bpf *conns_walker_load(const struct policy_maps *pm, const struct conn_maps *cm,
+				    uint64_t cgroup_id)
+{
+	return conns_load(pm, cm, cgroup_id);
+}
+
+int conns_walk(struct conns_bpf *walker, const struct conn_maps *cm,
 	       uint64_t events[RW_CONN_EVENT_MAX])
 {
-	struct conns_bpf *skel = conns_load(pm, cm, cgroup_id);
-	int err;
+	return sync_with(walker, cm, events);
+}
 
-	if (!skel)
-		return -errno;
-	err = sync_with(skel, cm, events);
-	conns_bpf__destroy(skel);
-	return err;
+void conns_walker_free(struct conns_bpf *walker)
+{
+	conns_bpf__destroy(walker);
+}
+
+uint64_t conns_uncounted(const uint64_t events[RW_CONN_EVENT_MAX])
+{
+	return events[RW_CONN_TABLE_FULL] + events[RW_CONN_LOST];
 }
 
 int conns_attach(const struct policy_maps *pm, struct conn_maps *cm,

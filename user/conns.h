@@ -40,7 +40,7 @@ void conn_maps_of_skeleton(struct ratewall_bpf *skel, struct conn_maps *cm);
 /*
  * Attaches sockops to the cgroup with a link pinned at `link_path`, pins
  * its socket storage at `socks_path` (filling cm->socks_fd), then syncs
- * (see conns_sync). Prints one error line on failure; the caller removes
+ * (see conns_walk). Prints one error line on failure; the caller removes
  * the pins.
  */
 int conns_attach(const struct policy_maps *pm, struct conn_maps *cm,
@@ -48,15 +48,26 @@ int conns_attach(const struct policy_maps *pm, struct conn_maps *cm,
 		 uint64_t events[RW_CONN_EVENT_MAX]);
 
 /*
- * Walks the namespace's TCP sockets (this process's network namespace):
- * counts the gateway's open connections that are not counted yet,
- * recounts those whose class the live policy changed, and counts per
- * source those whose class caps sources now (or that a full table left
- * out). `events` receives
- * what the sync did, by rw_conn_event. Prints one error line on failure.
+ * The walk of the namespace's TCP sockets (this process's network
+ * namespace): it counts the gateway's open connections that are not
+ * counted yet, recounts those whose class the live policy changed, and
+ * counts per source those whose class caps sources now (or that a full
+ * table left out). `events` receives what it did, by rw_conn_event.
+ *
+ * In two steps, so that a caller can load its programs before it changes
+ * anything: conns_walker_load() (NULL, said on stderr, when the programs
+ * cannot be loaded), conns_walk() (one error line on failure), then
+ * conns_walker_free().
  */
-int conns_sync(const struct policy_maps *pm, const struct conn_maps *cm, uint64_t cgroup_id,
+struct conns_bpf;
+struct conns_bpf *conns_walker_load(const struct policy_maps *pm, const struct conn_maps *cm,
+				    uint64_t cgroup_id);
+int conns_walk(struct conns_bpf *walker, const struct conn_maps *cm,
 	       uint64_t events[RW_CONN_EVENT_MAX]);
+void conns_walker_free(struct conns_bpf *walker);
+
+/* Connections the per-source table left out so far (table_full + lost). */
+uint64_t conns_uncounted(const uint64_t events[RW_CONN_EVENT_MAX]);
 
 /* The events so far, summed over CPUs. */
 int conn_events_read(int fd, uint64_t events[RW_CONN_EVENT_MAX]);

@@ -202,6 +202,7 @@ static int fill_config(struct rw_config *cfg, const struct limit_opts *o,
 	}
 	cfg->ifindex = ifindex;
 	cfg->attach_mode = mode;
+	cfg->layout = RW_CONFIG_LAYOUT;
 	uint64_t cookie = 0;
 
 	err = netns_cookie(&cookie);
@@ -336,6 +337,13 @@ static int attach_locked(const char *ifname, unsigned int ifindex, enum rw_attac
 		close(conns.socks_fd);
 	if (err)
 		goto out;
+	/* No packet runs yet: the whole config may still be rewritten. */
+	cfg.uncounted_walked = conns_uncounted(events);
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.rw_config), &zero, &cfg, BPF_ANY)) {
+		err = -errno;
+		rw_err("cannot write the configuration: %s", strerror(-err));
+		goto out;
+	}
 
 	link_opts.flags = mode == RW_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
 	link_fd = bpf_link_create(bpf_program__fd(skel->progs.ratewall_xdp), ifindex,
@@ -613,10 +621,27 @@ static int conns_need_sync(const struct policy_maps *m, const struct policy_imag
 	return 0;
 }
 
+/* Remembers how many connections the table had left out at this walk. */
+static void note_walk(const struct attachment *a)
+{
+	uint64_t totals[RW_CONN_EVENT_MAX];
+	struct rw_config *live;
+	size_t len;
+
+	if (conn_events_read(a->conns.events_fd, totals))
+		return;
+	live = map_mmap(a->maps.config_fd, sizeof(*live), &len);
+	if (!live)
+		return;
+	__atomic_store_n(&live->uncounted_walked, conns_uncounted(totals), __ATOMIC_RELAXED);
+	munmap(live, len);
+}
+
 int loader_policy_apply(const char *ifname, const struct policy_image *img)
 {
-	uint64_t events[RW_CONN_EVENT_MAX];
-	bool sync = false;
+	uint64_t events[RW_CONN_EVENT_MAX] = { 0 }, totals[RW_CONN_EVENT_MAX];
+	struct conns_bpf *walker = NULL;
+	bool walk = false;
 	struct rw_config cfg;
 	struct attachment a;
 	__u32 zero = 0;
@@ -635,20 +660,32 @@ int loader_policy_apply(const char *ifname, const struct policy_image *img)
 	}
 	err = check_attach_settings(&cfg, img, ifname);
 	if (!err)
-		err = conns_need_sync(&a.maps, img, &sync);
+		err = conns_need_sync(&a.maps, img, &walk);
+	/* Connections a full table (or a lost race) left out get another try. */
+	if (!err && !walk && !conn_events_read(a.conns.events_fd, totals))
+		walk = conns_uncounted(totals) > cfg.uncounted_walked;
+	/* Loaded before anything changes: a walk that cannot run refuses the apply. */
+	if (!err && walk) {
+		walker = conns_walker_load(&a.maps, &a.conns, cfg.cgroup_id);
+		if (!walker)
+			err = -errno ? -errno : -EINVAL;
+	}
 	if (!err)
 		err = policy_install(&a.maps, img, false);
 	/* Open connections follow their port to the class the new policy gives it. */
-	if (!err && sync) {
-		err = conns_sync(&a.maps, &a.conns, cfg.cgroup_id, events);
+	if (!err && walker) {
+		err = conns_walk(walker, &a.conns, events);
 		if (err)
 			rw_err("the policy is applied, but connections it moves to another class are "
 			       "still counted under their old one");
+		else
+			note_walk(&a);
 	}
 	if (!err && events[RW_CONN_MOVED])
 		printf("%s: %" PRIu64 " open connections recounted under their new class\n",
 		       ifname, events[RW_CONN_MOVED]);
 out:
+	conns_walker_free(walker);
 	attachment_close(&a);
 unlock:
 	pins_unlock(lock);

@@ -154,7 +154,10 @@ rm -r -- "$pa"
 pv="$(dirname "$pa")/v0"
 at_exit "rm -rf -- '$pv'"
 mkdir -- "$pv"
-bpftool map create "$pv/config" type array key 4 value 8 entries 1 name rw_config ||
+# The same size as this build's config, but no layout mark: only the mark
+# tells them apart.
+size=$(bpftool -j map show pinned "$pb/config" | jq .bytes_value)
+bpftool map create "$pv/config" type array key 4 value "$size" entries 1 name rw_config ||
 	die "cannot pin a map at $pv/config"
 expect_eq "another version's pins listed as such" "$(rw_get "$A" v0 .state)" other_version
 expect_fail --has "another ratewall version" rw "$A" detach dev v0
