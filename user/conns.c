@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <linux/magic.h>
 #include <bpf/bpf.h>
@@ -14,7 +15,9 @@
 
 #include "conns.h"
 #include "log.h"
+#include "map_mmap.h"
 #include "percpu.h"
+#include "policy_show.h"
 #include "conns.skel.h"
 #include "ratewall.skel.h"
 
@@ -334,4 +337,42 @@ int conns_by_class(int class_conns_fd, uint64_t open[RW_MAX_CLASSES])
 		open[c] = cc.open;
 	}
 	return 0;
+}
+
+int conns_walk_needed(const struct policy_maps *pm, const struct conn_maps *cm,
+		      const struct rw_config *cfg, const struct policy_image *img, bool *walk)
+{
+	struct live_policy *lp = calloc(1, sizeof(*lp));
+	uint64_t totals[RW_CONN_EVENT_MAX];
+	int err = lp ? live_policy_read(pm, lp) : -ENOMEM;
+
+	if (err) {
+		rw_err("cannot read the live policy: %s", strerror(-err));
+		free(lp);
+		return err;
+	}
+	*walk = memcmp(lp->ports[RW_PROTO_TCP], img->ports[RW_PROTO_TCP],
+		       sizeof(img->ports[RW_PROTO_TCP])) != 0;
+	for (int c = 0; c < RW_MAX_CLASSES && !*walk; c++)
+		*walk = !lp->policy.classes[c].src_conn != !img->policy.classes[c].src_conn;
+	free(lp);
+	/* Connections a full table (or a lost race) left out get another try. */
+	if (!*walk && !conn_events_read(cm->events_fd, totals))
+		*walk = conns_uncounted(totals) > cfg->uncounted_walked;
+	return 0;
+}
+
+void conns_note_walk(const struct policy_maps *pm, const struct conn_maps *cm)
+{
+	uint64_t totals[RW_CONN_EVENT_MAX];
+	struct rw_config *live;
+	size_t len;
+
+	if (conn_events_read(cm->events_fd, totals))
+		return;
+	live = map_mmap(pm->config_fd, sizeof(*live), &len);
+	if (!live)
+		return;
+	__atomic_store_n(&live->uncounted_walked, conns_uncounted(totals), __ATOMIC_RELAXED);
+	munmap(live, len);
 }

@@ -8,6 +8,7 @@
 #define RW_CONNS_H
 
 #include <linux/limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include "ratewall.h"
 #include "policy_maps.h"
@@ -68,6 +69,20 @@ void conns_walker_free(struct conns_bpf *walker);
 
 /* Connections the per-source table left out so far (table_full + lost). */
 uint64_t conns_uncounted(const uint64_t events[RW_CONN_EVENT_MAX]);
+
+struct policy_image;
+/*
+ * Whether open connections need a walk when `img` replaces the live
+ * policy: a TCP port changes class, a class starts or stops capping
+ * sources, or the table left connections out since the last walk
+ * (cfg->uncounted_walked). Without one an apply stays a few milliseconds.
+ * 0, or -errno with one error line.
+ */
+int conns_walk_needed(const struct policy_maps *pm, const struct conn_maps *cm,
+		      const struct rw_config *cfg, const struct policy_image *img, bool *walk);
+
+/* Records, after a walk, how many connections the table had left out. */
+void conns_note_walk(const struct policy_maps *pm, const struct conn_maps *cm);
 
 /* The events so far, summed over CPUs. */
 int conn_events_read(int fd, uint64_t events[RW_CONN_EVENT_MAX]);

@@ -23,7 +23,6 @@
 #include "netns.h"
 #include "pins.h"
 #include "policy_apply.h"
-#include "policy_show.h"
 #include "ratewall.skel.h"
 
 const char *attach_mode_name(unsigned int mode)
@@ -597,49 +596,9 @@ static int check_attach_settings(const struct rw_config *cfg, const struct polic
 	return 0;
 }
 
-/*
- * Whether open connections need a walk after `img` replaces the live
- * policy: only when a TCP port changes class or a class starts or stops
- * capping sources. Without one an apply stays a few milliseconds.
- */
-static int conns_need_sync(const struct policy_maps *m, const struct policy_image *img,
-			   bool *sync)
-{
-	struct live_policy *lp = calloc(1, sizeof(*lp));
-	int err = lp ? live_policy_read(m, lp) : -ENOMEM;
-
-	if (err) {
-		rw_err("cannot read the live policy: %s", strerror(-err));
-		free(lp);
-		return err;
-	}
-	*sync = memcmp(lp->ports[RW_PROTO_TCP], img->ports[RW_PROTO_TCP],
-		       sizeof(img->ports[RW_PROTO_TCP])) != 0;
-	for (int c = 0; c < RW_MAX_CLASSES && !*sync; c++)
-		*sync = !lp->policy.classes[c].src_conn != !img->policy.classes[c].src_conn;
-	free(lp);
-	return 0;
-}
-
-/* Remembers how many connections the table had left out at this walk. */
-static void note_walk(const struct attachment *a)
-{
-	uint64_t totals[RW_CONN_EVENT_MAX];
-	struct rw_config *live;
-	size_t len;
-
-	if (conn_events_read(a->conns.events_fd, totals))
-		return;
-	live = map_mmap(a->maps.config_fd, sizeof(*live), &len);
-	if (!live)
-		return;
-	__atomic_store_n(&live->uncounted_walked, conns_uncounted(totals), __ATOMIC_RELAXED);
-	munmap(live, len);
-}
-
 int loader_policy_apply(const char *ifname, const struct policy_image *img)
 {
-	uint64_t events[RW_CONN_EVENT_MAX] = { 0 }, totals[RW_CONN_EVENT_MAX];
+	uint64_t events[RW_CONN_EVENT_MAX] = { 0 };
 	struct conns_bpf *walker = NULL;
 	bool walk = false;
 	struct rw_config cfg;
@@ -660,10 +619,7 @@ int loader_policy_apply(const char *ifname, const struct policy_image *img)
 	}
 	err = check_attach_settings(&cfg, img, ifname);
 	if (!err)
-		err = conns_need_sync(&a.maps, img, &walk);
-	/* Connections a full table (or a lost race) left out get another try. */
-	if (!err && !walk && !conn_events_read(a.conns.events_fd, totals))
-		walk = conns_uncounted(totals) > cfg.uncounted_walked;
+		err = conns_walk_needed(&a.maps, &a.conns, &cfg, img, &walk);
 	/* Loaded before anything changes: a walk that cannot run refuses the apply. */
 	if (!err && walk) {
 		walker = conns_walker_load(&a.maps, &a.conns, cfg.cgroup_id);
@@ -679,7 +635,7 @@ int loader_policy_apply(const char *ifname, const struct policy_image *img)
 			rw_err("the policy is applied, but connections it moves to another class are "
 			       "still counted under their old one");
 		else
-			note_walk(&a);
+			conns_note_walk(&a.maps, &a.conns);
 	}
 	if (!err && events[RW_CONN_MOVED])
 		printf("%s: %" PRIu64 " open connections recounted under their new class\n",
