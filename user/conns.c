@@ -107,7 +107,7 @@ void conn_maps_of_skeleton(struct ratewall_bpf *skel, struct conn_maps *cm)
 }
 
 /* The sockops and sync programs, loaded on the attachment's maps. */
-static struct conns_bpf *conns_load(const struct policy_maps *pm, const struct conn_maps *cm,
+struct conns_bpf *conns_walker_load(const struct policy_maps *pm, const struct conn_maps *cm,
 				    uint64_t cgroup_id)
 {
 	struct conns_bpf *skel = conns_bpf__open();
@@ -174,8 +174,8 @@ int conn_events_read(int fd, uint64_t events[RW_CONN_EVENT_MAX])
 	return percpu_sum(fd, RW_CONN_EVENT_MAX, 1, events);
 }
 
-static int sync_with(struct conns_bpf *skel, const struct conn_maps *cm,
-		     uint64_t events[RW_CONN_EVENT_MAX])
+int conns_walk(struct conns_bpf *skel, const struct conn_maps *cm,
+	       uint64_t events[RW_CONN_EVENT_MAX])
 {
 	uint64_t before[RW_CONN_EVENT_MAX], after[RW_CONN_EVENT_MAX];
 	int err;
@@ -202,18 +202,6 @@ static int sync_with(struct conns_bpf *skel, const struct conn_maps *cm,
 	return 0;
 }
 
-struct conns_bpf *conns_walker_load(const struct policy_maps *pm, const struct conn_maps *cm,
-				    uint64_t cgroup_id)
-{
-	return conns_load(pm, cm, cgroup_id);
-}
-
-int conns_walk(struct conns_bpf *walker, const struct conn_maps *cm,
-	       uint64_t events[RW_CONN_EVENT_MAX])
-{
-	return sync_with(walker, cm, events);
-}
-
 void conns_walker_free(struct conns_bpf *walker)
 {
 	conns_bpf__destroy(walker);
@@ -228,7 +216,7 @@ int conns_attach(const struct policy_maps *pm, struct conn_maps *cm,
 		 const struct conn_cgroup *cg, const char *link_path, const char *socks_path,
 		 uint64_t events[RW_CONN_EVENT_MAX])
 {
-	struct conns_bpf *skel = conns_load(pm, cm, cg->id);
+	struct conns_bpf *skel = conns_walker_load(pm, cm, cg->id);
 	struct bpf_link *link = NULL;
 	int cg_fd, err;
 
@@ -264,7 +252,7 @@ int conns_attach(const struct policy_maps *pm, struct conn_maps *cm,
 	}
 	/* Attached first, then walked: a connection made in between is
 	 * counted once, by whichever sees it first (its storage says so). */
-	err = sync_with(skel, cm, events);
+	err = conns_walk(skel, cm, events);
 out:
 	bpf_link__destroy(link);
 	conns_bpf__destroy(skel);
