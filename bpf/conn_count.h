@@ -117,9 +117,4 @@ static __always_inline __u32 conn_close_one(const struct rw_src_key *key)
 	return 0;
 }
 
-static __always_inline __u32 conn_add(const struct rw_src_key *key, int delta)
-{
-	return delta > 0 ? conn_open_one(key) : conn_close_one(key);
-}
-
 #endif /* RATEWALL_CONN_COUNT_H */

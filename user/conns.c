@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -363,4 +364,30 @@ void conns_note_walk(const struct policy_maps *pm, const struct conn_maps *cm)
 		return;
 	__atomic_store_n(&live->uncounted_walked, conns_uncounted(totals), __ATOMIC_RELAXED);
 	munmap(live, len);
+}
+
+int conns_check_fixed(const struct rw_config *cfg, const struct policy_image *img,
+		      const char *ifname)
+{
+	struct conn_cgroup cg;
+	int err;
+
+	if (img->conn_table && img->conn_table != cfg->conn_entries) {
+		rw_err("the policy's connection table size %u differs from the %u that %s was "
+		       "attached with; it is fixed at attach (detach and attach to change it)",
+		       img->conn_table, cfg->conn_entries, ifname);
+		return -EINVAL;
+	}
+	if (!img->cgroup[0])
+		return 0;
+	err = conns_cgroup_resolve(img->cgroup, &cg);
+	if (err)
+		return err;
+	if (cg.id != cfg->cgroup_id) {
+		rw_err("the policy's cgroup %s is not the one %s counts connections in (cgroup id "
+		       "%" PRIu64 "); it is fixed at attach (detach and attach to change it)",
+		       cg.path, ifname, (uint64_t)cfg->cgroup_id);
+		return -EINVAL;
+	}
+	return 0;
 }

@@ -81,6 +81,14 @@ struct policy_image;
 int conns_walk_needed(const struct policy_maps *pm, const struct conn_maps *cm,
 		      const struct rw_config *cfg, const struct policy_image *img, bool *walk);
 
+/*
+ * The policy's `connections:` settings are fixed at attach: a policy that
+ * names another cgroup or table size than `cfg` was attached with is
+ * refused, with one error line naming it (-EINVAL). 0 otherwise.
+ */
+int conns_check_fixed(const struct rw_config *cfg, const struct policy_image *img,
+		      const char *ifname);
+
 /* Records, after a walk, how many connections the table had left out. */
 void conns_note_walk(const struct policy_maps *pm, const struct conn_maps *cm);
 

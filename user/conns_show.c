@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 
 #include "conns_show.h"
+#include "policy_show.h"
 
 int conns_view_read(const struct conn_maps *cm, int sockops_link_fd, uint64_t cgroup_id,
 		    struct conns_view *v)
@@ -40,14 +41,6 @@ void conn_source_format(const struct rw_src_key *key, uint32_t prefix4, uint32_t
 		snprintf(buf, len, "%s/%u", addr, prefix);
 }
 
-static const char *class_name(const struct rw_policy *pol, uint32_t id, char *buf, size_t len)
-{
-	if (id < pol->n_classes && id < RW_MAX_CLASSES && pol->class_names[id][0])
-		return pol->class_names[id];
-	snprintf(buf, len, "class%u", id);
-	return buf;
-}
-
 static void cap_format(uint32_t cap, char *buf, size_t len)
 {
 	if (cap)
@@ -77,7 +70,7 @@ void conns_view_print(FILE *f, const struct conns_view *v, const struct rw_confi
 		cap_format(id < pol->n_classes ? cl->src_conn : 0, a, sizeof(a));
 		cap_format(id < pol->n_classes ? cl->class_conn : 0, b, sizeof(b));
 		fprintf(f, "  %-16s %10" PRIu64 " %12s %12s\n",
-			class_name(pol, id, name, sizeof(name)), v->by_class[id], a, b);
+			live_class_name(pol, id, name, sizeof(name)), v->by_class[id], a, b);
 	}
 	if (v->n_top) {
 		fprintf(f, "  %-40s %-16s %10s\n", "top sources by open connections", "class",
@@ -86,7 +79,7 @@ void conns_view_print(FILE *f, const struct conns_view *v, const struct rw_confi
 			conn_source_format(&v->top[i].key, cfg->prefix4, cfg->prefix6, src,
 					   sizeof(src));
 			fprintf(f, "  %-40s %-16s %10" PRIu64 "\n", src,
-				class_name(pol, v->top[i].key.class_id, name, sizeof(name)),
+				live_class_name(pol, v->top[i].key.class_id, name, sizeof(name)),
 				v->top[i].open);
 		}
 	}
@@ -117,7 +110,7 @@ json_object *conns_view_to_json(const struct conns_view *v, const struct rw_conf
 			continue;
 		c = json_object_new_object();
 		json_object_object_add(c, "class", json_object_new_string(
-							   class_name(pol, id, name, sizeof(name))));
+							   live_class_name(pol, id, name, sizeof(name))));
 		json_object_object_add(c, "open", json_object_new_uint64(v->by_class[id]));
 		json_object_array_add(classes, c);
 	}
@@ -127,7 +120,7 @@ json_object *conns_view_to_json(const struct conns_view *v, const struct rw_conf
 
 		conn_source_format(&v->top[i].key, cfg->prefix4, cfg->prefix6, src, sizeof(src));
 		json_object_object_add(e, "source", json_object_new_string(src));
-		json_object_object_add(e, "class", json_object_new_string(class_name(
+		json_object_object_add(e, "class", json_object_new_string(live_class_name(
 							   pol, v->top[i].key.class_id, name,
 							   sizeof(name))));
 		json_object_object_add(e, "open", json_object_new_uint64(v->top[i].open));

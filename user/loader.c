@@ -566,36 +566,6 @@ int loader_set(const char *ifname, const struct live_change *chg)
 	return err;
 }
 
-/*
- * The policy's `connections:` settings are fixed at attach: a policy that
- * names another cgroup or table size cannot be applied live.
- */
-static int check_attach_settings(const struct rw_config *cfg, const struct policy_image *img,
-				 const char *ifname)
-{
-	struct conn_cgroup cg;
-	int err;
-
-	if (img->conn_table && img->conn_table != cfg->conn_entries) {
-		rw_err("the policy's connection table size %u differs from the %u that %s was "
-		       "attached with; it is fixed at attach (detach and attach to change it)",
-		       img->conn_table, cfg->conn_entries, ifname);
-		return -EINVAL;
-	}
-	if (!img->cgroup[0])
-		return 0;
-	err = conns_cgroup_resolve(img->cgroup, &cg);
-	if (err)
-		return err;
-	if (cg.id != cfg->cgroup_id) {
-		rw_err("the policy's cgroup %s is not the one %s counts connections in (cgroup id "
-		       "%" PRIu64 "); it is fixed at attach (detach and attach to change it)",
-		       cg.path, ifname, (uint64_t)cfg->cgroup_id);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 int loader_policy_apply(const char *ifname, const struct policy_image *img)
 {
 	uint64_t events[RW_CONN_EVENT_MAX] = { 0 };
@@ -617,7 +587,7 @@ int loader_policy_apply(const char *ifname, const struct policy_image *img)
 		rw_err("cannot read the configuration of %s: %s", ifname, strerror(-err));
 		goto out;
 	}
-	err = check_attach_settings(&cfg, img, ifname);
+	err = conns_check_fixed(&cfg, img, ifname);
 	if (!err)
 		err = conns_walk_needed(&a.maps, &a.conns, &cfg, img, &walk);
 	/* Loaded before anything changes: a walk that cannot run refuses the apply. */

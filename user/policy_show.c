@@ -20,6 +20,14 @@ const char *class_mode_name(unsigned int mode)
 	return mode < RW_CLASS_MODE_MAX ? mode_names[mode] : "unknown";
 }
 
+const char *live_class_name(const struct rw_policy *p, uint32_t id, char *buf, size_t len)
+{
+	if (id < p->n_classes && id < RW_MAX_CLASSES && p->class_names[id][0])
+		return p->class_names[id];
+	snprintf(buf, len, "class%u", id);
+	return buf;
+}
+
 int live_policy_read(const struct policy_maps *m, struct live_policy *lp)
 {
 	int err = policy_read_active(m, &lp->slot, &lp->policy);

@@ -30,6 +30,10 @@ void limit_word_format(uint64_t word, char *buf, size_t len);
 
 const char *class_mode_name(unsigned int mode);
 
+/* A class's name in the live policy `p`; ids it no longer has show as
+ * "classN", written into buf. */
+const char *live_class_name(const struct rw_policy *p, uint32_t id, char *buf, size_t len);
+
 /* Text lines for status, each indented by two spaces. */
 void live_policy_print(FILE *f, const struct live_policy *lp);
 

@@ -65,10 +65,7 @@ static const char *class_label(const struct attachment_view *v, unsigned int cls
 {
 	static char buf[RW_NAME_MAX];
 
-	if (cls < v->policy.policy.n_classes && v->policy.policy.class_names[cls][0])
-		return v->policy.policy.class_names[cls];
-	snprintf(buf, sizeof(buf), "class%u", cls);
-	return buf;
+	return live_class_name(&v->policy.policy, cls, buf, sizeof(buf));
 }
 
 static json_object *view_to_json(const struct attachment *a, const struct attachment_view *v)
