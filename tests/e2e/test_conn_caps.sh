@@ -132,21 +132,24 @@ server_established() {
 
 drops() { rw_count "$GW" gw0 "$1" drop; }
 
-cat >"$TMPD/policy.yaml" <<EOF
-classes:
-  - name: api
-    ports: [tcp/8080]
-    source: { connections: 3 }
-  - name: pool
-    ports: [tcp/9090]
-    global: { connections: 4 }
-  - name: bulk
-    ports: [tcp/7070]
-    source: { connections: 100000 }
-connections:
-  cgroup: $CG
-  table: 1024
-EOF
+# write_policy FILE TABLE CLASS...: the test's classes, in the order given
+# (their ids follow it), in the test cgroup with a count table of TABLE.
+write_policy() {
+	local file=$1 table=$2 c
+	shift 2
+	{
+		echo "classes:"
+		for c in "$@"; do
+			case $c in
+			api) printf '  - name: api\n    ports: [tcp/8080]\n    source: { connections: 3 }\n' ;;
+			pool) printf '  - name: pool\n    ports: [tcp/9090]\n    global: { connections: 4 }\n' ;;
+			bulk) printf '  - name: bulk\n    ports: [tcp/7070]\n    source: { connections: 100000 }\n' ;;
+			esac
+		done
+		printf 'connections:\n  cgroup: %s\n  table: %s\n' "$CG" "$table"
+	} >"$file"
+}
+write_policy "$TMPD/policy.yaml" 1024 api pool bulk
 
 # --- bad input first: nothing may be left attached -----------------------------
 
@@ -263,22 +266,8 @@ expect_eq "pool caps no source, so no source is in the table" \
 
 # --- a policy moving the port to another class recounts what is open ------------
 
-# The same classes in the other order: pool becomes class 1, api class 2.
-cat >"$TMPD/moved.yaml" <<EOF
-classes:
-  - name: pool
-    ports: [tcp/9090]
-    global: { connections: 4 }
-  - name: api
-    ports: [tcp/8080]
-    source: { connections: 3 }
-  - name: bulk
-    ports: [tcp/7070]
-    source: { connections: 100000 }
-connections:
-  cgroup: $CG
-  table: 1024
-EOF
+# The same classes in another order: pool becomes class 1, api class 2.
+write_policy "$TMPD/moved.yaml" 1024 pool api bulk
 out=$(rw "$GW" policy apply dev gw0 "$TMPD/moved.yaml")
 log "$out"
 expect_true "apply reports the 4 recounted connections" grep -q "^gw0: 4 open connections" <<<"$out"
@@ -288,7 +277,7 @@ expect_eq "source b still capped by the class" "$(client b open 1 500)" "opened 
 
 # Settings fixed at attach are refused live, and nothing changes.
 gen=$(rw_get "$GW" gw0 .policy.generation)
-sed 's/table: 1024/table: 2048/' "$TMPD/policy.yaml" >"$TMPD/table.yaml"
+write_policy "$TMPD/table.yaml" 2048 api pool bulk
 expect_fail --has "2048" --has "fixed at attach" rw "$GW" policy apply dev gw0 "$TMPD/table.yaml"
 sed "s|cgroup: $CG|cgroup: $CG_ROOT|" "$TMPD/policy.yaml" >"$TMPD/cg.yaml"
 expect_fail --has "$CG_ROOT" --has "fixed at attach" rw "$GW" policy apply dev gw0 "$TMPD/cg.yaml"
@@ -368,7 +357,7 @@ expect_true "detach" rw "$GW" detach dev gw0
 # --- a full table --------------------------------------------------------------------
 # 66 sources, a table of 64: two cannot be counted, and say so.
 
-sed 's/table: 1024/table: 64/' "$TMPD/policy.yaml" >"$TMPD/small.yaml"
+write_policy "$TMPD/small.yaml" 64 api pool bulk
 rw_attach "$GW" gw0 mode skb policy "$TMPD/small.yaml" >/dev/null
 expect_eq "table size" "$(rw_get "$GW" gw0 '.connections.table_size')" 64
 for i in $(seq 10 75); do
