@@ -17,15 +17,22 @@ USER_LIB_SRCS := user/args.c user/limits.c user/pins.c user/counters.c \
 	user/privileges.c user/policy_parse.c user/policy_values.c user/policy_checks.c \
 	user/policy_errors.c user/policy_compile.c user/policy_apply.c user/policy_builtin.c \
 	user/policy_show.c user/policy_maps.c user/map_mmap.c user/conns.c \
-	user/conns_show.c user/percpu.c
+	user/conns_show.c user/percpu.c user/policy_emit.c
+# The command line: one file per object, and what they share.
+USER_LIB_SRCS += user/cli.c user/cli_link.c user/cli_class.c user/cli_tenant.c \
+	user/cli_lists.c user/cli_client.c user/cli_stats.c user/cli_policy.c \
+	user/cli_policy_view.c user/cli_buckets.c user/policy_load.c user/explain.c \
+	user/talkers.c
 USER_LIB_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_LIB_SRCS))
 BPF_OBJS := $(BUILD)/ratewall.bpf.o $(BUILD)/conns.bpf.o
 SKELS := $(BUILD)/ratewall.skel.h $(BUILD)/conns.skel.h
 
 TEST_UNIT := $(BUILD)/tests/unit_args $(BUILD)/tests/unit_limits $(BUILD)/tests/unit_pins \
-	$(BUILD)/tests/unit_policy_parse $(BUILD)/tests/unit_policy_compile
+	$(BUILD)/tests/unit_policy_parse $(BUILD)/tests/unit_policy_compile \
+	$(BUILD)/tests/unit_policy_emit
 TEST_BPF := $(BUILD)/tests/bpf_verdicts $(BUILD)/tests/bpf_new_sources $(BUILD)/tests/bpf_policy \
-	$(BUILD)/tests/bpf_concurrency $(BUILD)/tests/bpf_conn_caps $(BUILD)/tests/bpf_conn_race
+	$(BUILD)/tests/bpf_concurrency $(BUILD)/tests/bpf_conn_caps $(BUILD)/tests/bpf_conn_race \
+	$(BUILD)/tests/bpf_explain
 TEST_TOOLS := $(BUILD)/tests/udp_burst $(BUILD)/tests/udp_sink $(BUILD)/tests/tcp_server \
 	$(BUILD)/tests/tcp_clients
 BENCH := $(BUILD)/bench/prog_run_cost $(BUILD)/bench/baseline.bpf.o $(BUILD)/bench/xdp_gen

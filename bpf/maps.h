@@ -28,6 +28,15 @@ struct {
 	__type(value, struct rw_tenant_limits);
 } rw_tenants SEC(".maps");
 
+/* Never read by the program: the slots' policy text, kept with its maps. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, RW_POLICY_SLOTS * RW_POLICY_TEXT_CHUNKS);
+	__type(key, __u32);
+	__type(value, struct rw_policy_text);
+} rw_policy_text SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, RW_MAX_TENANTS);
@@ -64,6 +73,13 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } rw_seen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RW_TALKER_SLOTS);
+	__type(key, __u32);
+	__type(value, struct rw_talker);
+} rw_talkers SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -30,6 +30,36 @@ static __always_inline int finish(__u32 class_id, __u32 reason, __u32 verdict,
 	return verdict == RW_VERDICT_DROP ? XDP_DROP : XDP_PASS;
 }
 
+/* Adds a judged packet to its source's talker slot (see rw_talker). */
+static __always_inline void note_talker(const struct rw_src_key *key, __u64 seed, bool refused)
+{
+	__u32 slot = rw_talker_slot(key, seed);
+	struct rw_talker *t = bpf_map_lookup_elem(&rw_talkers, &slot);
+
+	if (!t)
+		return;
+	if (rw_src_key_equal(&t->key, key)) {
+		t->weight++;
+		t->packets++;
+		t->drops += refused;
+	} else if (t->weight > 1) {
+		t->weight--;
+	} else {
+		t->key = *key;
+		t->weight = 1;
+		t->packets = 1;
+		t->drops = refused;
+	}
+}
+
+/* finish() for a packet with a known source: counted as a talker too. */
+static __always_inline int finish_source(const struct rw_src_key *key, __u64 seed,
+					 __u32 class_id, __u32 reason, __u32 verdict, __u64 bytes)
+{
+	note_talker(key, seed, verdict != RW_VERDICT_PASS);
+	return finish(class_id, reason, verdict, bytes);
+}
+
 /* One bucket of a limit word (0: no bucket, always admits). */
 static __always_inline int take(__u64 *tat, __u64 limit, __u64 now)
 {
@@ -245,7 +275,7 @@ int ratewall_xdp(struct xdp_md *ctx)
 	struct packet_info pi = {};
 	struct rw_src_key key = {};
 	__u32 zero = 0, slot, class_id, tenant_id = 0, refused_as, reason, src_conn, class_conn;
-	__u64 src_pkt, src_syn, now;
+	__u64 src_pkt, src_syn, now, seed;
 	bool malformed, syn;
 	__u8 mode;
 	int res;
@@ -275,53 +305,53 @@ int ratewall_xdp(struct xdp_md *ctx)
 	mode = cl->mode;
 	refused_as = mode == RW_CLASS_OBSERVE ? RW_VERDICT_WOULD_DROP : RW_VERDICT_DROP;
 	syn = !malformed && pi.tcp_syn;
+	source_key(&key, pi.family, pi.saddr, cfg, class_id);
+	seed = cfg->seen_seed;
 
 	if (pi.family == 4 ? pol->has_cidrs4 : pol->has_cidrs6) {
 		__u32 match = source_cidr(&pi, slot);
 
 		if (match >> 16 == RW_LIST_DENY)
-			return finish(class_id, RW_REASON_DENY, refused_as, bytes);
+			return finish_source(&key, seed, class_id, RW_REASON_DENY, refused_as, bytes);
 		if (match >> 16 == RW_LIST_ALLOW)
-			return finish(class_id, RW_REASON_ALLOW, RW_VERDICT_PASS, bytes);
+			return finish_source(&key, seed, class_id, RW_REASON_ALLOW, RW_VERDICT_PASS, bytes);
 		tenant_id = match & (RW_MAX_TENANTS - 1);
 	}
 	/* Shedding refuses new connections only: established flows drain. */
 	if (syn && (mode == RW_CLASS_SHED || cfg->shed_all))
-		return finish(class_id, RW_REASON_SHED, refused_as, bytes);
+		return finish_source(&key, seed, class_id, RW_REASON_SHED, refused_as, bytes);
 
 	reason = 0;
 	src_pkt = READ_ONCE_U64(cl->src_pkt);
 	src_syn = syn ? READ_ONCE_U64(cl->src_syn) : 0;
 	src_conn = syn ? *(volatile const __u32 *)&cl->src_conn : 0;
 	class_conn = syn ? *(volatile const __u32 *)&cl->class_conn : 0;
-	if (src_pkt || src_syn || src_conn)
-		source_key(&key, pi.family, pi.saddr, cfg, class_id);
 	if (src_conn || class_conn) {
 		__u32 r = conn_caps(&key, class_id, src_conn, class_conn);
 
 		if (r)
-			return finish(class_id, r, refused_as, bytes);
+			return finish_source(&key, seed, class_id, r, refused_as, bytes);
 	}
 
 	now = bpf_ktime_get_ns() << RW_TICK_SHIFT;
 	if (src_pkt || src_syn) {
 		reason = source_buckets(&key, cfg, src_pkt, src_syn, now);
 		if (reason && reason != RW_REASON_NO_STATE)
-			return finish(class_id, reason, refused_as, bytes);
+			return finish_source(&key, seed, class_id, reason, refused_as, bytes);
 	}
 	if (tenant_id) {
 		__u32 r = tenant_buckets(slot, tenant_id, class_id, syn, now);
 
 		if (r)
-			return finish(class_id, r, refused_as, bytes);
+			return finish_source(&key, seed, class_id, r, refused_as, bytes);
 	}
 	{
 		__u32 r = class_buckets(cl, class_id, syn, now);
 
 		if (r)
-			return finish(class_id, r, refused_as, bytes);
+			return finish_source(&key, seed, class_id, r, refused_as, bytes);
 	}
 	if (!reason)
 		reason = malformed ? RW_REASON_MALFORMED : RW_REASON_ADMITTED;
-	return finish(class_id, reason, RW_VERDICT_PASS, bytes);
+	return finish_source(&key, seed, class_id, reason, RW_VERDICT_PASS, bytes);
 }

@@ -180,6 +180,32 @@ struct rw_src_state {
 };
 
 /*
+ * The heaviest sources, kept approximately at a fixed cost so that `client
+ * top` never scans the per-source table. Per CPU, a source hashes to one
+ * slot: its packets add to the slot it holds; another source's packet
+ * wears the holder's weight down by one and takes the slot when it reaches
+ * zero (Misra-Gries per slot). A source sending more than the rest of its
+ * slot together keeps it; packets and drops count from when it took it.
+ */
+#define RW_TALKER_SLOTS 4096
+
+struct rw_talker {
+	struct rw_src_key key;
+	__u32 pad;
+	__u64 weight;
+	__u64 packets;
+	__u64 drops;   /* dropped or would-be dropped */
+};
+
+static inline __u32 rw_talker_slot(const struct rw_src_key *key, __u64 seed)
+{
+	__u32 x = key->addr[0] ^ key->addr[1] ^ key->addr[2] ^ key->addr[3] ^
+		  ((__u32)key->class_id << 8 | key->family) ^ (__u32)seed;
+
+	return (x * 0x9E3779B1U) >> (32 - 12); /* 12 bits: RW_TALKER_SLOTS */
+}
+
+/*
  * Destination port -> class id, 64 ports per array entry so that the whole
  * table of one slot is 2 protocols x 1024 entries (128 KiB).
  */
@@ -249,10 +275,30 @@ struct rw_policy {
 	__u32 n_classes;     /* including the default class */
 	__u32 n_tenants;
 	__u32 n_cidrs;
-	__u32 live_edits;    /* changes made by `set` since this policy was applied */
+	__u32 live_edits;    /* command-line changes since a policy file was applied */
+	__u32 text_len;      /* bytes of this slot's text in rw_policy_text */
+	__u32 pad3;
 	__u8 hash[32];       /* SHA-256 of the compiled policy, see policy_hash() */
 	char class_names[RW_MAX_CLASSES][RW_NAME_MAX];
 };
+
+/*
+ * The policy of each slot as canonical YAML, what `policy show` prints and
+ * what a command-line change edits: written with the slot before the
+ * switch, so the text and the limits in force never disagree. Kept in
+ * chunks in a hash without preallocation, so a small policy costs little.
+ */
+#define RW_POLICY_TEXT_CHUNK 16384
+#define RW_POLICY_TEXT_CHUNKS 256 /* at most 4 MiB of text a slot */
+
+struct rw_policy_text {
+	char bytes[RW_POLICY_TEXT_CHUNK];
+};
+
+static inline __u32 rw_policy_text_key(__u32 slot, __u32 chunk)
+{
+	return slot << 16 | chunk;
+}
 
 /* A tenant's limits in one policy slot; 0 = no bucket. */
 struct rw_tenant_limits {
@@ -288,7 +334,7 @@ struct rw_class_state {
  * reads another build's attachment as its own (the config's size alone
  * misses changes that keep it).
  */
-#define RW_CONFIG_LAYOUT 5
+#define RW_CONFIG_LAYOUT 6
 
 /*
  * Live configuration, one entry in an array map. The program reads the

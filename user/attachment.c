@@ -36,6 +36,9 @@ static const struct {
 	{ RW_PIN_CLASS_CONNS, offsetof(struct attachment, conns.class_conns_fd) },
 	{ RW_PIN_CONN_EVENTS, offsetof(struct attachment, conns.events_fd) },
 	{ RW_PIN_CONN_SOCKS, offsetof(struct attachment, conns.socks_fd) },
+	{ RW_PIN_POLICY_TEXT, offsetof(struct attachment, maps.text_fd) },
+	{ RW_PIN_TALKERS, offsetof(struct attachment, talkers_fd) },
+	{ RW_PIN_GLOBAL, offsetof(struct attachment, global_fd) },
 };
 #define N_PINS (sizeof(pins) / sizeof(pins[0]))
 

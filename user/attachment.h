@@ -30,6 +30,8 @@ struct attachment {
 	int link_fd;
 	int sockops_link_fd;
 	int sources_fd;
+	int talkers_fd;             /* per-CPU heavy-source slots (rw_talker) */
+	int global_fd;              /* the new-source budget's state */
 	struct policy_maps maps; /* config, counters and the policy's maps */
 	struct conn_maps conns;  /* open-connection counts */
 };

@@ -23,6 +23,7 @@
 #include "netns.h"
 #include "pins.h"
 #include "policy_apply.h"
+#include "policy_emit.h"
 #include "ratewall.skel.h"
 
 const char *attach_mode_name(unsigned int mode)
@@ -40,7 +41,8 @@ static const char *const pin_names[] = {
 	RW_PIN_LINK,	     RW_PIN_SOCKOPS_LINK, RW_PIN_SOURCES,     RW_PIN_COUNTERS,
 	RW_PIN_POLICY,	     RW_PIN_PORTS,	  RW_PIN_CIDRS,	      RW_PIN_TENANTS,
 	RW_PIN_TENANT_STATE, RW_PIN_CLASS_STATE,  RW_PIN_CONNS,	      RW_PIN_CLASS_CONNS,
-	RW_PIN_CONN_EVENTS,  RW_PIN_CONN_SOCKS,	  RW_PIN_CONFIG,
+	RW_PIN_CONN_EVENTS,  RW_PIN_CONN_SOCKS,	  RW_PIN_POLICY_TEXT, RW_PIN_TALKERS,	  RW_PIN_GLOBAL,
+	RW_PIN_CONFIG,
 };
 
 /*
@@ -283,7 +285,7 @@ static int attach_locked(const char *ifname, unsigned int ifindex, enum rw_attac
 		goto out;
 	}
 	policy_maps_of_skeleton(skel, &maps);
-	err = policy_install(&maps, img, true);
+	err = policy_install(&maps, img, POLICY_FRESH);
 	if (err)
 		goto out;
 
@@ -314,6 +316,9 @@ static int attach_locked(const char *ifname, unsigned int ifindex, enum rw_attac
 			{ skel->maps.rw_conns, RW_PIN_CONNS },
 			{ skel->maps.rw_class_conns, RW_PIN_CLASS_CONNS },
 			{ skel->maps.rw_conn_events, RW_PIN_CONN_EVENTS },
+			{ skel->maps.rw_policy_text, RW_PIN_POLICY_TEXT },
+			{ skel->maps.rw_talkers, RW_PIN_TALKERS },
+			{ skel->maps.rw_global, RW_PIN_GLOBAL },
 		};
 
 		for (size_t i = 0; !err && i < sizeof(maps_to_pin) / sizeof(maps_to_pin[0]); i++)
@@ -461,46 +466,17 @@ static int open_for_change(const char *ifname, struct attachment *a)
 }
 
 /*
- * The default class's per-source packet bucket after `chg`, checked. The
- * slot cannot flip meanwhile: apply takes the same lock.
- */
-static int next_default_source_word(const struct rw_policy *live, const struct live_change *chg,
-				    const char *ifname, uint64_t *out)
-{
-	uint64_t word = live->classes[0].src_pkt, burst, interval;
-
-	if (!word && !chg->has_rate) {
-		rw_err("the default class of %s has no per-source packet bucket to change the "
-		       "burst of; give a rate too", ifname);
-		return -EINVAL;
-	}
-	interval = chg->has_rate ? gcra_interval_ticks(chg->rate) : rw_limit_interval(word);
-	burst = chg->has_burst ? chg->burst : word ? rw_limit_burst(word) : chg->rate;
-	if (burst > RW_BURST_MAX)
-		burst = RW_BURST_MAX;
-	if (interval > RW_WINDOW_MAX / burst) {
-		rw_err("burst %" PRIu64 " at the default class's rate takes more than 208 days to "
-		       "refill; lower the burst or raise the rate", burst);
-		return -EINVAL;
-	}
-	*out = rw_limit_pack(interval, burst);
-	return 0;
-}
-
-/*
- * Writes through shared mappings of the config entry and of the live
- * policy slot: every field the fast path reads is one word, stored
- * atomically, and nothing is stored before every check has passed. The
- * exclusive lock keeps two concurrent `set`s from mixing their fields.
+ * Writes through a shared mapping of the config entry: every field the
+ * fast path reads is one word, stored atomically, and nothing is stored
+ * before every check has passed. The exclusive lock keeps two concurrent
+ * `link set`s from mixing their fields.
  */
 static int set_locked(const char *ifname, const struct live_change *chg)
 {
-	size_t stride = map_mmap_stride(sizeof(struct rw_policy)), cfg_len, pol_len = 0;
-	struct rw_policy *slots = NULL, *policy = NULL;
 	struct rw_config *live, next;
 	struct attachment a;
 	struct limit_opts o;
-	uint64_t src_word = 0;
+	size_t cfg_len;
 	int err;
 
 	err = open_for_change(ifname, &a);
@@ -513,18 +489,6 @@ static int set_locked(const char *ifname, const struct live_change *chg)
 		attachment_close(&a);
 		return err;
 	}
-	if (chg->has_rate || chg->has_burst) {
-		slots = map_mmap(a.maps.policy_fd, stride * RW_POLICY_SLOTS, &pol_len);
-		if (!slots) {
-			err = -errno;
-			rw_err("cannot map the policy of %s: %s", ifname, strerror(-err));
-			goto out;
-		}
-		policy = (struct rw_policy *)((char *)slots + stride * (live->policy_slot & 1));
-		err = next_default_source_word(policy, chg, ifname, &src_word);
-		if (err)
-			goto out;
-	}
 	next = *live;
 	limit_opts_default(&o);
 	o.new_rate = chg->has_new_rate ? chg->new_rate : next.new_rate;
@@ -536,22 +500,15 @@ static int set_locked(const char *ifname, const struct live_change *chg)
 	limits_to_config(&o, &next);
 	test_set_delay();
 
-	if (policy) {
-		__atomic_store_n(&policy->classes[0].src_pkt, src_word, __ATOMIC_RELEASE);
-		__atomic_fetch_add(&policy->live_edits, 1, __ATOMIC_RELAXED);
-	}
 	live->new_rate = next.new_rate;
 	live->new_burst = next.new_burst;
 	__atomic_store_n(&live->new_limit, next.new_limit, __ATOMIC_RELEASE);
 	__atomic_store_n(&live->malformed_drop, next.malformed_drop, __ATOMIC_RELAXED);
 	if (chg->has_shed)
 		__atomic_store_n(&live->shed_all, chg->shed ? 1 : 0, __ATOMIC_RELEASE);
-out:
-	if (slots)
-		munmap(slots, pol_len);
 	munmap(live, cfg_len);
 	attachment_close(&a);
-	return err;
+	return 0;
 }
 
 int loader_set(const char *ifname, const struct live_change *chg)
@@ -566,14 +523,138 @@ int loader_set(const char *ifname, const struct live_change *chg)
 	return err;
 }
 
-int loader_policy_apply(const char *ifname, const struct policy_image *img)
+/*
+ * Installs `img` over the live policy of the opened attachment `a`: the
+ * fixed `connections:` settings must agree, and a walk of the open
+ * connections that the new policy needs is loaded before anything changes.
+ */
+static int install_locked(struct attachment *a, const char *ifname,
+			  const struct policy_image *img, enum policy_install_kind kind)
 {
 	uint64_t events[RW_CONN_EVENT_MAX] = { 0 };
 	struct conns_bpf *walker = NULL;
 	bool walk = false;
 	struct rw_config cfg;
-	struct attachment a;
 	__u32 zero = 0;
+	int err;
+
+	if (bpf_map_lookup_elem(a->maps.config_fd, &zero, &cfg)) {
+		err = -errno;
+		rw_err("cannot read the configuration of %s: %s", ifname, strerror(-err));
+		return err;
+	}
+	err = conns_check_fixed(&cfg, img, ifname);
+	if (!err)
+		err = conns_walk_needed(&a->maps, &a->conns, &cfg, img, &walk);
+	/* Loaded before anything changes: a walk that cannot run refuses the change. */
+	if (!err && walk) {
+		walker = conns_walker_load(&a->maps, &a->conns, cfg.cgroup_id);
+		if (!walker)
+			err = -errno ? -errno : -EINVAL;
+	}
+	if (!err)
+		err = policy_install(&a->maps, img, kind);
+	/* Open connections follow their port to the class the new policy gives it. */
+	if (!err && walker) {
+		err = conns_walk(walker, &a->conns, events);
+		if (err)
+			rw_err("the policy is applied, but connections it moves to another class are "
+			       "still counted under their old one");
+		else
+			conns_note_walk(&a->maps, &a->conns);
+	}
+	if (!err && events[RW_CONN_MOVED])
+		printf("%s: %" PRIu64 " open connections recounted under their new class\n",
+		       ifname, events[RW_CONN_MOVED]);
+	conns_walker_free(walker);
+	return err;
+}
+
+int loader_policy_apply(const char *ifname, const struct policy_image *img)
+{
+	struct attachment a;
+	int lock, err;
+
+	lock = pins_lock(true);
+	if (lock < 0)
+		return lock;
+	err = open_for_change(ifname, &a);
+	if (!err) {
+		err = install_locked(&a, ifname, img, POLICY_REPLACE);
+		attachment_close(&a);
+	}
+	pins_unlock(lock);
+	return err;
+}
+
+/* Cuts " (line N)" and " (first at line N)": lines of a text nobody wrote. */
+static void cut_line_refs(char *msg)
+{
+	char *open;
+
+	while ((open = strstr(msg, " (line ")) || (open = strstr(msg, " (first at line "))) {
+		char *close = strchr(open, ')');
+
+		if (!close)
+			break;
+		memmove(open, close + 1, strlen(close + 1) + 1);
+	}
+}
+
+/* Prints a check's errors about the edited policy without the made-up file's
+ * name and lines: they describe the change, not a file the operator wrote. */
+static void print_change_errors(char *errors)
+{
+	char *line, *save = NULL;
+
+	for (line = strtok_r(errors, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		const char *msg = line;
+
+		/* "change:LINE: message" */
+		if (strncmp(msg, "change:", 7) == 0 && strstr(msg, ": "))
+			msg = strstr(msg, ": ") + 2;
+		cut_line_refs((char *)msg);
+		rw_err("the change is refused: %s", msg);
+	}
+}
+
+int live_policy_model(const struct policy_maps *m, const char *ifname, struct policy *p,
+		      struct rw_policy *active)
+{
+	char errors[4096], name[64];
+	uint32_t slot;
+	char *text;
+	int err;
+
+	err = policy_read_active(m, &slot, active);
+	if (err) {
+		rw_err("cannot read the live policy of %s: %s", ifname, strerror(-err));
+		return err;
+	}
+	text = policy_text_read(m, slot, active->text_len);
+	if (!text) {
+		err = -errno;
+		rw_err("cannot read the text of the live policy of %s: %s", ifname, strerror(-err));
+		return err;
+	}
+	snprintf(name, sizeof(name), "live policy of %s", ifname);
+	err = policy_parse_string(name, text, strlen(text), p, errors, sizeof(errors));
+	free(text);
+	if (err) {
+		/* Only a build mismatch or a broken pin can get here: say what it said. */
+		rw_err("the live policy of %s does not read back: %s", ifname, errors);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int loader_policy_edit(const char *ifname, policy_edit_fn edit, void *ctx)
+{
+	struct policy p = { 0 }, checked = { 0 };
+	struct policy_image *img = NULL;
+	struct rw_policy active;
+	char *text = NULL, errors[8192];
+	struct attachment a;
 	int lock, err;
 
 	lock = pins_lock(true);
@@ -582,36 +663,31 @@ int loader_policy_apply(const char *ifname, const struct policy_image *img)
 	err = open_for_change(ifname, &a);
 	if (err)
 		goto unlock;
-	if (bpf_map_lookup_elem(a.maps.config_fd, &zero, &cfg)) {
-		err = -errno;
-		rw_err("cannot read the configuration of %s: %s", ifname, strerror(-err));
-		goto out;
-	}
-	err = conns_check_fixed(&cfg, img, ifname);
+	err = live_policy_model(&a.maps, ifname, &p, &active);
 	if (!err)
-		err = conns_walk_needed(&a.maps, &a.conns, &cfg, img, &walk);
-	/* Loaded before anything changes: a walk that cannot run refuses the apply. */
-	if (!err && walk) {
-		walker = conns_walker_load(&a.maps, &a.conns, cfg.cgroup_id);
-		if (!walker)
-			err = -errno ? -errno : -EINVAL;
+		err = edit(&p, ctx);
+	/* The changed model is checked as a whole, like a file, by reading its
+	 * text back: errors that span entries (a prefix in two lists) surface. */
+	if (!err) {
+		text = policy_emit_yaml(&p);
+		err = text ? 0 : -ENOMEM;
 	}
+	if (!err && policy_parse_string("change", text, strlen(text), &checked, errors,
+					sizeof(errors))) {
+		print_change_errors(errors);
+		err = -EINVAL;
+	}
+	if (!err) {
+		img = policy_image_new(&checked);
+		err = img ? 0 : -ENOMEM;
+	}
+	test_set_delay();
 	if (!err)
-		err = policy_install(&a.maps, img, false);
-	/* Open connections follow their port to the class the new policy gives it. */
-	if (!err && walker) {
-		err = conns_walk(walker, &a.conns, events);
-		if (err)
-			rw_err("the policy is applied, but connections it moves to another class are "
-			       "still counted under their old one");
-		else
-			conns_note_walk(&a.maps, &a.conns);
-	}
-	if (!err && events[RW_CONN_MOVED])
-		printf("%s: %" PRIu64 " open connections recounted under their new class\n",
-		       ifname, events[RW_CONN_MOVED]);
-out:
-	conns_walker_free(walker);
+		err = install_locked(&a, ifname, img, POLICY_EDIT);
+	policy_image_delete(img);
+	free(text);
+	policy_free(&checked);
+	policy_free(&p);
 	attachment_close(&a);
 unlock:
 	pins_unlock(lock);

@@ -16,18 +16,36 @@ int loader_attach(const char *ifname, enum rw_attach_mode mode, const struct lim
 		  const struct policy_image *img);
 int loader_detach(const char *ifname);
 
-/* Fields of a live change; a `has_` flag says which were given. */
+/* A live change of the attachment's own settings (not the policy's); a
+ * `has_` flag says which were given. */
 struct live_change {
-	bool has_rate, has_burst, has_malformed, has_new_rate, has_new_burst, has_shed;
-	uint64_t rate, burst, new_rate, new_burst; /* rate, burst: the default class's
-						    * per-source packet bucket */
+	bool has_malformed, has_new_rate, has_new_burst, has_shed;
+	uint64_t new_rate, new_burst;
 	int malformed_drop;
-	bool shed;                                 /* every class sheds new connections */
+	bool shed; /* every class sheds new connections */
 };
 int loader_set(const char *ifname, const struct live_change *chg);
 
 /* Replaces the live policy of `ifname` atomically (see policy_apply.h). */
 int loader_policy_apply(const char *ifname, const struct policy_image *img);
+
+/*
+ * The live policy of an opened attachment as a model, read back from the
+ * active slot's text; `active` receives the slot's rw_policy. 0, or
+ * -errno with one error line.
+ */
+int live_policy_model(const struct policy_maps *m, const char *ifname, struct policy *p,
+		      struct rw_policy *active);
+
+/*
+ * A command-line change: `edit` changes the live policy's model (returning
+ * nonzero, after one error line, to refuse), the result is checked whole
+ * like a file and installed as the next generation, counted in live_edits.
+ * Under the exclusive lock, so changes never interleave. Nothing changes
+ * on any error.
+ */
+typedef int (*policy_edit_fn)(struct policy *p, void *ctx);
+int loader_policy_edit(const char *ifname, policy_edit_fn edit, void *ctx);
 
 const char *attach_mode_name(unsigned int mode);
 

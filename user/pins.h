@@ -39,6 +39,9 @@
 #define RW_PIN_CLASS_CONNS "class_conns"
 #define RW_PIN_CONN_EVENTS "conn_events"
 #define RW_PIN_CONN_SOCKS "conn_socks"
+#define RW_PIN_POLICY_TEXT "policy_text"
+#define RW_PIN_TALKERS "talkers"
+#define RW_PIN_GLOBAL "global"
 
 /* An interface name as its pin directory is named, and back. Decoding
  * refuses (-EINVAL) what encoding a valid interface name cannot produce,

@@ -136,6 +136,66 @@ static int write_cidrs(int fd, uint32_t slot, const struct policy_image *img)
 	return 0;
 }
 
+/* The text in whole chunks; chunks a longer earlier text left are deleted. */
+static int write_text(int fd, uint32_t slot, const struct policy_image *img)
+{
+	uint32_t chunks = (uint32_t)((img->text_len + RW_POLICY_TEXT_CHUNK - 1) / RW_POLICY_TEXT_CHUNK);
+	struct rw_policy_text *chunk;
+	int err = 0;
+
+	if (img->text_len > (size_t)RW_POLICY_TEXT_CHUNK * RW_POLICY_TEXT_CHUNKS) {
+		rw_err("the policy's text is %zu bytes, more than the %u that are kept",
+		       img->text_len, RW_POLICY_TEXT_CHUNK * RW_POLICY_TEXT_CHUNKS);
+		return -E2BIG;
+	}
+	chunk = malloc(sizeof(*chunk));
+	if (!chunk)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < chunks && !err; i++) {
+		uint32_t key = rw_policy_text_key(slot, i);
+		size_t off = (size_t)i * RW_POLICY_TEXT_CHUNK, n = img->text_len - off;
+
+		memset(chunk, 0, sizeof(*chunk));
+		memcpy(chunk->bytes, img->text + off, n < sizeof(chunk->bytes) ? n : sizeof(chunk->bytes));
+		if (bpf_map_update_elem(fd, &key, chunk, BPF_ANY))
+			err = -errno;
+	}
+	free(chunk);
+	for (uint32_t i = chunks; !err && i < RW_POLICY_TEXT_CHUNKS; i++) {
+		uint32_t key = rw_policy_text_key(slot, i);
+
+		if (bpf_map_delete_elem(fd, &key))
+			break; /* chunks are written from 0 up, so the first gap ends them */
+	}
+	if (err)
+		rw_err("cannot write the text of the new policy: %s", strerror(-err));
+	return err;
+}
+
+char *policy_text_read(const struct policy_maps *m, uint32_t slot, uint32_t len)
+{
+	struct rw_policy_text *chunk = malloc(sizeof(*chunk));
+	char *text = malloc((size_t)len + 1);
+
+	if (!chunk || !text)
+		goto fail;
+	for (uint32_t i = 0; (size_t)i * RW_POLICY_TEXT_CHUNK < len; i++) {
+		uint32_t key = rw_policy_text_key(slot, i);
+		size_t off = (size_t)i * RW_POLICY_TEXT_CHUNK, n = len - off;
+
+		if (bpf_map_lookup_elem(m->text_fd, &key, chunk))
+			goto fail;
+		memcpy(text + off, chunk->bytes, n < sizeof(chunk->bytes) ? n : sizeof(chunk->bytes));
+	}
+	text[len] = '\0';
+	free(chunk);
+	return text;
+fail:
+	free(chunk);
+	free(text);
+	return NULL;
+}
+
 /* Zeroes the counters of one class: a renamed id starts counting afresh. */
 static int zero_class_counters(int fd, uint32_t class_id)
 {
@@ -160,53 +220,72 @@ static int zero_class_counters(int fd, uint32_t class_id)
 }
 
 /*
- * Ids whose owner changed name start afresh: their shared buckets full
- * (TAT 0), tenants' buckets in a renamed class too, and a renamed class's
- * counters at zero. Runs after the switch, so that no packet of the old
- * policy spends from the fresh state.
+ * Tenant ids follow the order of the tenants list, so removing one moves
+ * every later tenant to another id. A tenant keeps its buckets under its
+ * name wherever its id went; a new name starts with full buckets, and in a
+ * renamed class every tenant's buckets of that class start full.
+ */
+static int carry_tenant_state(const struct policy_maps *m, uint32_t old_slot,
+			      const struct rw_policy *old, const struct policy_image *img,
+			      const bool renamed[RW_MAX_CLASSES])
+{
+	uint32_t n = old->n_tenants > img->policy.n_tenants ? old->n_tenants
+							    : img->policy.n_tenants;
+	struct rw_tenant_state *was = calloc(RW_MAX_TENANTS, sizeof(*was));
+	char (*names)[RW_NAME_MAX] = calloc(RW_MAX_TENANTS, RW_NAME_MAX);
+	int err = was && names ? 0 : -ENOMEM;
+
+	for (uint32_t t = 1; !err && t <= old->n_tenants && t < RW_MAX_TENANTS; t++) {
+		struct rw_tenant_limits limits;
+		uint32_t idx = rw_tenant_index(old_slot, t);
+
+		if (bpf_map_lookup_elem(m->tenants_fd, &idx, &limits) ||
+		    bpf_map_lookup_elem(m->tenant_state_fd, &t, &was[t]))
+			err = -errno;
+		memcpy(names[t], limits.name, RW_NAME_MAX);
+	}
+	for (uint32_t t = 1; !err && t <= n && t < RW_MAX_TENANTS; t++) {
+		struct rw_tenant_state next = { 0 };
+
+		for (uint32_t s = 1; t <= img->policy.n_tenants && s <= old->n_tenants &&
+				     s < RW_MAX_TENANTS; s++)
+			if (!strncmp(names[s], img->tenants[t].name, RW_NAME_MAX)) {
+				next = was[s];
+				break;
+			}
+		for (uint32_t c = 0; c < RW_MAX_CLASSES; c++)
+			if (renamed[c])
+				next.class_pkt_tat[c] = next.class_syn_tat[c] = 0;
+		if (bpf_map_update_elem(m->tenant_state_fd, &t, &next, BPF_ANY))
+			err = -errno;
+	}
+	free(was);
+	free(names);
+	return err;
+}
+
+/*
+ * After the switch: a class id whose name changed starts afresh (its
+ * shared buckets full, its counters at zero), and tenants keep their
+ * buckets by name (carry_tenant_state). Runs after the switch, so that no
+ * packet of the old policy spends from the fresh state.
  */
 static int reset_renamed(const struct policy_maps *m, uint32_t old_slot,
 			 const struct rw_policy *old, const struct policy_image *img)
 {
-	static const struct rw_tenant_state empty_tenant;
 	static const struct rw_class_state empty_class;
-	uint32_t n_tenants = old->n_tenants > img->policy.n_tenants ? old->n_tenants
-								      : img->policy.n_tenants;
 	bool renamed[RW_MAX_CLASSES] = { false };
-	bool any_class = false;
 
 	for (uint32_t c = 0; c < RW_MAX_CLASSES; c++) {
 		if (!strncmp(old->class_names[c], img->policy.class_names[c], RW_NAME_MAX))
 			continue;
-		renamed[c] = any_class = true;
+		renamed[c] = true;
 		if (bpf_map_update_elem(m->class_state_fd, &c, &empty_class, BPF_ANY))
 			return -errno;
 		if (zero_class_counters(m->counters_fd, c))
 			return -errno;
 	}
-	for (uint32_t t = 1; t <= n_tenants && t < RW_MAX_TENANTS; t++) {
-		struct rw_tenant_limits was;
-		struct rw_tenant_state st;
-		uint32_t idx = rw_tenant_index(old_slot, t);
-
-		if (bpf_map_lookup_elem(m->tenants_fd, &idx, &was))
-			return -errno;
-		if (strncmp(was.name, img->tenants[t].name, RW_NAME_MAX)) {
-			if (bpf_map_update_elem(m->tenant_state_fd, &t, &empty_tenant, BPF_ANY))
-				return -errno;
-			continue;
-		}
-		if (!any_class)
-			continue;
-		if (bpf_map_lookup_elem(m->tenant_state_fd, &t, &st))
-			return -errno;
-		for (uint32_t c = 0; c < RW_MAX_CLASSES; c++)
-			if (renamed[c])
-				st.class_pkt_tat[c] = st.class_syn_tat[c] = 0;
-		if (bpf_map_update_elem(m->tenant_state_fd, &t, &st, BPF_ANY))
-			return -errno;
-	}
-	return 0;
+	return carry_tenant_state(m, old_slot, old, img, renamed);
 }
 
 int policy_read_active(const struct policy_maps *m, uint32_t *slot, struct rw_policy *out)
@@ -239,8 +318,10 @@ static int flip(int config_fd, uint32_t slot)
 	return 0;
 }
 
-int policy_install(const struct policy_maps *m, const struct policy_image *img, bool fresh)
+int policy_install(const struct policy_maps *m, const struct policy_image *img,
+		   enum policy_install_kind kind)
 {
+	bool fresh = kind == POLICY_FRESH;
 	struct rw_policy old, next = img->policy;
 	uint32_t active = 0, target = 0;
 	struct timespec now;
@@ -264,12 +345,15 @@ int policy_install(const struct policy_maps *m, const struct policy_image *img, 
 		err = clear_cidrs(m->cidrs_fd, target);
 	if (!err)
 		err = write_cidrs(m->cidrs_fd, target, img);
+	if (!err)
+		err = write_text(m->text_fd, target, img);
 	if (err)
 		return err;
 	clock_gettime(CLOCK_REALTIME, &now);
 	next.generation = fresh ? 1 : old.generation + 1;
 	next.applied_at_ns = (uint64_t)now.tv_sec * RW_NS_PER_SEC + (uint64_t)now.tv_nsec;
-	next.live_edits = 0;
+	next.live_edits = kind == POLICY_EDIT ? old.live_edits + 1 : 0;
+	next.text_len = (uint32_t)img->text_len;
 	if (bpf_map_update_elem(m->policy_fd, &target, &next, BPF_ANY)) {
 		err = -errno;
 		rw_err("cannot write the new policy: %s", strerror(-err));
@@ -292,7 +376,7 @@ int policy_install(const struct policy_maps *m, const struct policy_image *img, 
 int policy_compile_and_install(const struct policy_maps *m, const struct policy *p, bool fresh)
 {
 	struct policy_image *img = policy_image_new(p);
-	int err = img ? policy_install(m, img, fresh) : -ENOMEM;
+	int err = img ? policy_install(m, img, fresh ? POLICY_FRESH : POLICY_REPLACE) : -ENOMEM;
 
 	policy_image_delete(img);
 	return err;

@@ -13,16 +13,28 @@
 
 #include "policy_maps.h"
 
+enum policy_install_kind {
+	POLICY_REPLACE = 0, /* a policy file replaces the live policy */
+	POLICY_FRESH = 1,   /* the program has never run (attach, before the link) */
+	POLICY_EDIT = 2,    /* a command-line change of the live policy */
+};
+
 /*
- * `fresh`: the program has never run (attach, before the link exists):
- * the policy goes into slot 0, generation 1. Otherwise into the inactive
- * slot, after a grace period that lets every packet still judged by that
- * slot's previous contents finish. After the switch, the shared buckets
+ * POLICY_FRESH: the policy goes into slot 0, generation 1. Otherwise into
+ * the inactive slot, after a grace period that lets every packet still
+ * judged by that slot's previous contents finish; an edit counts in
+ * live_edits, a replacement starts it at zero. The policy's text goes with
+ * its slot. After the switch, the shared buckets
  * and the counters of a class or tenant id whose name changed start
  * afresh. On failure before the switch the live policy is untouched; each
  * failure prints one error line.
  */
-int policy_install(const struct policy_maps *m, const struct policy_image *img, bool fresh);
+int policy_install(const struct policy_maps *m, const struct policy_image *img,
+		   enum policy_install_kind kind);
+
+/* The text of a slot as written by policy_install (malloc'd, NUL-ended);
+ * NULL with errno set when it cannot be read. */
+char *policy_text_read(const struct policy_maps *m, uint32_t slot, uint32_t len);
 
 /* policy_compile() then policy_install(), for a policy held as a model. */
 int policy_compile_and_install(const struct policy_maps *m, const struct policy *p, bool fresh);

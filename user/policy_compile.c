@@ -8,6 +8,7 @@
 
 #include "limits.h"
 #include "policy_compile.h"
+#include "policy_emit.h"
 
 uint64_t policy_limit_word(const struct policy_limit *l)
 {
@@ -247,12 +248,20 @@ int policy_compile(const struct policy *p, struct policy_image *img)
 	}
 	img->policy.n_cidrs = (uint32_t)img->n_cidrs;
 	hash_image(img);
+	img->text = policy_emit_yaml(p);
+	if (!img->text) {
+		policy_image_free(img);
+		return -ENOMEM;
+	}
+	img->text_len = strlen(img->text);
 	return 0;
 }
 
 void policy_image_free(struct policy_image *img)
 {
 	free(img->cidrs);
+	free(img->text);
+	img->text = NULL;
 	img->cidrs = NULL;
 	img->n_cidrs = 0;
 }

@@ -25,6 +25,8 @@ struct policy_image {
 	struct rw_tenant_limits tenants[RW_MAX_TENANTS]; /* by tenant id; 0 unused */
 	struct policy_image_cidr *cidrs;                 /* sorted, distinct */
 	size_t n_cidrs;
+	char *text;      /* the policy as canonical YAML (policy_emit_yaml) */
+	size_t text_len;
 	/* attach-time settings; 0 / "" when the policy leaves them to attach */
 	uint32_t conn_table;
 	char cgroup[4096];

@@ -14,4 +14,5 @@ void policy_maps_of_skeleton(struct ratewall_bpf *skel, struct policy_maps *m)
 	m->tenant_state_fd = bpf_map__fd(skel->maps.rw_tenant_state);
 	m->class_state_fd = bpf_map__fd(skel->maps.rw_class_state);
 	m->counters_fd = bpf_map__fd(skel->maps.rw_counters);
+	m->text_fd = bpf_map__fd(skel->maps.rw_policy_text);
 }

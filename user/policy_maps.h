@@ -12,6 +12,7 @@ struct policy_maps {
 	int tenant_state_fd;
 	int class_state_fd;
 	int counters_fd;
+	int text_fd; /* the slots' policy text (rw_policy_text) */
 };
 
 struct ratewall_bpf;

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/* A policy file, or the built-in policy, parsed, checked and compiled. */
+#ifndef RW_POLICY_LOAD_H
+#define RW_POLICY_LOAD_H
+
+#include "policy_compile.h"
+
+/*
+ * Parses, validates and compiles a policy file. Every error goes to stderr,
+ * one line each naming file and line; NULL then, and nothing was touched.
+ */
+struct policy_image *policy_load(const char *path);
+
+/* The built-in policy with `packets` as the default class's per-source
+ * packet bucket (NULL: the default one). */
+struct policy_image *policy_load_builtin(const struct policy_limit *packets);
+
+#endif
