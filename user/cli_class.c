@@ -87,15 +87,15 @@ static json_object *classes_json(const struct attachment *a, const char *name)
 /* "20/s burst 40" or "-" from a {"rate", "burst"} object (null: no bucket). */
 static void bucket_text(json_object *b, char *buf, size_t len)
 {
-	double rate;
+	char rate[32];
 
 	if (!b) {
 		snprintf(buf, len, "-");
 		return;
 	}
-	rate = json_object_get_double(json_object_object_get(b, "rate"));
-	snprintf(buf, len, rate == (double)(uint64_t)rate ? "%.0f/s burst %llu" : "%.3f/s burst %llu",
-		 rate, (unsigned long long)json_object_get_uint64(json_object_object_get(b, "burst")));
+	rate_format(json_object_get_double(json_object_object_get(b, "rate")), rate, sizeof(rate));
+	snprintf(buf, len, "%s burst %llu", rate,
+		 (unsigned long long)json_object_get_uint64(json_object_object_get(b, "burst")));
 }
 
 static void cap_text(json_object *cap, char *buf, size_t len)

@@ -390,10 +390,11 @@ static void explain_print(json_object *root)
 		json_object *limit = json_object_object_get(c, "limit");
 		json_object *tokens = json_object_object_get(c, "tokens");
 
-		printf("  %-24s %-7s %-12s %s", json_object_get_string(json_object_object_get(c, "check")),
-		       json_object_get_string(json_object_object_get(c, "outcome")),
-		       json_object_get_string(json_object_object_get(c, "reason")),
-		       limit ? json_object_get_string(limit) : "");
+		printf("  %-24s %-7s %-*s", json_object_get_string(json_object_object_get(c, "check")),
+		       json_object_get_string(json_object_object_get(c, "outcome")), limit ? 12 : 0,
+		       json_object_get_string(json_object_object_get(c, "reason")));
+		if (limit)
+			printf(" %s", json_object_get_string(limit));
 		if (tokens)
 			printf(", %" PRIu64 " tokens, wait %" PRIu64 " ms", json_object_get_uint64(tokens),
 			       json_object_get_uint64(json_object_object_get(c, "wait_ms")));

@@ -272,11 +272,14 @@ int explain(const struct explain_maps *m, const struct explain_packet *pkt, uint
 			return err;
 	}
 	r->list = info.list;
+	/* Either list decides alone: the program looks at nothing after it. */
 	if (info.list == RW_LIST_DENY) {
 		struct explain_check *c = add_check(r, "deny list", RW_REASON_DENY);
 
 		if (c)
 			c->outcome = EXPLAIN_REFUSE;
+		conclude(r, cl->mode);
+		return 0;
 	} else if (info.list == RW_LIST_ALLOW) {
 		struct explain_check *c = add_check(r, "allow list", RW_REASON_ALLOW);
 

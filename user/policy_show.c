@@ -54,15 +54,23 @@ int live_policy_read(const struct policy_maps *m, struct live_policy *lp)
 /*
  * Intervals are rounded up to whole ticks, so 5400/m reads back as
  * 89.9999998/s: a rate within a millionth of a whole number is that
- * number, others keep three decimals.
+ * number, others keep six significant digits.
  */
+static bool near_whole(double v)
+{
+	return fabs(v - round(v)) <= v * 1e-6;
+}
+
 static double rate_display(double rate)
 {
-	double whole = round(rate);
+	double scale;
 
-	if (fabs(rate - whole) <= rate * 1e-6)
-		return whole;
-	return round(rate * 1000) / 1000;
+	if (near_whole(rate))
+		return round(rate);
+	if (rate <= 0)
+		return 0;
+	scale = pow(10, 5 - floor(log10(rate)));
+	return round(rate * scale) / scale;
 }
 
 double limit_word_rate_display(uint64_t word)
@@ -70,9 +78,17 @@ double limit_word_rate_display(uint64_t word)
 	return rate_display(limit_word_rate(word));
 }
 
-static void rate_format(double rate, char *buf, size_t len)
+void rate_format(double rate, char *buf, size_t len)
 {
-	snprintf(buf, len, "%.*f/s", rate_display(rate) == round(rate) ? 0 : 3, rate_display(rate));
+	/* A slow rate reads best per minute or hour, as it was likely written. */
+	if (near_whole(rate))
+		snprintf(buf, len, "%.0f/s", round(rate));
+	else if (near_whole(rate * 60))
+		snprintf(buf, len, "%.0f/m", round(rate * 60));
+	else if (near_whole(rate * 3600))
+		snprintf(buf, len, "%.0f/h", round(rate * 3600));
+	else
+		snprintf(buf, len, "%g/s", rate_display(rate));
 }
 
 double limit_word_rate(uint64_t word)

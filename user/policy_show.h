@@ -25,6 +25,9 @@ double limit_word_rate(uint64_t word);
  * else to 3 decimals (intervals are rounded up to whole ticks). */
 double limit_word_rate_display(uint64_t word);
 
+/* A rate given per second as text: "20/s", "4/m", "7/h" or "0.333333/s". */
+void rate_format(double rate, char *buf, size_t len);
+
 /* "20/s burst 60", or "-" for an absent bucket. */
 void limit_word_format(uint64_t word, char *buf, size_t len);
 
