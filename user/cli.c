@@ -65,11 +65,6 @@ int cli_keyword(struct arg_cursor *cur, const char *where, const char *const *ke
 	return idx;
 }
 
-int cli_value(struct arg_cursor *cur, const char *keyword, const char **value)
-{
-	return arg_take_value(cur, keyword, value);
-}
-
 int cli_parse_dev(const char *value, const char **ifname)
 {
 	if (!arg_ifname_valid(value)) {
@@ -79,12 +74,6 @@ int cli_parse_dev(const char *value, const char **ifname)
 	}
 	*ifname = value;
 	return 0;
-}
-
-int cli_parse_u64(const char *keyword, const char *value, uint64_t min, uint64_t max,
-		  uint64_t *out)
-{
-	return arg_parse_u64(keyword, value, min, max, out);
 }
 
 int cli_parse_rate(const char *keyword, const char *value, struct policy_limit *out)
@@ -221,6 +210,7 @@ int cli_pick_dev(const char *given, const char **ifname)
 void cli_print_json(json_object *o)
 {
 	output_json(o, cli.output);
+	cli.printed = true;
 }
 
 int cli_help(void (*usage)(FILE *f), const struct arg_cursor *cur)
@@ -230,6 +220,7 @@ int cli_help(void (*usage)(FILE *f), const struct arg_cursor *cur)
 		return CLI_USAGE;
 	}
 	usage(stdout);
+	cli.printed = true;
 	return CLI_OK;
 }
 

@@ -24,6 +24,7 @@ enum cli_status {
 struct cli {
 	enum output_format output;
 	const char *dev; /* -d IFACE, or NULL */
+	bool printed;    /* something went to stdout: help or a JSON document */
 };
 
 extern struct cli cli;
@@ -47,13 +48,8 @@ bool cli_wants_help(const struct arg_cursor *cur);
  */
 int cli_keyword(struct arg_cursor *cur, const char *where, const char *const *keywords);
 
-/* Takes the value of `keyword`; -1 (said) when there is none. */
-int cli_value(struct arg_cursor *cur, const char *keyword, const char **value);
-
 /* Each returns 0, or -1 after one line naming the bad value. */
 int cli_parse_dev(const char *value, const char **ifname);
-int cli_parse_u64(const char *keyword, const char *value, uint64_t min, uint64_t max,
-		  uint64_t *out);
 /* "N/s", "N/m" or "N/h": a rate always carries its unit. */
 int cli_parse_rate(const char *keyword, const char *value, struct policy_limit *out);
 int cli_parse_burst(const char *keyword, const char *value, uint64_t *out);

@@ -15,7 +15,7 @@ int buckets_parse(struct arg_cursor *cur, enum bucket_kw kw, struct buckets_chan
 	const char *name = kw_names[kw], *value;
 	uint64_t v;
 
-	if (cli_value(cur, name, &value))
+	if (arg_take_value(cur, name, &value))
 		return -1;
 	chg->any = true;
 	switch (kw) {
@@ -37,7 +37,7 @@ int buckets_parse(struct arg_cursor *cur, enum bucket_kw kw, struct buckets_chan
 			chg->cap = 0;
 			return 0;
 		}
-		if (cli_parse_u64(name, value, 1, RW_CONN_CAP_MAX, &v))
+		if (arg_parse_u64(name, value, 1, RW_CONN_CAP_MAX, &v))
 			return -1;
 		chg->cap = (uint32_t)v;
 		return 0;

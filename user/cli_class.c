@@ -163,7 +163,7 @@ static int class_show(struct arg_cursor *cur)
 			cur->argv++;
 			continue;
 		}
-		if (cli_keyword(cur, "class show", kws) < 0 || cli_value(cur, "dev", &value) ||
+		if (cli_keyword(cur, "class show", kws) < 0 || arg_take_value(cur, "dev", &value) ||
 		    cli_parse_dev(value, &ifname))
 			return CLI_USAGE;
 	}
@@ -256,7 +256,7 @@ static int class_set(struct arg_cursor *cur)
 			return CLI_USAGE;
 		switch (kw) {
 		case SET_DEV:
-			if (cli_value(cur, "dev", &value) || cli_parse_dev(value, &ifname))
+			if (arg_take_value(cur, "dev", &value) || cli_parse_dev(value, &ifname))
 				return CLI_USAGE;
 			break;
 		case SET_SOURCE:
@@ -264,7 +264,7 @@ static int class_set(struct arg_cursor *cur)
 			scope = kw == SET_GLOBAL;
 			break;
 		case SET_MODE:
-			if (cli_value(cur, "mode", &value))
+			if (arg_take_value(cur, "mode", &value))
 				return CLI_USAGE;
 			if (!policy_parse_mode(value, &chg.mode, msg, sizeof(msg))) {
 				rw_err("%s", msg);

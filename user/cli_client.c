@@ -65,8 +65,7 @@ static const char *list_name(enum rw_list list)
 	return list == RW_LIST_ALLOW ? "allow" : list == RW_LIST_DENY ? "deny" : NULL;
 }
 
-/* Parses `[dev IFACE] ADDR` plus the keywords of `kws` after "dev" (their
- * values to vals[]); flags (no value) are listed in `flags`. */
+/* What every client command names: the interface and one address. */
 struct client_args {
 	const char *ifname;
 	const char *addr_text;
@@ -244,7 +243,8 @@ static void client_show_print(json_object *root)
 		printf("  talker: not among the heavy sources\n");
 }
 
-/* Runs `fn` on the attachment for `ca`, printing its JSON or text. */
+/* Opens the attachment for `ca`, builds the answer as JSON and prints it
+ * as JSON or, through `print`, as text: both carry the same fields. */
 static int client_output(struct client_args *ca, const char *where,
 			 json_object *(*build)(const struct attachment *, const struct client_args *,
 					       const void *),
@@ -294,7 +294,7 @@ static int client_show(struct arg_cursor *cur)
 				return rc;
 			continue;
 		}
-		if (cli_keyword(cur, "client show", kws) < 0 || cli_value(cur, "dev", &value) ||
+		if (cli_keyword(cur, "client show", kws) < 0 || arg_take_value(cur, "dev", &value) ||
 		    cli_parse_dev(value, &ca.ifname))
 			return CLI_USAGE;
 	}
@@ -435,11 +435,11 @@ static int client_explain(struct arg_cursor *cur)
 		kw = cli_keyword(cur, "client explain", kws);
 		switch (kw) {
 		case EX_DEV:
-			if (cli_value(cur, "dev", &value) || cli_parse_dev(value, &ca.ifname))
+			if (arg_take_value(cur, "dev", &value) || cli_parse_dev(value, &ca.ifname))
 				return CLI_USAGE;
 			break;
 		case EX_PORT:
-			if (cli_value(cur, "port", &value) || cli_parse_u64("port", value, 0, 65535, &port))
+			if (arg_take_value(cur, "port", &value) || arg_parse_u64("port", value, 0, 65535, &port))
 				return CLI_USAGE;
 			pkt.port = (uint16_t)port;
 			has_port = true;
@@ -589,7 +589,7 @@ static int client_top(struct arg_cursor *cur)
 		return cli_help(usage, cur);
 	while (cur->argc > 0) {
 		kw = cli_keyword(cur, "client top", kws);
-		if (kw < 0 || cli_value(cur, kws[kw], &value))
+		if (kw < 0 || arg_take_value(cur, kws[kw], &value))
 			return CLI_USAGE;
 		if (kw == 0 && cli_parse_dev(value, &ca.ifname))
 			return CLI_USAGE;
@@ -600,7 +600,7 @@ static int client_top(struct arg_cursor *cur)
 						       value);
 			o.by = (enum top_by)idx;
 		}
-		if (kw == 2 && cli_parse_u64("count", value, 1, TOP_MAX, &o.count))
+		if (kw == 2 && arg_parse_u64("count", value, 1, TOP_MAX, &o.count))
 			return CLI_USAGE;
 	}
 	return client_output(&ca, "client top", build_top, top_print, &o);

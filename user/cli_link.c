@@ -111,7 +111,7 @@ static int parse_attach(struct arg_cursor *cur, const char **ifname, enum rw_att
 	while (cur->argc > 0) {
 		int kw = cli_keyword(cur, "link attach", kws);
 
-		if (kw < 0 || cli_value(cur, kws[kw], &value))
+		if (kw < 0 || arg_take_value(cur, kws[kw], &value))
 			return -1;
 		switch (kw) {
 		case KW_DEV:
@@ -137,17 +137,17 @@ static int parse_attach(struct arg_cursor *cur, const char **ifname, enum rw_att
 			*cgroup = value;
 			break;
 		case KW_PREFIX4:
-			if (cli_parse_u64("prefix4", value, 0, 32, &v))
+			if (arg_parse_u64("prefix4", value, 0, 32, &v))
 				return -1;
 			o->prefix4 = v;
 			break;
 		case KW_PREFIX6:
-			if (cli_parse_u64("prefix6", value, 0, 128, &v))
+			if (arg_parse_u64("prefix6", value, 0, 128, &v))
 				return -1;
 			o->prefix6 = v;
 			break;
 		case KW_ENTRIES:
-			if (cli_parse_u64("entries", value, RW_MAX_ENTRIES_MIN, RW_MAX_ENTRIES_MAX, &v))
+			if (arg_parse_u64("entries", value, RW_MAX_ENTRIES_MIN, RW_MAX_ENTRIES_MAX, &v))
 				return -1;
 			o->entries = v;
 			break;
@@ -234,7 +234,7 @@ int cli_parse_only_dev(struct arg_cursor *cur, const char *where, const char **i
 	const char *value;
 
 	while (cur->argc > 0) {
-		if (cli_keyword(cur, where, kws) < 0 || cli_value(cur, "dev", &value) ||
+		if (cli_keyword(cur, where, kws) < 0 || arg_take_value(cur, "dev", &value) ||
 		    cli_parse_dev(value, ifname))
 			return CLI_USAGE;
 	}
@@ -271,7 +271,10 @@ static int link_show(struct arg_cursor *cur)
 		return rc;
 	if (privileges_check("link show"))
 		return CLI_FAIL;
-	return status_show(ifname ? ifname : cli.dev, cli.output) ? CLI_FAIL : CLI_OK;
+	if (status_show(ifname ? ifname : cli.dev, cli.output))
+		return CLI_FAIL;
+	cli.printed = true;
+	return CLI_OK;
 }
 
 enum set_kw { SET_DEV, SET_MALFORMED, SET_NEW_RATE, SET_NEW_BURST, SET_SHED };
@@ -289,7 +292,7 @@ static int link_set(struct arg_cursor *cur)
 	while (cur->argc > 0) {
 		int kw = cli_keyword(cur, "link set", kws);
 
-		if (kw < 0 || cli_value(cur, kws[kw], &value))
+		if (kw < 0 || arg_take_value(cur, kws[kw], &value))
 			return CLI_USAGE;
 		switch (kw) {
 		case SET_DEV:

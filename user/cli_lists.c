@@ -107,7 +107,7 @@ static int list_change(struct arg_cursor *cur, const char *list, bool add, void 
 			cur->argv++;
 			continue;
 		}
-		if (cli_keyword(cur, where, kws) < 0 || cli_value(cur, "dev", &value) ||
+		if (cli_keyword(cur, where, kws) < 0 || arg_take_value(cur, "dev", &value) ||
 		    cli_parse_dev(value, &ifname))
 			return CLI_USAGE;
 	}

@@ -80,7 +80,7 @@ static int policy_apply(struct arg_cursor *cur)
 			cur->argv++;
 			continue;
 		}
-		if (cli_keyword(cur, "policy apply", kws) < 0 || cli_value(cur, "dev", &value) ||
+		if (cli_keyword(cur, "policy apply", kws) < 0 || arg_take_value(cur, "dev", &value) ||
 		    cli_parse_dev(value, &ifname))
 			return CLI_USAGE;
 	}

@@ -154,7 +154,7 @@ int policy_view_show(struct arg_cursor *cur, const char *where, enum policy_view
 			cur->argv++;
 			continue;
 		}
-		if (cli_keyword(cur, where, kws) < 0 || cli_value(cur, "dev", &value) ||
+		if (cli_keyword(cur, where, kws) < 0 || arg_take_value(cur, "dev", &value) ||
 		    cli_parse_dev(value, &ifname))
 			return CLI_USAGE;
 	}

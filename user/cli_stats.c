@@ -266,7 +266,7 @@ static int parse_stats_args(struct arg_cursor *cur, const char *where, bool watc
 	while (cur->argc > 0) {
 		int kw = cli_keyword(cur, where, kws);
 
-		if (kw < 0 || cli_value(cur, kws[kw], &value))
+		if (kw < 0 || arg_take_value(cur, kws[kw], &value))
 			return CLI_USAGE;
 		if (kw == 0 && cli_parse_dev(value, ifname))
 			return CLI_USAGE;
@@ -275,7 +275,7 @@ static int parse_stats_args(struct arg_cursor *cur, const char *where, bool watc
 		if (kw == 2) {
 			if (!watch)
 				return cli_usage_error("'count' belongs to 'stats watch'");
-			if (cli_parse_u64("count", value, 1, UINT32_MAX, count))
+			if (arg_parse_u64("count", value, 1, UINT32_MAX, count))
 				return CLI_USAGE;
 		}
 	}

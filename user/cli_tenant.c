@@ -134,7 +134,7 @@ static int edit_del(struct policy *p, void *ctx)
 			    memcmp(t->cidrs[k].addr, chg->cidr.addr, sizeof(chg->cidr.addr)))
 				continue;
 			if (t->n_cidrs == 1) {
-				printf("%s: tenant %s had no other prefix and is removed\n", chg->ifname,
+				rw_note("%s: tenant %s had no other prefix and is removed", chg->ifname,
 				       t->name);
 				remove_tenant(p, i);
 				return 0;
@@ -185,11 +185,11 @@ static int tenant_add(struct arg_cursor *cur)
 			goto out;
 		switch (kw) {
 		case ADD_DEV:
-			if (cli_value(cur, "dev", &value) || cli_parse_dev(value, &ifname))
+			if (arg_take_value(cur, "dev", &value) || cli_parse_dev(value, &ifname))
 				goto out;
 			break;
 		case ADD_NAME:
-			if (cli_value(cur, "name", &value))
+			if (arg_take_value(cur, "name", &value))
 				goto out;
 			if (!policy_parse_name("tenant", value, msg, sizeof(msg))) {
 				rw_err("%s", msg);
@@ -198,7 +198,7 @@ static int tenant_add(struct arg_cursor *cur)
 			chg->name = value;
 			break;
 		case ADD_IN:
-			if (cli_value(cur, "in", &value))
+			if (arg_take_value(cur, "in", &value))
 				goto out;
 			if (chg->n_in == RW_MAX_CLASSES) {
 				cli_usage_error("tenant add names more classes than a policy has");
@@ -256,7 +256,7 @@ static int tenant_del(struct arg_cursor *cur)
 			continue;
 		}
 		kw = cli_keyword(cur, "tenant del", kws);
-		if (kw < 0 || cli_value(cur, kws[kw], &value))
+		if (kw < 0 || arg_take_value(cur, kws[kw], &value))
 			goto out;
 		if (kw == 0 && cli_parse_dev(value, &ifname))
 			goto out;

@@ -362,7 +362,7 @@ static int attach_locked(const char *ifname, unsigned int ifindex, enum rw_attac
 		rw_err("cannot pin %s: %s", path, strerror(-err));
 		goto out;
 	}
-	printf("%s: counting TCP connections in cgroup %s (%" PRIu64 " already open)\n", ifname,
+	rw_note("%s: counting TCP connections in cgroup %s (%" PRIu64 " already open)", ifname,
 	       cg.path, events[RW_CONN_SEEDED]);
 	err = 0;
 out:
@@ -564,7 +564,7 @@ static int install_locked(struct attachment *a, const char *ifname,
 			conns_note_walk(&a->maps, &a->conns);
 	}
 	if (!err && events[RW_CONN_MOVED])
-		printf("%s: %" PRIu64 " open connections recounted under their new class\n",
+		rw_note("%s: %" PRIu64 " open connections recounted under their new class",
 		       ifname, events[RW_CONN_MOVED]);
 	conns_walker_free(walker);
 	return err;

@@ -7,4 +7,12 @@
 
 #define rw_err(fmt, ...) fprintf(stderr, "ratewall: " fmt "\n", ##__VA_ARGS__)
 
+/*
+ * Notes on what a change did ("3 connections already open"). Set when the
+ * output is JSON: notes then go to stderr, so stdout stays one document.
+ */
+extern int rw_notes_to_stderr;
+#define rw_note(fmt, ...) \
+	fprintf(rw_notes_to_stderr ? stderr : stdout, fmt "\n", ##__VA_ARGS__)
+
 #endif

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "cli_objects.h"
+#include "log.h"
 
 #define RW_VERSION "0.2.0"
 
@@ -81,6 +82,7 @@ static int cmd_help(struct arg_cursor *cur)
 {
 	(void)cur;
 	usage(stdout);
+	cli.printed = true;
 	return CLI_OK;
 }
 
@@ -88,6 +90,7 @@ static int cmd_version(struct arg_cursor *cur)
 {
 	(void)cur;
 	printf("ratewall %s\n", RW_VERSION);
+	cli.printed = true;
 	return CLI_OK;
 }
 
@@ -107,7 +110,13 @@ int main(int argc, char **argv)
 	rc = strip_options(&argc, argv);
 	if (rc)
 		return rc;
+	rw_notes_to_stderr = cli.output != OUTPUT_TEXT;
 	cur.argc = argc - 1;
 	cur.argv = argv + 1;
-	return cli_dispatch(&cur, "ratewall", objects, run, usage);
+	rc = cli_dispatch(&cur, "ratewall", objects, run, usage);
+	/* As bpftool: a change that succeeds answers -j with null, so a
+	 * script always gets one JSON document. */
+	if (rc == CLI_OK && cli.output != OUTPUT_TEXT && !cli.printed)
+		printf("null\n");
+	return rc;
 }

@@ -108,11 +108,13 @@ golden client_top_packets client top by packets count 3
 golden client_top_conns client top by conns
 golden stats_show stats show
 golden stats_interval stats show interval 0.2
+golden stats_watch stats watch interval 0.2 count 2
 golden policy_show policy show
 golden policy_check policy check golden.yaml
 
 # Live changes: each is in the live policy that 'policy show' prints.
-rw "$GW" class set web rate 50/s burst 100 || fail "class set failed"
+expect_eq "a change answers -j with null, as bpftool does" \
+	"$(rw "$GW" -j class set web rate 50/s burst 100)" null
 rw "$GW" class set api global conn-cap none mode enforce || fail "class set api failed"
 rw "$GW" tenant add 198.18.0.128/25 name lab2 syn-rate 2/s in web rate 30/s ||
 	fail "tenant add failed"
