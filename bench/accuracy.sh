@@ -50,14 +50,14 @@ mkdir -p "$(dirname "$OUT")"
 : >"$OUT"
 for cpus in 1 2; do
 	for factor in 2 10; do
-		rw_attach "$GW" gw0 rate "$RATE" burst "$BURST" >/dev/null
+		rw_attach "$GW" gw0 rate "$RATE/s" burst "$BURST" >/dev/null
 		q0=$(rx_queues)
 		g=$(in_ns "$GEN" "$XDP_GEN" dev gen0 dst-mac "$GW_MAC" family 4 dst "$GW_ADDR4" \
 			sources 1 pps $((RATE * factor)) duration "$DURATION_S" threads "$cpus")
 		sleep 0.1
 		q1=$(rx_queues)
 		st=$(rw_json "$GW" dev gw0)
-		rw "$GW" detach dev gw0 >/dev/null
+		rw "$GW" link detach dev gw0 >/dev/null
 		ring_full=$(ethtool_sum "$GEN" gen0 '_xdp_xmit_errors:$')
 		line=$(jq -cn --argjson g "$g" --argjson st "$st" --argjson rate "$RATE" \
 			--argjson burst "$BURST" --argjson factor "$factor" --argjson cpus "$cpus" \

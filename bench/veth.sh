@@ -114,15 +114,15 @@ mode_on() {
 	ratewall_over)
 		# new-rate open: this measures sources that are known and over
 		# their limit (the new-source path is measured by prog_run_cost).
-		rw "$GW" attach dev gw0 rate "$LIMIT_RATE" burst "$LIMIT_BURST" entries "$ENTRIES" \
-			new-rate 100000000 new-burst 10000000 >/dev/null ;;
+		rw "$GW" link attach dev gw0 rate "$LIMIT_RATE/s" burst "$LIMIT_BURST" entries "$ENTRIES" \
+			new-rate 100000000/s new-burst 10000000 >/dev/null ;;
 	ratewall_under)
-		rw "$GW" attach dev gw0 rate 100000000 burst 10000000 entries "$ENTRIES" \
-			new-rate 100000000 new-burst 10000000 >/dev/null ;;
+		rw "$GW" link attach dev gw0 rate 100000000/s burst 10000000 entries "$ENTRIES" \
+			new-rate 100000000/s new-burst 10000000 >/dev/null ;;
 	ratewall_flood)
 		# The default new-source budget (10000/s): the sources it has no
 		# room for stay unknown, like a spoofed flood, and drop as src_new.
-		rw "$GW" attach dev gw0 rate "$LIMIT_RATE" burst "$LIMIT_BURST" entries "$ENTRIES" \
+		rw "$GW" link attach dev gw0 rate "$LIMIT_RATE/s" burst "$LIMIT_BURST" entries "$ENTRIES" \
 			>/dev/null ;;
 	nft) nft_rules | in_ns "$GW" nft -f - ;;
 	iptables)
@@ -138,7 +138,7 @@ mode_off() {
 	case $1 in
 	none) ;;
 	xdp_drop | xdp_read) in_ns "$GW" bpftool net detach xdpdrv dev gw0 ;;
-	ratewall_*) rw "$GW" detach dev gw0 >/dev/null ;;
+	ratewall_*) rw "$GW" link detach dev gw0 >/dev/null ;;
 	nft) in_ns "$GW" nft delete table netdev rwbench ;;
 	iptables)
 		in_ns "$GW" iptables-legacy -t raw -F PREROUTING

@@ -36,8 +36,8 @@ ip -n "$GW" addr add 198.18.0.1/24 dev eth0
 ip -n "$STEADY" addr add 198.18.0.11/24 dev eth0
 ip -n "$FLOOD" addr add 198.18.0.12/24 dev eth0
 
-echo "== ratewall attach dev eth0 mode native rate $RATE burst $BURST (in the gateway)"
-rw_attach "$GW" eth0 mode native rate "$RATE" burst "$BURST" || die "attach failed"
+echo "== ratewall link attach dev eth0 mode native rate $RATE/s burst $BURST (in the gateway)"
+rw_attach "$GW" eth0 mode native rate "$RATE/s" burst "$BURST" || die "attach failed"
 
 tmp=$(mktemp -d)
 at_exit "rm -rf '$tmp'"
@@ -82,8 +82,8 @@ t=$(jq -r .elapsed_ns "$tmp/burst.json")
 printf '(the limiter lets one source through at burst + rate * t = %d + %d/s * %d.%02d s = %d)\n' \
 	"$BURST" "$RATE" $((t / 1000000000)) $((t / 10000000 % 100)) $((BURST + RATE * t / 1000000000))
 echo
-echo "== ratewall status (in the gateway)"
-rw "$GW" status
+echo "== ratewall link show (in the gateway)"
+rw "$GW" link show
 
 # The demo doubles as a smoke test: say so when it did not show the point.
 if [ "${dropped[steady]}" -ne 0 ] || [ "${dropped[burst]}" -le 0 ]; then
@@ -115,7 +115,7 @@ rw_settle "$GW" eth0 $((steady_count + burst_count + count))
 would=$(rw_json "$GW" | jq '[.attachments[0].counters[] | select(.class == "uploads" and
 	.verdict == "would_drop") | .packets] | add // 0')
 echo "burst sent $count more datagrams: none dropped, $would counted as would_drop (src_pkt)"
-rw "$GW" status | sed -n '/^  policy/,$p'
+rw "$GW" link show | sed -n '/^  policy/,$p'
 if [ "$would" -le 0 ] || [ "$(rw_get "$GW" eth0 .totals.drop)" -ne "${dropped[burst]}" ]; then
 	echo "demo: unexpected result: observe mode should count would-drops and drop nothing more" >&2
 	exit 1
@@ -147,7 +147,7 @@ echo "open 8 500" >&"$to_client"
 wait_line "$tmp/cl.out" 'opened .*' || die "tcp_clients did not answer"
 opened=$(cat "$tmp/cl.out")
 echo "burst asked for 8 connections at once: $opened"
-rw "$GW" status | sed -n '/^  connections/,/^  connection events/p'
+rw "$GW" link show | sed -n '/^  connections/,/^  connection events/p'
 refused=$(rw_count "$GW" eth0 src_conn drop)
 echo "SYNs dropped as src_conn: $refused"
 echo "quit" >&"$to_client"

@@ -278,7 +278,7 @@ int attachment_open(const char *ifname, struct attachment *a)
 	int res = attachment_resolve(ifname, a);
 
 	if (res == 1) {
-		rw_err("%s has incomplete pins at %s: run 'ratewall detach dev %s' to clear them",
+		rw_err("%s has incomplete pins at %s: run 'ratewall link detach dev %s' to clear them",
 		       ifname, a->dir, ifname);
 		return -ENOENT;
 	}

@@ -82,7 +82,11 @@ int cli_parse_rate(const char *keyword, const char *value, struct policy_limit *
 	uint64_t count, period;
 
 	if (!policy_parse_rate(value, &count, &period, msg, sizeof(msg))) {
-		rw_err("%s: %s", keyword, msg);
+		/* The message names the value as "rate ...": name the keyword instead. */
+		if (strncmp(msg, "rate ", 5) == 0)
+			rw_err("%s %s", keyword, msg + 5);
+		else
+			rw_err("%s: %s", keyword, msg);
 		return -1;
 	}
 	out->count = count;

@@ -130,14 +130,14 @@ static void explain_existing_pins(const char *ifname, const char *dir)
 	case ATT_OK:
 		if (a.moved)
 			rw_err("the pins at %s belong to an attachment whose interface moved to "
-			       "another network namespace: run 'ratewall detach dev %s' first",
+			       "another network namespace: run 'ratewall link detach dev %s' first",
 			       dir, ifname);
 		else if (!a.link_ifindex)
 			rw_err("%s has a defunct attachment at %s (its interface was removed): "
-			       "run 'ratewall detach dev %s' first", ifname, dir, ifname);
+			       "run 'ratewall link detach dev %s' first", ifname, dir, ifname);
 		else if (strcmp(a.ifname, ifname) != 0)
 			rw_err("the pins at %s belong to the interface now named '%s' (renamed "
-			       "since attach): detach it with 'ratewall detach dev %s' first",
+			       "since attach): detach it with 'ratewall link detach dev %s' first",
 			       dir, a.ifname, a.ifname);
 		else
 			rw_err("%s is already attached (pins at %s); detach it first", ifname, dir);
@@ -158,7 +158,7 @@ static void explain_existing_pins(const char *ifname, const char *dir)
 		       "that version, or remove the directory by hand", dir, ifname);
 		break;
 	default:
-		rw_err("%s has stale pins at %s: run 'ratewall detach dev %s' to clear them",
+		rw_err("%s has stale pins at %s: run 'ratewall link detach dev %s' to clear them",
 		       ifname, dir, ifname);
 	}
 }
@@ -451,13 +451,13 @@ static int open_for_change(const char *ifname, struct attachment *a)
 		return err;
 	if (!a->link_ifindex) {
 		rw_err("the attachment of %s is defunct (its interface was removed): nothing to "
-		       "change; run 'ratewall detach dev %s'", ifname, a->pin_name);
+		       "change; run 'ratewall link detach dev %s'", ifname, a->pin_name);
 		attachment_close(a);
 		return -ENODEV;
 	}
 	if (a->moved) {
 		rw_err("the attachment pinned as %s runs on an interface that moved to another "
-		       "network namespace: it cannot be changed from here; 'ratewall detach "
+		       "network namespace: it cannot be changed from here; 'ratewall link detach "
 		       "dev %s' removes it", a->pin_name, a->pin_name);
 		attachment_close(a);
 		return -EXDEV;

@@ -204,7 +204,7 @@ static void show_incomplete(const char *name, const char *dir, enum attachment_s
 			printf("%s: pins at %s made by another ratewall version; ratewall leaves "
 			       "them alone\n", name, dir);
 		else
-			printf("%s: incomplete pins at %s; run 'ratewall detach dev %s' to clear "
+			printf("%s: incomplete pins at %s; run 'ratewall link detach dev %s' to clear "
 			       "them\n", name, dir, name);
 		return;
 	}

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
-/* `ratewall status`: what is attached in this network namespace. */
+/* `ratewall link show`: what is attached in this network namespace. */
 #ifndef RW_STATUS_H
 #define RW_STATUS_H
 

@@ -165,13 +165,13 @@ rw() {
 	in_ns "$ns" "$RATEWALL" "$@"
 }
 
-# rw_attach NS DEV ARGS...: attaches and registers the detach (plus a
-# forced removal of the pins, should detach itself be broken).
+# rw_attach NS DEV ARGS...: `link attach dev DEV ARGS...`; registers the
+# detach (plus a forced removal of the pins, should detach itself be broken).
 rw_attach() {
 	local ns=$1 dev=$2 pin
 	shift 2
 	at_exit "rw_force_detach '$ns' '$dev' ''"
-	rw "$ns" attach dev "$dev" "$@" || return 1
+	rw "$ns" link attach dev "$dev" "$@" || return 1
 	pin=$(rw_pin_dir "$ns" "$dev")
 	[ -n "$pin" ] && at_exit "rw_force_detach '$ns' '$dev' '$pin'"
 	return 0
@@ -179,7 +179,7 @@ rw_attach() {
 
 rw_force_detach() {
 	local ns=$1 dev=$2 pin=$3
-	[ -e "/run/netns/$ns" ] && rw "$ns" detach dev "$dev"
+	[ -e "/run/netns/$ns" ] && rw "$ns" link detach dev "$dev"
 	[ -n "$pin" ] || return 0
 	[ -e "$pin" ] && rm -rf -- "$pin"
 	# The netns:COOKIE parent is this namespace's alone; it may be left
@@ -190,11 +190,11 @@ rw_force_detach() {
 	return 0
 }
 
-# rw_json NS [dev DEV]: status as JSON.
+# rw_json NS [dev DEV]: `link show` as JSON.
 rw_json() {
 	local ns=$1
 	shift
-	rw "$ns" status -j "$@"
+	rw "$ns" -j link show "$@"
 }
 
 # rw_get NS DEV JQ_EXPR: one field of DEV's attachment, e.g. '.rate'.
@@ -205,7 +205,7 @@ rw_get() {
 rw_pin_dir() { rw_get "$1" "$2" '.pin_dir'; }
 
 # rw_count NS DEV REASON [VERDICT]: packets counted for a reason (and
-# verdict), 0 when absent (status lists nonzero counters only).
+# verdict), 0 when absent (link show lists nonzero counters only).
 rw_count() {
 	local ns=$1 dev=$2 reason=$3 verdict=${4:-}
 	rw_json "$ns" | jq -r --arg d "$dev" --arg r "$reason" --arg v "$verdict" '

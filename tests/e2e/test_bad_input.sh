@@ -16,7 +16,7 @@ CL=$(ns_name cl)
 gateway_and_client "$GW" "$CL"
 veth_pair "$GW" gw1 "$CL" cl1 # spare: must never get a program
 
-rw_attach "$GW" gw0 rate 2000 burst 100 || die "attach failed"
+rw_attach "$GW" gw0 rate 2000/s burst 100 || die "attach failed"
 # Some counters first, so "unchanged" covers them too.
 burst "$CL" 198.18.0.1 9 300 >/dev/null || die "udp_burst failed"
 rw_settle "$GW" gw0 300
@@ -50,64 +50,69 @@ refuse() {
 }
 
 # --- bad command lines ------------------------------------------------------------
-refuse nosuchif0 attach dev nosuchif0
-refuse 'a/b' attach dev a/b
-refuse bogus attach dev gw1 bogus 5
-refuse rate attach dev gw1 rate
-refuse dev attach dev
-refuse rate attach dev gw1 rate 0
-refuse 1000000000000 attach dev gw1 rate 1000000000000
-refuse abc attach dev gw1 rate abc
-refuse 12x attach dev gw1 rate 12x
-refuse "rate '-5' is not a non-negative integer" attach dev gw1 rate -5
-refuse 'not a valid interface' attach dev ..
-refuse burst attach dev gw1 burst 0
-refuse 99999999999 attach dev gw1 burst 99999999999
-refuse 33 attach dev gw1 prefix4 33
-refuse 129 attach dev gw1 prefix6 129
-refuse entries attach dev gw1 entries 0
-refuse bogus attach dev gw1 mode bogus
-refuse maybe attach dev gw1 malformed maybe
-refuse new-rate attach dev gw1 new-rate 0
-refuse 1000000000000 attach dev gw1 new-rate 1000000000000
-refuse new-burst attach dev gw1 new-burst 0
-refuse attach attach rate 5
+refuse nosuchif0 link attach dev nosuchif0
+refuse 'a/b' link attach dev a/b
+refuse bogus link attach dev gw1 bogus 5
+refuse rate link attach dev gw1 rate
+refuse dev link attach dev
+refuse 'has no unit' link attach dev gw1 rate 5
+refuse rate link attach dev gw1 rate 0/s
+refuse 1000000000000 link attach dev gw1 rate 1000000000000/s
+refuse abc link attach dev gw1 rate abc
+refuse 12x link attach dev gw1 rate 12x
+refuse 'rate "-5/s" is not a count per period' link attach dev gw1 rate -5/s
+refuse 'not a valid interface' link attach dev ..
+refuse burst link attach dev gw1 burst 0
+refuse 99999999999 link attach dev gw1 burst 99999999999
+refuse 33 link attach dev gw1 prefix4 33
+refuse 129 link attach dev gw1 prefix6 129
+refuse entries link attach dev gw1 entries 0
+refuse bogus link attach dev gw1 mode bogus
+refuse maybe link attach dev gw1 malformed maybe
+refuse new-rate link attach dev gw1 new-rate 0/s
+refuse 1000000000000 link attach dev gw1 new-rate 1000000000000/s
+refuse new-burst link attach dev gw1 new-burst 0
+refuse attach link attach rate 5/s
 refuse frobnicate frobnicate dev gw1
-refuse --bogus --bogus status
+refuse --bogus --bogus link show
 
 # The kernel refusing is an error too, and must leave no pins behind:
 # loopback has no native XDP.
-refuse native attach dev lo mode native
+refuse native link attach dev lo mode native
 expect_false "no pins for lo" test -e "$(dirname "$pin")/lo"
 expect_eq "lo has no program" "$(link_xdp_prog "$GW" lo)" ""
 
 # --- bad changes to the live attachment ------------------------------------
-refuse already attach dev gw0
-refuse already attach dev gw0 mode skb rate 5
-refuse rate set dev gw0 rate 0
-refuse 1000000000000 set dev gw0 rate 1000000000000
-refuse burst set dev gw0 burst 0
-refuse prefix4 set dev gw0 prefix4 8
-refuse maybe set dev gw0 malformed maybe
-refuse new-rate set dev gw0 new-rate 0
-refuse new-burst set dev gw0 new-burst 99999999999
-refuse set set dev gw0
-refuse 'not attached' set dev gw1 rate 5
-refuse nosuchif0 set dev nosuchif0 rate 5
+refuse already link attach dev gw0
+refuse already link attach dev gw0 mode skb rate 5/s
+refuse rate class set dev gw0 default rate 0/s
+refuse 1000000000000 class set dev gw0 default rate 1000000000000/s
+refuse burst class set dev gw0 default burst 0
+refuse prefix4 link set dev gw0 prefix4 8
+refuse maybe link set dev gw0 malformed maybe
+refuse new-rate link set dev gw0 new-rate 0/s
+refuse new-burst link set dev gw0 new-burst 99999999999
+refuse set link set dev gw0
+refuse set class set dev gw0 default
+refuse 'not attached' class set dev gw1 default rate 5/s
+refuse 'not attached' link set dev gw1 malformed drop
+refuse nosuchif0 class set dev nosuchif0 default rate 5/s
+refuse nosuchif0 link set dev nosuchif0 malformed drop
 
 # --- nothing to detach ------------------------------------------------------
-refuse 'not attached' detach dev gw1
-refuse nosuchif0 detach dev nosuchif0
-refuse dev detach
-refuse 'not a valid interface' detach dev ..
-refuse 'not a valid interface' detach dev .
+refuse 'not attached' link detach dev gw1
+refuse nosuchif0 link detach dev nosuchif0
+refuse dev link detach
+refuse 'not a valid interface' link detach dev ..
+refuse 'not a valid interface' link detach dev .
 
 # --- not root ------------------------------------------------------------------
 # nsenter needs root, so it runs first and drops to nobody for ratewall.
 nobody() {
 	in_ns "$GW" setpriv --reuid=65534 --regid=65534 --clear-groups "$RATEWALL" "$@"
 }
-for args in "attach dev gw1" "detach dev gw0" "set dev gw0 rate 5"; do
+for args in "link attach dev gw1" "link detach dev gw0" "class set dev gw0 default rate 5/s" \
+	"link set dev gw0 malformed drop"; do
 	# shellcheck disable=SC2086
 	expect_fail --has root nobody $args
 	unchanged "nobody: ratewall $args"
@@ -121,7 +126,8 @@ no_bpffs() {
 		'umount -l /sys/fs/bpf 2>/dev/null || exit 99; exec nsenter --net="$0" "$@"' \
 		"/run/netns/$GW" "$RATEWALL" "$@"
 }
-for args in "attach dev gw1" "detach dev gw0" "set dev gw0 rate 5"; do
+for args in "link attach dev gw1" "link detach dev gw0" "class set dev gw0 default rate 5/s" \
+	"link set dev gw0 malformed drop"; do
 	# shellcheck disable=SC2086
 	expect_fail --has bpf no_bpffs $args
 	unchanged "no bpffs: ratewall $args"
@@ -135,14 +141,14 @@ no_bpffs_child() {
 		'umount -l /sys/fs/bpf 2>/dev/null || exit 99; nsenter --net="$0" "$@"; exit $?' \
 		"/run/netns/$GW" "$RATEWALL" "$@"
 }
-for args in "attach dev gw1" "detach dev gw0"; do
+for args in "link attach dev gw1" "link detach dev gw0"; do
 	# shellcheck disable=SC2086
 	expect_fail --has bpf no_bpffs_child $args
 	unchanged "no bpffs (parent in the same mount namespace): ratewall $args"
 done
 
 # --- ip netns exec: remounts /sys, so no bpffs at /sys/fs/bpf ----------------
-for args in "attach dev gw1" "detach dev gw0"; do
+for args in "link attach dev gw1" "link detach dev gw0"; do
 	# shellcheck disable=SC2086
 	expect_fail --has bpf ip netns exec "$GW" "$RATEWALL" $args
 	unchanged "ip netns exec: ratewall $args"
@@ -152,6 +158,6 @@ for args in "attach dev gw1" "detach dev gw0"; do
 done
 
 # Still works after all that.
-expect_true "attachment still detaches cleanly" rw "$GW" detach dev gw0
+expect_true "attachment still detaches cleanly" rw "$GW" link detach dev gw0
 expect_false "pins removed" test -e "$pin"
 finish

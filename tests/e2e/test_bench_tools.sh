@@ -27,7 +27,7 @@ ip -n "$GW" addr add 2001:db8:ffff::1/128 dev gw0 nodad
 in_ns "$GW" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.gw0.rp_filter=0
 # Limits wide open: ratewall passes everything and keeps one entry per
 # source, which is how the distinct sources are counted.
-rw_attach "$GW" gw0 rate 100000000 burst 10000000 new-rate 100000000 new-burst 10000000 ||
+rw_attach "$GW" gw0 rate 100000000/s burst 10000000 new-rate 100000000/s new-burst 10000000 ||
 	die "attach failed"
 pin=$(rw_pin_dir "$GW" gw0)
 gw_mac=$(mac_of "$GW" gw0)

@@ -18,7 +18,7 @@ GW=$(ns_name gw)
 CL=$(ns_name cl)
 gateway_and_client "$GW" "$CL"
 
-rw_attach "$GW" gw0 mode native rate "$RATE" burst "$BURST" || die "attach failed"
+rw_attach "$GW" gw0 mode native rate "$RATE/s" burst "$BURST" || die "attach failed"
 expect_eq "status mode" "$(rw_get "$GW" gw0 .mode)" native
 expect_eq "status rate" "$(rw_get "$GW" gw0 .rate)" "$RATE"
 expect_eq "status burst" "$(rw_get "$GW" gw0 .burst)" "$BURST"
@@ -64,7 +64,7 @@ tol=$((expected * 3 / 100 + 10))
 expect_range "admitted vs burst + rate*t ($expected, sender stalled ${stall_ns}ns)" "$admitted" \
 	$((expected - tol - RATE * stall_ns / 1000000000)) $((expected + tol))
 
-rw "$GW" detach dev gw0 || fail "detach failed"
+rw "$GW" link detach dev gw0 || fail "detach failed"
 expect_false "pins directory $pin is gone" test -e "$pin"
 expect_eq "ip link shows no xdp program" "$(link_xdp_prog "$GW" gw0)" ""
 expect_false "ip link shows no xdp flag" \

@@ -153,9 +153,9 @@ write_policy "$TMPD/policy.yaml" 1024 api pool bulk
 
 # --- bad input first: nothing may be left attached -----------------------------
 
-expect_fail --has "/nonexistent-cgroup" rw "$GW" attach dev gw0 mode skb cgroup /nonexistent-cgroup
-expect_fail --has "$TMPD" --has "cgroup2" rw "$GW" attach dev gw0 mode skb cgroup "$TMPD"
-expect_fail --has "conflicts" rw "$GW" attach dev gw0 mode skb policy "$TMPD/policy.yaml" \
+expect_fail --has "/nonexistent-cgroup" rw "$GW" link attach dev gw0 mode skb cgroup /nonexistent-cgroup
+expect_fail --has "$TMPD" --has "cgroup2" rw "$GW" link attach dev gw0 mode skb cgroup "$TMPD"
+expect_fail --has "conflicts" rw "$GW" link attach dev gw0 mode skb policy "$TMPD/policy.yaml" \
 	cgroup "$CG_ROOT"
 expect_eq "nothing attached after refused attaches" "$(rw_json "$GW" | jq '.attachments | length')" 0
 
@@ -290,7 +290,7 @@ expect_eq "no source holds a count" "$(rw_get "$GW" gw0 '.connections.sources')"
 expect_eq "nothing lost or dropped from the table" \
 	"$(rw_get "$GW" gw0 '.connections.events | "\(.lost) \(.table_full)"')" "0 0"
 log "events: $(rw_get "$GW" gw0 '.connections.events | tostring')"
-text=$(rw "$GW" status)
+text=$(rw "$GW" link show)
 expect_true "status text has the connections table" grep -q "^  pool *0 *- *4$" <<<"$text"
 
 # --- churn: exact under concurrency ------------------------------------------------
@@ -352,7 +352,7 @@ expect_eq "flip: no source holds a count" "$(rw_get "$GW" gw0 '.connections.sour
 expect_eq "flip: 600 closed" $(($(rw_get "$GW" gw0 '.connections.events.closed') - base_closed)) 600
 expect_eq "flip: nothing lost" "$(rw_get "$GW" gw0 '.connections.events.lost')" 0
 
-expect_true "detach" rw "$GW" detach dev gw0
+expect_true "detach" rw "$GW" link detach dev gw0
 
 # --- a full table --------------------------------------------------------------------
 # 66 sources, a table of 64: two cannot be counted, and say so.
@@ -392,6 +392,6 @@ for _ in $(seq 30); do
 done
 expect_eq "cgroup no longer attached" "$(rw_get "$GW" gw0 '.connections.cgroup_attached')" false
 expect_true "status warns that the cgroup was removed" \
-	grep -q "WARNING: that cgroup was removed" <<<"$(rw "$GW" status)"
-expect_true "detach" rw "$GW" detach dev gw0
+	grep -q "WARNING: that cgroup was removed" <<<"$(rw "$GW" link show)"
+expect_true "detach" rw "$GW" link detach dev gw0
 finish

@@ -80,7 +80,7 @@ rw_seen() { rw_json "$GW" | jq '[.attachments[0].counters[].packets] | add // 0'
 # A fresh bucket admits burst + rate * t (+-1 for GCRA rounding, +1 slack).
 fresh_range() { echo "$(($1 - 1)) $(($1 + RATE * $2 / 1000000000 + 2))"; }
 
-rw_attach "$GW" gw0 rate "$RATE" burst "$BURST" || die "attach failed"
+rw_attach "$GW" gw0 rate "$RATE/s" burst "$BURST" || die "attach failed"
 expect_eq "prefix6 default" "$(rw_get "$GW" gw0 .prefix6)" 64
 
 start=$(now_ns)
@@ -105,8 +105,8 @@ phase 2001:db8:2::a 2001:db8:2::1 "$COUNT"
 expect_range "2::a admitted (other /64: own bucket)" "$ADM" $(fresh_range "$BURST" "$T_NS")
 
 # prefix6 128: each address is its own key.
-rw "$GW" detach dev gw0 || die "detach failed"
-rw_attach "$GW" gw0 rate "$RATE" burst 50 prefix6 128 || die "attach prefix6 128 failed"
+rw "$GW" link detach dev gw0 || die "detach failed"
+rw_attach "$GW" gw0 rate "$RATE/s" burst 50 prefix6 128 || die "attach prefix6 128 failed"
 expect_eq "prefix6 after re-attach" "$(rw_get "$GW" gw0 .prefix6)" 128
 phase 2001:db8:1::a 2001:db8:1::1 100
 # shellcheck disable=SC2046

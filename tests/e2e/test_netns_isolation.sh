@@ -23,8 +23,8 @@ neigh_static "$CA" eth0 198.18.1.1 "$(mac_of "$A" eth0)"
 neigh_static "$B" eth0 198.18.2.2 "$(mac_of "$CB" eth0)"
 neigh_static "$CB" eth0 198.18.2.1 "$(mac_of "$B" eth0)"
 
-rw_attach "$A" eth0 rate 5000 burst 1000 || die "attach in A failed"
-rw_attach "$B" eth0 rate 50 burst 20 || die "attach in B failed"
+rw_attach "$A" eth0 rate 5000/s burst 1000 || die "attach in A failed"
+rw_attach "$B" eth0 rate 50/s burst 20 || die "attach in B failed"
 
 expect_eq "A lists one attachment" "$(rw_json "$A" | jq '.attachments | length')" 1
 expect_eq "B lists one attachment" "$(rw_json "$B" | jq '.attachments | length')" 1
@@ -41,7 +41,7 @@ prog_a=$(rw_get "$A" eth0 .prog_id)
 prog_b=$(rw_get "$B" eth0 .prog_id)
 expect_ne "programs differ (A: $prog_a)" "$prog_b" "$prog_a"
 # The host namespace must not list either (it may list its own, if any).
-host=$("$RATEWALL" status -j)
+host=$("$RATEWALL" -j link show)
 expect_false "host status does not list A or B" \
 	grep -qF -e "$pin_a" -e "$pin_b" <<<"$host"
 
@@ -62,7 +62,7 @@ expect_eq "A unchanged by B's traffic" "$(rw_count "$A" eth0 admitted)" 300
 expect_eq "A dropped nothing" "$(rw_count "$A" eth0 src_pkt)" 0
 
 # Detaching A leaves B attached and working.
-rw "$A" detach dev eth0 || fail "detach in A failed"
+rw "$A" link detach dev eth0 || fail "detach in A failed"
 expect_false "A pins removed" test -e "$pin_a"
 expect_eq "A lists nothing" "$(rw_json "$A" | jq -c .attachments)" "[]"
 expect_eq "A link has no program" "$(link_xdp_prog "$A" eth0)" ""

@@ -36,7 +36,7 @@ GW=$(ns_name gw)
 CL=$(ns_name cl)
 gateway_and_client "$GW" "$CL"
 
-expect_fail --has "built-in policy" rw "$GW" attach dev gw0 policy "$EXAMPLE" rate 5
+expect_fail --has "built-in policy" rw "$GW" link attach dev gw0 policy "$EXAMPLE" rate 5/s
 rw_attach "$GW" gw0 policy "$EXAMPLE" || die "attach with the example policy failed"
 expect_eq "status hash = check hash" "$(rw_get "$GW" gw0 .policy.hash)" "$example_hash"
 expect_eq "generation 1" "$(rw_get "$GW" gw0 .policy.generation)" 1
@@ -53,7 +53,7 @@ expect_eq "tenants" "$(rw_get "$GW" gw0 '[.tenants[].name] | join(",")')" \
 	"ci-fleet,chat-connectors"
 expect_eq "ci-fleet in ci_ingest" \
 	"$(rw_get "$GW" gw0 '.tenants[0].classes.ci_ingest.syn.rate')" 15
-rw "$GW" status | grep -q "internal_worker  *enforce" || fail "text status lacks internal_worker enforce"
+rw "$GW" link show | grep -q "internal_worker  *enforce" || fail "text link show lacks internal_worker enforce"
 
 # --- a broken apply changes nothing -------------------------------------------
 rc=0
@@ -121,29 +121,33 @@ expect_eq "generation counts every apply" "$(rw_get "$GW" gw0 .policy.generation
 
 # --- bad commands change nothing ----------------------------------------------
 expect_fail --has "one too many" rw "$GW" policy apply dev gw0 "$TMP/a.yaml" "$TMP/b.yaml"
-expect_fail --has "needs 'dev IFACE'" rw "$GW" policy apply "$TMP/a.yaml"
+expect_fail --has "needs a FILE" rw "$GW" policy apply dev gw0
 expect_fail --has "cannot read" --has "nothere.yaml" "$RATEWALL" policy check "$TMP/nothere.yaml"
 expect_fail --has "exactly one FILE" "$RATEWALL" policy check
 expect_eq "generation after refused commands" "$(rw_get "$GW" gw0 .policy.generation)" \
 	$((2 + applies))
 
 # --- live switches on top of a policy -----------------------------------------
-expect_fail --has "shed" --has "maybe" rw "$GW" set dev gw0 shed maybe
+expect_fail --has "shed" --has "maybe" rw "$GW" link set dev gw0 shed maybe
 expect_eq "shed off by default" "$(rw_get "$GW" gw0 .shed)" false
-rw "$GW" set dev gw0 shed on || fail "set shed on failed"
+rw "$GW" link set dev gw0 shed on || fail "link set shed on failed"
 expect_eq "shed on" "$(rw_get "$GW" gw0 .shed)" true
-rw "$GW" status | grep -q "shed on (every class)" || fail "text status lacks 'shed on'"
-rw "$GW" set dev gw0 shed off || fail "set shed off failed"
+rw "$GW" link show | grep -q "shed on (every class)" || fail "text link show lacks 'shed on'"
+rw "$GW" link set dev gw0 shed off || fail "link set shed off failed"
 expect_eq "shed off again" "$(rw_get "$GW" gw0 .shed)" false
 # The last applied policy has no default-class source bucket: a burst
 # alone has nothing to change, a rate creates it.
 gen=$(rw_get "$GW" gw0 .policy.generation)
-expect_fail --has "give a rate" rw "$GW" set dev gw0 burst 5
+expect_fail --has "give a rate" rw "$GW" class set dev gw0 default burst 5
 expect_eq "refused set made no live change" "$(rw_get "$GW" gw0 .policy.live_edits)" 0
-rw "$GW" set dev gw0 rate 300 burst 30 || fail "set rate on the default class failed"
+rw "$GW" class set dev gw0 default rate 300/s burst 30 || fail "class set rate on the default class failed"
 expect_eq "default class source packets" \
 	"$(rw_get "$GW" gw0 '.classes[0].source.packets | "\(.rate) \(.burst)"')" "300 30"
 expect_eq "one live change recorded" "$(rw_get "$GW" gw0 .policy.live_edits)" 1
-expect_eq "a live change is no apply" "$(rw_get "$GW" gw0 .policy.generation)" "$gen"
+# A live change is a whole policy edit of its own: a new generation.
+expect_eq "a live change is one generation" "$(rw_get "$GW" gw0 .policy.generation)" $((gen + 1))
+rw "$GW" policy apply dev gw0 "$TMP/a.yaml" || fail "apply after the live change failed"
+expect_eq "an apply clears the live changes" "$(rw_get "$GW" gw0 .policy.live_edits)" 0
+expect_eq "and is a generation too" "$(rw_get "$GW" gw0 .policy.generation)" $((gen + 2))
 
 finish
