@@ -91,6 +91,14 @@ if [ "${dropped[steady]}" -ne 0 ] || [ "${dropped[burst]}" -le 0 ]; then
 	exit 1
 fi
 
+# Who did it, and what its next datagram would meet: read live, nothing spent.
+echo
+echo "== ratewall client top (in the gateway)"
+rw "$GW" client top
+echo
+echo "== ratewall client explain 198.18.0.12 port $PORT udp (in the gateway)"
+rw "$GW" client explain 198.18.0.12 port "$PORT" udp
+
 # Second act: a policy applied live. The demo's port becomes class
 # "uploads" in observe mode (a dark run): the burst client is no longer
 # dropped, and the counters say what enforce mode would have dropped.
