@@ -121,6 +121,8 @@ bench:
 PREFIX ?= /usr/local
 install: $(BUILD)/ratewall
 	install -D -m 0755 $(BUILD)/ratewall $(DESTDIR)$(PREFIX)/sbin/ratewall
+	install -D -m 0644 man/ratewall.8 $(DESTDIR)$(PREFIX)/share/man/man8/ratewall.8
+	install -D -m 0644 completion/ratewall.bash $(DESTDIR)/usr/share/bash-completion/completions/ratewall
 
 clean:
 	rm -rf $(BUILD)

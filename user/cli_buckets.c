@@ -45,15 +45,24 @@ int buckets_parse(struct arg_cursor *cur, enum bucket_kw kw, struct buckets_chan
 	return -1;
 }
 
+static bool limit_conflict(const struct limit_change *l, const char *kind)
+{
+	if (l->remove && (l->set_rate || l->set_burst)) {
+		cli_usage_error("%s 'none' removes the bucket; it takes no rate or burst too", kind);
+		return true;
+	}
+	return false;
+}
+
+bool buckets_conflict(const struct buckets_change *chg)
+{
+	return limit_conflict(&chg->packets, "rate") || limit_conflict(&chg->syn, "syn-rate");
+}
+
 static int limit_apply(const struct limit_change *chg, struct policy_limit *l, const char *what,
 		       const char *kind)
 {
 	if (chg->remove) {
-		if (chg->set_rate || chg->set_burst) {
-			rw_err("%s: %s 'none' removes the bucket; it takes no rate or burst too",
-			       what, kind);
-			return -1;
-		}
 		memset(l, 0, sizeof(*l));
 		return 0;
 	}

@@ -32,6 +32,9 @@ enum bucket_kw { BKW_RATE, BKW_BURST, BKW_SYN_RATE, BKW_SYN_BURST, BKW_CONN_CAP 
  */
 int buckets_parse(struct arg_cursor *cur, enum bucket_kw kw, struct buckets_change *chg);
 
+/* A change that contradicts itself ('rate none burst 4'): one line, true. */
+bool buckets_conflict(const struct buckets_change *chg);
+
 /*
  * Applies `chg` to `b`; `what` names the scope in errors ("class web,
  * source"). A burst without a rate needs an existing bucket; a new bucket

@@ -230,10 +230,11 @@ static int class_set(struct arg_cursor *cur)
 	static const char *const kws[] = { "dev",	"source",    "global",	  "mode",
 					   "rate",	"burst",     "syn-rate",  "syn-burst",
 					   "conn-cap",	NULL };
+	/* In enum rw_class_mode order. */
+	static const char *const modes[] = { "enforce", "observe", "shed", NULL };
 	struct class_change chg = { 0 };
 	const char *ifname = NULL, *value;
-	char msg[POLICY_MSG_MAX];
-	int scope = 0, rc;
+	int scope = 0, rc, idx;
 
 	if (cli_wants_help(cur))
 		return cli_help(usage, cur);
@@ -266,10 +267,11 @@ static int class_set(struct arg_cursor *cur)
 		case SET_MODE:
 			if (arg_take_value(cur, "mode", &value))
 				return CLI_USAGE;
-			if (!policy_parse_mode(value, &chg.mode, msg, sizeof(msg))) {
-				rw_err("%s", msg);
-				return CLI_USAGE;
-			}
+			idx = arg_match(value, modes);
+			if (idx < 0)
+				return cli_usage_error("mode '%s' is not one of enforce, observe, shed",
+						       value);
+			chg.mode = (enum rw_class_mode)idx;
 			chg.set_mode = true;
 			break;
 		default:
@@ -277,6 +279,8 @@ static int class_set(struct arg_cursor *cur)
 				return CLI_USAGE;
 		}
 	}
+	if (buckets_conflict(&chg.scope[0]) || buckets_conflict(&chg.scope[1]))
+		return CLI_USAGE;
 	if (!chg.scope[0].any && !chg.scope[1].any && !chg.set_mode)
 		return cli_usage_error("class set %s changes nothing: give rate, burst, syn-rate, "
 				       "syn-burst, conn-cap or mode", chg.name);

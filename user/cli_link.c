@@ -25,14 +25,17 @@ static void usage(FILE *f)
 		"    mode       native (default) or skb (generic XDP, for drivers without native)\n"
 		"    policy     the YAML policy file to enforce; without it, the built-in policy:\n"
 		"               one class with a per-source packet bucket of `rate` and `burst`\n"
-		"    rate       built-in policy: a rate with its unit, N/s, N/m or N/h (default %llu/s)\n"
-		"    burst      built-in policy: packets a source may send at once (default %llu)\n"
+		"    rate       built-in policy: a rate with its unit, N/s, N/m or N/h, from one per\n"
+		"               17 s to %llu/s (default %llu/s); alone or with burst\n"
+		"    burst      built-in policy: packets a source may send at once, 1..%llu\n"
+		"               (default %llu)\n"
 		"    prefix4    IPv4 source prefix length that forms one key, 0..32 (default %d)\n"
 		"    prefix6    IPv6 source prefix length that forms one key, 0..128 (default %d)\n"
 		"    entries    sources tracked at once (LRU), %u..%u (default %u)\n"
 		"    malformed  verdict for truncated or invalid frames (default pass)\n"
 		"    new-rate   sources seen for the first time that get an entry, all together,\n"
-		"               N/s (default %llu/s); packets of other new sources are dropped\n"
+		"               N/s, up to %llu/s (default %llu/s); packets of other new sources\n"
+		"               are dropped\n"
 		"               (reason src_new) until the budget refills\n"
 		"    new-burst  new sources admitted at once, 1..%llu (default %llu)\n"
 		"    cgroup     the cgroup v2 directory the gateway runs in: its accepted TCP\n"
@@ -43,9 +46,11 @@ static void usage(FILE *f)
 		"          connections and counters\n"
 		"  set     changes the attachment's own settings at once; `shed on` makes every\n"
 		"          class refuse new TCP connections (established flows keep passing)\n",
-		(unsigned long long)RW_DEFAULT_RATE, (unsigned long long)RW_DEFAULT_BURST,
+		(unsigned long long)RW_RATE_MAX, (unsigned long long)RW_DEFAULT_RATE,
+		(unsigned long long)RW_BURST_MAX, (unsigned long long)RW_DEFAULT_BURST,
 		RW_DEFAULT_PREFIX4, RW_DEFAULT_PREFIX6, RW_MAX_ENTRIES_MIN, RW_MAX_ENTRIES_MAX,
-		RW_DEFAULT_MAX_ENTRIES, (unsigned long long)RW_DEFAULT_NEW_RATE,
+		RW_DEFAULT_MAX_ENTRIES, (unsigned long long)RW_RATE_MAX,
+		(unsigned long long)RW_DEFAULT_NEW_RATE,
 		(unsigned long long)RW_BURST_MAX, (unsigned long long)RW_DEFAULT_NEW_BURST);
 }
 
@@ -197,8 +202,9 @@ static int link_attach(struct arg_cursor *cur)
 	limit_opts_default(&o);
 	if (parse_attach(cur, &ifname, &mode, &o, &rate, &policy_file, &cgroup))
 		return CLI_USAGE;
+	ifname = ifname ? ifname : cli.dev;
 	if (!ifname)
-		return cli_usage_error("link attach needs 'dev IFACE'");
+		return cli_usage_error("link attach needs 'dev IFACE' (or -d IFACE)");
 	if (policy_file && (rate.count || rate.burst))
 		return cli_usage_error("'%s' belongs to the built-in policy; with 'policy %s' set "
 				       "the default class's source packets in the file",
@@ -252,8 +258,9 @@ static int link_detach(struct arg_cursor *cur)
 	if (rc)
 		return rc;
 	/* Never guessed: removing the only attachment by default is too easy a mistake. */
+	ifname = ifname ? ifname : cli.dev;
 	if (!ifname)
-		return cli_usage_error("link detach needs 'dev IFACE'");
+		return cli_usage_error("link detach needs 'dev IFACE' (or -d IFACE)");
 	if (privileges_check("link detach"))
 		return CLI_FAIL;
 	return loader_detach(ifname) ? CLI_FAIL : CLI_OK;

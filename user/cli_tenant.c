@@ -212,6 +212,11 @@ static int tenant_add(struct arg_cursor *cur)
 				goto out;
 		}
 	}
+	if (buckets_conflict(&chg->all))
+		goto out;
+	for (size_t i = 0; i < chg->n_in; i++)
+		if (buckets_conflict(&chg->in[i]))
+			goto out;
 	if (!chg->has_cidr || !chg->name) {
 		cli_usage_error("tenant add needs a CIDR and 'name NAME'");
 		goto out;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <bpf/libbpf.h>
+#include <json-c/json.h>
 
 #include "cli.h"
 #include "cli_objects.h"
@@ -107,6 +108,8 @@ int main(int argc, char **argv)
 	int rc;
 
 	libbpf_set_print(silent_print);
+	/* Rates like 5/m are 0.0833333/s, not 0.083333299999999999. */
+	json_c_set_serialization_double_format("%.10g", JSON_C_OPTION_GLOBAL);
 	rc = strip_options(&argc, argv);
 	if (rc)
 		return rc;

@@ -88,6 +88,7 @@ refuse 2 "conn-cap" class set web conn-cap 0
 refuse 2 "needs a value" class set web burst
 refuse 2 "changes nothing" class set web
 refuse 2 "speed" class set web speed 5/s
+refuse 2 "removes the bucket" class set web rate none burst 4
 refuse 1 "nope" class set nope rate 5/s
 refuse 1 "nope" class show nope
 refuse 1 "give a rate" class set web syn-burst 5
