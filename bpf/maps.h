@@ -37,9 +37,11 @@ struct {
 	__type(value, struct rw_policy_text);
 } rw_policy_text SEC(".maps");
 
+/* Tenant bucket state of both slots, indexed by rw_tenant_index(): each
+ * slot's tenant ids have their own, seeded by name before a switch. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, RW_MAX_TENANTS);
+	__uint(max_entries, RW_POLICY_SLOTS * RW_MAX_TENANTS);
 	__type(key, __u32);
 	__type(value, struct rw_tenant_state);
 } rw_tenant_state SEC(".maps");

@@ -160,7 +160,7 @@ static __always_inline __u32 tenant_buckets(__u32 slot, __u32 tenant_id, __u32 c
 {
 	__u32 idx = rw_tenant_index(slot, tenant_id);
 	struct rw_tenant_limits *tl = bpf_map_lookup_elem(&rw_tenants, &idx);
-	struct rw_tenant_state *ts = bpf_map_lookup_elem(&rw_tenant_state, &tenant_id);
+	struct rw_tenant_state *ts = bpf_map_lookup_elem(&rw_tenant_state, &idx);
 	__u32 reason;
 
 	if (!tl || !ts)

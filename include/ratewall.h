@@ -314,7 +314,13 @@ static inline __u32 rw_tenant_index(__u32 slot, __u32 tenant_id)
 	return slot * RW_MAX_TENANTS + tenant_id;
 }
 
-/* A tenant's bucket state: survives policy applies, indexed by tenant id. */
+/*
+ * A tenant's bucket state, per slot like its limits (rw_tenant_index):
+ * tenant ids follow the order of the tenants list, so a change that
+ * removes one moves the later ones. Before a switch the new slot's states
+ * are copied from the live slot by tenant name, so every tenant keeps its
+ * buckets and no packet ever spends from another tenant's state.
+ */
 struct rw_tenant_state {
 	__u64 pkt_tat;
 	__u64 syn_tat;
@@ -334,7 +340,7 @@ struct rw_class_state {
  * reads another build's attachment as its own (the config's size alone
  * misses changes that keep it).
  */
-#define RW_CONFIG_LAYOUT 6
+#define RW_CONFIG_LAYOUT 7
 
 /*
  * Live configuration, one entry in an array map. The program reads the

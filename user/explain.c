@@ -181,7 +181,7 @@ static int tenant_checks(const struct explain_maps *m, uint32_t slot,
 	struct rw_tenant_state ts;
 
 	if (bpf_map_lookup_elem(m->policy.tenants_fd, &idx, &tl) ||
-	    bpf_map_lookup_elem(m->policy.tenant_state_fd, &r->tenant_id, &ts))
+	    bpf_map_lookup_elem(m->policy.tenant_state_fd, &idx, &ts))
 		return -errno;
 	snprintf(r->tenant_name, sizeof(r->tenant_name), "%s", tl.name);
 	if (pkt->syn)

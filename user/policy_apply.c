@@ -161,11 +161,12 @@ static int write_text(int fd, uint32_t slot, const struct policy_image *img)
 			err = -errno;
 	}
 	free(chunk);
+	/* Whatever a longer earlier text left in this slot goes. */
 	for (uint32_t i = chunks; !err && i < RW_POLICY_TEXT_CHUNKS; i++) {
 		uint32_t key = rw_policy_text_key(slot, i);
 
-		if (bpf_map_delete_elem(fd, &key))
-			break; /* chunks are written from 0 up, so the first gap ends them */
+		if (bpf_map_delete_elem(fd, &key) && errno != ENOENT)
+			err = -errno;
 	}
 	if (err)
 		rw_err("cannot write the text of the new policy: %s", strerror(-err));
@@ -219,73 +220,78 @@ static int zero_class_counters(int fd, uint32_t class_id)
 	return err;
 }
 
-/*
- * Tenant ids follow the order of the tenants list, so removing one moves
- * every later tenant to another id. A tenant keeps its buckets under its
- * name wherever its id went; a new name starts with full buckets, and in a
- * renamed class every tenant's buckets of that class start full.
- */
-static int carry_tenant_state(const struct policy_maps *m, uint32_t old_slot,
-			      const struct rw_policy *old, const struct policy_image *img,
-			      const bool renamed[RW_MAX_CLASSES])
+/* Class ids whose name the new policy changes: their shared state starts afresh. */
+static void renamed_classes(const struct rw_policy *old, const struct policy_image *img,
+			    bool renamed[RW_MAX_CLASSES])
 {
-	uint32_t n = old->n_tenants > img->policy.n_tenants ? old->n_tenants
-							    : img->policy.n_tenants;
-	struct rw_tenant_state *was = calloc(RW_MAX_TENANTS, sizeof(*was));
+	for (uint32_t c = 0; c < RW_MAX_CLASSES; c++)
+		renamed[c] = strncmp(old->class_names[c], img->policy.class_names[c], RW_NAME_MAX) != 0;
+}
+
+/*
+ * Fills the new slot's tenant states from the live slot's, by name (see
+ * rw_tenant_state): a tenant keeps its buckets wherever its id went, a new
+ * name starts full, and in a renamed class every tenant's buckets of that
+ * class start full. Runs just before the switch; what tenants spend in
+ * between (a few system calls' time) is not carried.
+ */
+static int seed_tenant_state(const struct policy_maps *m, uint32_t live_slot, uint32_t slot,
+			     const struct rw_policy *old, const struct policy_image *img,
+			     const bool renamed[RW_MAX_CLASSES])
+{
 	char (*names)[RW_NAME_MAX] = calloc(RW_MAX_TENANTS, RW_NAME_MAX);
-	int err = was && names ? 0 : -ENOMEM;
+	int err = names ? 0 : -ENOMEM;
 
-	for (uint32_t t = 1; !err && t <= old->n_tenants && t < RW_MAX_TENANTS; t++) {
+	for (uint32_t s = 1; !err && s <= old->n_tenants && s < RW_MAX_TENANTS; s++) {
+		uint32_t from = rw_tenant_index(live_slot, s);
 		struct rw_tenant_limits limits;
-		uint32_t idx = rw_tenant_index(old_slot, t);
 
-		if (bpf_map_lookup_elem(m->tenants_fd, &idx, &limits) ||
-		    bpf_map_lookup_elem(m->tenant_state_fd, &t, &was[t]))
+		if (bpf_map_lookup_elem(m->tenants_fd, &from, &limits))
 			err = -errno;
-		memcpy(names[t], limits.name, RW_NAME_MAX);
+		else
+			memcpy(names[s], limits.name, RW_NAME_MAX);
 	}
-	for (uint32_t t = 1; !err && t <= n && t < RW_MAX_TENANTS; t++) {
+	for (uint32_t t = 1; !err && t <= img->policy.n_tenants && t < RW_MAX_TENANTS; t++) {
 		struct rw_tenant_state next = { 0 };
+		uint32_t idx = rw_tenant_index(slot, t);
 
-		for (uint32_t s = 1; t <= img->policy.n_tenants && s <= old->n_tenants &&
-				     s < RW_MAX_TENANTS; s++)
-			if (!strncmp(names[s], img->tenants[t].name, RW_NAME_MAX)) {
-				next = was[s];
-				break;
-			}
+		for (uint32_t s = 1; s <= old->n_tenants && s < RW_MAX_TENANTS; s++) {
+			uint32_t from = rw_tenant_index(live_slot, s);
+
+			if (strncmp(names[s], img->tenants[t].name, RW_NAME_MAX))
+				continue;
+			if (bpf_map_lookup_elem(m->tenant_state_fd, &from, &next))
+				err = -errno;
+			break;
+		}
 		for (uint32_t c = 0; c < RW_MAX_CLASSES; c++)
 			if (renamed[c])
 				next.class_pkt_tat[c] = next.class_syn_tat[c] = 0;
-		if (bpf_map_update_elem(m->tenant_state_fd, &t, &next, BPF_ANY))
+		if (!err && bpf_map_update_elem(m->tenant_state_fd, &idx, &next, BPF_ANY))
 			err = -errno;
 	}
-	free(was);
 	free(names);
 	return err;
 }
 
 /*
- * After the switch: a class id whose name changed starts afresh (its
- * shared buckets full, its counters at zero), and tenants keep their
- * buckets by name (carry_tenant_state). Runs after the switch, so that no
+ * After the switch, a class id whose name changed starts afresh: its
+ * class-wide buckets full and its counters at zero. After, so that no
  * packet of the old policy spends from the fresh state.
  */
-static int reset_renamed(const struct policy_maps *m, uint32_t old_slot,
-			 const struct rw_policy *old, const struct policy_image *img)
+static int reset_renamed(const struct policy_maps *m, const bool renamed[RW_MAX_CLASSES])
 {
 	static const struct rw_class_state empty_class;
-	bool renamed[RW_MAX_CLASSES] = { false };
 
 	for (uint32_t c = 0; c < RW_MAX_CLASSES; c++) {
-		if (!strncmp(old->class_names[c], img->policy.class_names[c], RW_NAME_MAX))
+		if (!renamed[c])
 			continue;
-		renamed[c] = true;
 		if (bpf_map_update_elem(m->class_state_fd, &c, &empty_class, BPF_ANY))
 			return -errno;
 		if (zero_class_counters(m->counters_fd, c))
 			return -errno;
 	}
-	return carry_tenant_state(m, old_slot, old, img, renamed);
+	return 0;
 }
 
 int policy_read_active(const struct policy_maps *m, uint32_t *slot, struct rw_policy *out)
@@ -323,6 +329,7 @@ int policy_install(const struct policy_maps *m, const struct policy_image *img,
 {
 	bool fresh = kind == POLICY_FRESH;
 	struct rw_policy old, next = img->policy;
+	bool renamed[RW_MAX_CLASSES];
 	uint32_t active = 0, target = 0;
 	struct timespec now;
 	int err;
@@ -361,15 +368,21 @@ int policy_install(const struct policy_maps *m, const struct policy_image *img,
 	}
 	if (fresh)
 		return 0;
+	renamed_classes(&old, img, renamed);
+	err = seed_tenant_state(m, active, target, &old, img, renamed);
+	if (err) {
+		rw_err("cannot carry the tenants' buckets into the new policy: %s", strerror(-err));
+		return err;
+	}
 	err = flip(m->config_fd, target);
 	if (err)
 		return err;
 	err = wait_for_packets_in_flight();
 	if (!err)
-		err = reset_renamed(m, active, &old, img);
+		err = reset_renamed(m, renamed);
 	if (err)
 		rw_err("the new policy is live, but the buckets and counters of renamed classes "
-		       "or tenants were not reset: %s", strerror(-err));
+		       "were not reset: %s", strerror(-err));
 	return err;
 }
 

@@ -24,10 +24,11 @@ enum policy_install_kind {
  * the inactive slot, after a grace period that lets every packet still
  * judged by that slot's previous contents finish; an edit counts in
  * live_edits, a replacement starts it at zero. The policy's text goes with
- * its slot. After the switch, the shared buckets
- * and the counters of a class or tenant id whose name changed start
- * afresh. On failure before the switch the live policy is untouched; each
- * failure prints one error line.
+ * its slot, and tenants' bucket states are carried into it by name just
+ * before the switch. After the switch, the class-wide buckets and the
+ * counters of a class id whose name changed start afresh. On failure
+ * before the switch the live policy is untouched; each failure prints one
+ * error line.
  */
 int policy_install(const struct policy_maps *m, const struct policy_image *img,
 		   enum policy_install_kind kind);

@@ -502,6 +502,35 @@ static void test_apply_switches_slot_and_keeps_named_buckets(void **state)
  * at zero, its class-wide bucket and the tenants' buckets in it full. A
  * class that keeps its name keeps both.
  */
+/*
+ * Removing a tenant moves the later ones to other ids: each keeps its own
+ * buckets (by name), and none ever spends from another's. Tenants a, b
+ * and c with 3 packets each at 4/m; b spends its 3; a goes. Then b (now
+ * id 1, a's old id) is still empty and c (now id 2, b's old id) still
+ * has its 3, also after a second apply that changes nothing.
+ */
+static void test_tenants_keep_their_buckets_when_ids_move(void **state)
+{
+	struct fx *f = *state;
+	static const char *const three = "tenants:\n"
+		"  - { name: a, cidrs: [198.18.21.0/24], packets: { rate: 4/m, burst: 3 } }\n"
+		"  - { name: b, cidrs: [198.18.22.0/24], packets: { rate: 4/m, burst: 3 } }\n"
+		"  - { name: c, cidrs: [198.18.23.0/24], packets: { rate: 4/m, burst: 3 } }\n";
+	static const char *const two = "tenants:\n"
+		"  - { name: b, cidrs: [198.18.22.0/24], packets: { rate: 4/m, burst: 3 } }\n"
+		"  - { name: c, cidrs: [198.18.23.0/24], packets: { rate: 4/m, burst: 3 } }\n";
+	uint8_t pb[FRAME_MAX], pc[FRAME_MAX];
+	size_t nb = fx_udp(pb, "198.18.22.1", 53), nc = fx_udp(pc, "198.18.23.1", 53);
+
+	fx_policy(f, three);
+	assert_int_equal(fx_send(f, pb, nb, 4), 3);
+	fx_policy(f, two);
+	assert_int_equal(fx_send(f, pb, nb, 2), 0);
+	fx_policy(f, two);
+	assert_int_equal(fx_send(f, pb, nb, 1), 0);
+	assert_int_equal(fx_send(f, pc, nc, 4), 3);
+}
+
 static void test_renamed_class_starts_afresh(void **state)
 {
 	struct fx *f = *state;
@@ -587,6 +616,8 @@ int main(int argc, char **argv)
 						fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_renamed_class_starts_afresh, fx_setup,
 						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_tenants_keep_their_buckets_when_ids_move,
+						fx_setup, fx_teardown),
 	};
 
 	(void)argc;
