@@ -29,7 +29,7 @@ SKELS := $(BUILD)/ratewall.skel.h $(BUILD)/conns.skel.h
 
 TEST_UNIT := $(BUILD)/tests/unit_args $(BUILD)/tests/unit_limits $(BUILD)/tests/unit_pins \
 	$(BUILD)/tests/unit_policy_parse $(BUILD)/tests/unit_policy_compile \
-	$(BUILD)/tests/unit_policy_emit
+	$(BUILD)/tests/unit_policy_emit $(BUILD)/tests/unit_bucket_math
 TEST_BPF := $(BUILD)/tests/bpf_verdicts $(BUILD)/tests/bpf_new_sources $(BUILD)/tests/bpf_policy \
 	$(BUILD)/tests/bpf_concurrency $(BUILD)/tests/bpf_conn_caps $(BUILD)/tests/bpf_conn_race \
 	$(BUILD)/tests/bpf_explain

@@ -30,14 +30,28 @@ static __always_inline int finish(__u32 class_id, __u32 reason, __u32 verdict,
 	return verdict == RW_VERDICT_DROP ? XDP_DROP : XDP_PASS;
 }
 
-/* Adds a judged packet to its source's talker slot (see rw_talker). */
-static __always_inline void note_talker(const struct rw_src_key *key, __u64 seed, bool refused)
+/*
+ * Adds a judged packet to its source's talker slot (see rw_talker). `now`
+ * is the bucket clock when the packet got that far (0 for one a list,
+ * shed or a cap decided before): no clock is read here for it.
+ */
+static __always_inline void note_talker(const struct rw_src_key *key, __u64 seed, bool refused,
+					__u64 now)
 {
 	__u32 slot = rw_talker_slot(key, seed);
 	struct rw_talker *t = bpf_map_lookup_elem(&rw_talkers, &slot);
+	__u32 epoch, idle;
 
 	if (!t)
 		return;
+	/* A holder loses half its weight per epoch it was idle, so yesterday's
+	 * flood gives its slot up to today's. */
+	epoch = now ? (__u32)(now >> (RW_TALKER_EPOCH_SHIFT + RW_TICK_SHIFT)) : t->epoch;
+	idle = epoch - t->epoch;
+	if (idle) {
+		t->weight = idle < 64 ? t->weight >> idle : 0;
+		t->epoch = epoch;
+	}
 	if (rw_src_key_equal(&t->key, key)) {
 		t->weight++;
 		t->packets++;
@@ -50,14 +64,6 @@ static __always_inline void note_talker(const struct rw_src_key *key, __u64 seed
 		t->packets = 1;
 		t->drops = refused;
 	}
-}
-
-/* finish() for a packet with a known source: counted as a talker too. */
-static __always_inline int finish_source(const struct rw_src_key *key, __u64 seed,
-					 __u32 class_id, __u32 reason, __u32 verdict, __u64 bytes)
-{
-	note_talker(key, seed, verdict != RW_VERDICT_PASS);
-	return finish(class_id, reason, verdict, bytes);
 }
 
 /* One bucket of a limit word (0: no bucket, always admits). */
@@ -275,7 +281,8 @@ int ratewall_xdp(struct xdp_md *ctx)
 	struct packet_info pi = {};
 	struct rw_src_key key = {};
 	__u32 zero = 0, slot, class_id, tenant_id = 0, refused_as, reason, src_conn, class_conn;
-	__u64 src_pkt, src_syn, now, seed;
+	__u32 verdict_reason, verdict;
+	__u64 src_pkt, src_syn, now = 0;
 	bool malformed, syn;
 	__u8 mode;
 	int res;
@@ -306,20 +313,19 @@ int ratewall_xdp(struct xdp_md *ctx)
 	refused_as = mode == RW_CLASS_OBSERVE ? RW_VERDICT_WOULD_DROP : RW_VERDICT_DROP;
 	syn = !malformed && pi.tcp_syn;
 	source_key(&key, pi.family, pi.saddr, cfg, class_id);
-	seed = cfg->seen_seed;
 
 	if (pi.family == 4 ? pol->has_cidrs4 : pol->has_cidrs6) {
 		__u32 match = source_cidr(&pi, slot);
 
 		if (match >> 16 == RW_LIST_DENY)
-			return finish_source(&key, seed, class_id, RW_REASON_DENY, refused_as, bytes);
+			{ verdict_reason = RW_REASON_DENY; verdict = refused_as; goto judged; }
 		if (match >> 16 == RW_LIST_ALLOW)
-			return finish_source(&key, seed, class_id, RW_REASON_ALLOW, RW_VERDICT_PASS, bytes);
+			{ verdict_reason = RW_REASON_ALLOW; verdict = RW_VERDICT_PASS; goto judged; }
 		tenant_id = match & (RW_MAX_TENANTS - 1);
 	}
 	/* Shedding refuses new connections only: established flows drain. */
 	if (syn && (mode == RW_CLASS_SHED || cfg->shed_all))
-		return finish_source(&key, seed, class_id, RW_REASON_SHED, refused_as, bytes);
+		{ verdict_reason = RW_REASON_SHED; verdict = refused_as; goto judged; }
 
 	reason = 0;
 	src_pkt = READ_ONCE_U64(cl->src_pkt);
@@ -330,28 +336,33 @@ int ratewall_xdp(struct xdp_md *ctx)
 		__u32 r = conn_caps(&key, class_id, src_conn, class_conn);
 
 		if (r)
-			return finish_source(&key, seed, class_id, r, refused_as, bytes);
+			{ verdict_reason = r; verdict = refused_as; goto judged; }
 	}
 
 	now = bpf_ktime_get_ns() << RW_TICK_SHIFT;
 	if (src_pkt || src_syn) {
 		reason = source_buckets(&key, cfg, src_pkt, src_syn, now);
 		if (reason && reason != RW_REASON_NO_STATE)
-			return finish_source(&key, seed, class_id, reason, refused_as, bytes);
+			{ verdict_reason = reason; verdict = refused_as; goto judged; }
 	}
 	if (tenant_id) {
 		__u32 r = tenant_buckets(slot, tenant_id, class_id, syn, now);
 
 		if (r)
-			return finish_source(&key, seed, class_id, r, refused_as, bytes);
+			{ verdict_reason = r; verdict = refused_as; goto judged; }
 	}
 	{
 		__u32 r = class_buckets(cl, class_id, syn, now);
 
 		if (r)
-			return finish_source(&key, seed, class_id, r, refused_as, bytes);
+			{ verdict_reason = r; verdict = refused_as; goto judged; }
 	}
 	if (!reason)
 		reason = malformed ? RW_REASON_MALFORMED : RW_REASON_ADMITTED;
-	return finish_source(&key, seed, class_id, reason, RW_VERDICT_PASS, bytes);
+	verdict_reason = reason;
+	verdict = RW_VERDICT_PASS;
+judged:
+	/* One exit for every packet with a source: one copy of the talker update. */
+	note_talker(&key, cfg->seen_seed, verdict != RW_VERDICT_PASS, now);
+	return finish(class_id, verdict_reason, verdict, bytes);
 }

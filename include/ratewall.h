@@ -186,23 +186,27 @@ struct rw_src_state {
  * wears the holder's weight down by one and takes the slot when it reaches
  * zero (Misra-Gries per slot). A source sending more than the rest of its
  * slot together keeps it; packets and drops count from when it took it.
+ * The weight halves per epoch (2^33 ns of CLOCK_MONOTONIC, 8.6 s) the
+ * holder was idle, so an old flood ages out; readers skip holders idle for
+ * more than RW_TALKER_IDLE_EPOCHS.
  */
 #define RW_TALKER_SLOTS 4096
+#define RW_TALKER_EPOCH_SHIFT 33
+#define RW_TALKER_IDLE_EPOCHS 7
 
 struct rw_talker {
 	struct rw_src_key key;
-	__u32 pad;
+	__u32 epoch;   /* CLOCK_MONOTONIC >> RW_TALKER_EPOCH_SHIFT at its last timed packet */
 	__u64 weight;
 	__u64 packets;
 	__u64 drops;   /* dropped or would-be dropped */
 };
 
+/* The filter's keyed hash with another seed: a sender cannot pick a
+ * victim's slot without knowing the seed, which is random per attach. */
 static inline __u32 rw_talker_slot(const struct rw_src_key *key, __u64 seed)
 {
-	__u32 x = key->addr[0] ^ key->addr[1] ^ key->addr[2] ^ key->addr[3] ^
-		  ((__u32)key->class_id << 8 | key->family) ^ (__u32)seed;
-
-	return (x * 0x9E3779B1U) >> (32 - 12); /* 12 bits: RW_TALKER_SLOTS */
+	return rw_seen_bit(key, seed ^ 0x5bd1e9955bd1e995ULL, RW_TALKER_SLOTS - 1);
 }
 
 /*

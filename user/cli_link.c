@@ -216,8 +216,12 @@ static int link_attach(struct arg_cursor *cur)
 	if (policy_file) {
 		img = policy_load(policy_file);
 	} else {
+		bool refused;
+
 		rate.burst = rate.burst ? rate.burst : RW_DEFAULT_BURST;
-		img = policy_load_builtin(rate.count ? &rate : NULL);
+		img = policy_load_builtin(rate.count ? &rate : NULL, &refused);
+		if (refused)
+			return CLI_USAGE;
 	}
 	if (!img)
 		return CLI_FAIL;

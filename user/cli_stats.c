@@ -69,6 +69,13 @@ static void sleep_s(double s)
 		;
 }
 
+/* Per second between two readings; a counter reset meanwhile (a class
+ * renamed by an apply) reads as 0, not as a wrapped difference. */
+static double per_second(uint64_t now, uint64_t before, double elapsed)
+{
+	return now >= before ? round((double)(now - before) / elapsed * 10) / 10 : 0;
+}
+
 /* The counters as JSON; with `before` (read `elapsed` seconds earlier) the rates too. */
 static json_object *stats_json(const struct attachment *a, const struct rw_policy *pol,
 			       const struct counter_table *now, const struct counter_table *before,
@@ -100,9 +107,9 @@ static json_object *stats_json(const struct attachment *a, const struct rw_polic
 					const struct rw_counter *b = &before->slot[idx];
 
 					json_object_object_add(e, "packets_per_s", json_object_new_double(
-						round((double)(c->packets - b->packets) / elapsed * 10) / 10));
+						per_second(c->packets, b->packets, elapsed)));
 					json_object_object_add(e, "bytes_per_s", json_object_new_double(
-						round((double)(c->bytes - b->bytes) / elapsed * 10) / 10));
+						per_second(c->bytes, b->bytes, elapsed)));
 				}
 				json_object_array_add(rows, e);
 			}
@@ -113,7 +120,7 @@ static json_object *stats_json(const struct attachment *a, const struct rw_polic
 		json_object_object_add(totals, verdict_name(v), json_object_new_uint64(n));
 		if (before)
 			json_object_object_add(rates, verdict_name(v), json_object_new_double(
-				round((double)(n - counters_verdict_packets(before, v)) / elapsed * 10) / 10));
+				per_second(n, counters_verdict_packets(before, v), elapsed)));
 	}
 	json_object_object_add(root, "totals", totals);
 	if (before)

@@ -8,41 +8,30 @@
 #include "explain.h"
 #include "policy_show.h"
 
-/* Debt beyond window + interval is cut to "empty now" at the next refusal
- * (gcra.h); a reader sees the bucket as that cut leaves it. */
-static uint64_t effective_tat(uint64_t tat, uint64_t limit, uint64_t now)
-{
-	uint64_t interval = rw_limit_interval(limit), window = rw_limit_burst(limit) * interval;
-
-	if (tat > now && tat - now > window + interval)
-		return now + window;
-	return tat;
-}
-
+/*
+ * The program admits a packet when debt + interval <= window, debt being
+ * how far the TAT is ahead of now (gcra.h). The TAT is read as stored: a
+ * debt that an earlier, stricter limit left is cut only when a refused
+ * packet arrives, so until one does, this is the wait.
+ */
 uint64_t bucket_tokens(uint64_t tat, uint64_t limit, uint64_t now)
 {
 	uint64_t interval = rw_limit_interval(limit), window = rw_limit_burst(limit) * interval;
-	uint64_t debt;
+	uint64_t debt = tat > now ? tat - now : 0;
 
-	if (!limit || !interval)
+	if (!limit || !interval || debt >= window)
 		return 0;
-	tat = effective_tat(tat, limit, now);
-	debt = tat > now ? tat - now : 0;
-	return debt >= window ? 0 : (window - debt) / interval;
+	return (window - debt) / interval;
 }
 
 uint64_t bucket_wait_ns(uint64_t tat, uint64_t limit, uint64_t now)
 {
 	uint64_t interval = rw_limit_interval(limit), window = rw_limit_burst(limit) * interval;
-	uint64_t ready;
+	uint64_t debt = tat > now ? tat - now : 0;
 
-	if (!limit)
+	if (!limit || debt + interval <= window)
 		return 0;
-	tat = effective_tat(tat, limit, now);
-	ready = tat + interval - window; /* the first time a packet fits */
-	if (tat <= now || ready <= now)
-		return 0;
-	return ((ready - now) + (1ULL << RW_TICK_SHIFT) - 1) >> RW_TICK_SHIFT;
+	return ((debt + interval - window) + (1ULL << RW_TICK_SHIFT) - 1) >> RW_TICK_SHIFT;
 }
 
 void explain_source_key(const struct rw_config *cfg, uint8_t family, const uint32_t addr[4],

@@ -536,14 +536,17 @@ static int install_locked(struct attachment *a, const char *ifname,
 	bool walk = false;
 	struct rw_config cfg;
 	__u32 zero = 0;
-	int err;
+	int err = 0;
 
 	if (bpf_map_lookup_elem(a->maps.config_fd, &zero, &cfg)) {
 		err = -errno;
 		rw_err("cannot read the configuration of %s: %s", ifname, strerror(-err));
 		return err;
 	}
-	err = conns_check_fixed(&cfg, img, ifname);
+	/* An edit keeps the live policy's settings: nothing to check, and a
+	 * cgroup recreated since attach must not block every change. */
+	if (kind != POLICY_EDIT)
+		err = conns_check_fixed(&cfg, img, ifname);
 	if (!err)
 		err = conns_walk_needed(&a->maps, &a->conns, &cfg, img, &walk);
 	/* Loaded before anything changes: a walk that cannot run refuses the change. */

@@ -3,6 +3,7 @@
 #ifndef RW_POLICY_LOAD_H
 #define RW_POLICY_LOAD_H
 
+#include <stdbool.h>
 #include "policy_compile.h"
 
 /*
@@ -12,7 +13,9 @@
 struct policy_image *policy_load(const char *path);
 
 /* The built-in policy with `packets` as the default class's per-source
- * packet bucket (NULL: the default one). */
-struct policy_image *policy_load_builtin(const struct policy_limit *packets);
+ * packet bucket (NULL: the default one), checked like a file. NULL when
+ * out of memory, or with *refused set after one error line when the
+ * bucket is one a policy cannot hold. */
+struct policy_image *policy_load_builtin(const struct policy_limit *packets, bool *refused);
 
 #endif

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -34,9 +35,15 @@ int talkers_read(int fd, enum talker_order by, struct talker **out, size_t *n)
 	struct rw_talker *per_cpu;
 	struct talker *all;
 	size_t used = 0, merged = 0;
+	struct timespec ts;
+	uint32_t epoch;
 
 	if (ncpu <= 0)
 		return ncpu ? ncpu : -EINVAL;
+	/* The program's clock for epochs (bpf_ktime_get_ns). */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	epoch = (uint32_t)((((uint64_t)ts.tv_sec * 1000000000ULL) + (uint64_t)ts.tv_nsec) >>
+			   RW_TALKER_EPOCH_SHIFT);
 	per_cpu = calloc((size_t)ncpu, sizeof(*per_cpu));
 	all = calloc((size_t)ncpu * RW_TALKER_SLOTS, sizeof(*all));
 	if (!per_cpu || !all) {
@@ -53,7 +60,9 @@ int talkers_read(int fd, enum talker_order by, struct talker **out, size_t *n)
 			return err;
 		}
 		for (int c = 0; c < ncpu; c++) {
-			if (!per_cpu[c].weight)
+			/* Empty, or a holder gone quiet for a minute: not a talker now. */
+			if (!per_cpu[c].packets ||
+			    (uint32_t)(epoch - per_cpu[c].epoch) > RW_TALKER_IDLE_EPOCHS)
 				continue;
 			all[used].key = per_cpu[c].key;
 			all[used].packets = per_cpu[c].packets;

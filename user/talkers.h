@@ -16,8 +16,9 @@ struct talker {
 enum talker_order { TALKERS_BY_DROPS, TALKERS_BY_PACKETS };
 
 /*
- * The sources held in any CPU's slots, summed over CPUs, heaviest first by
- * `by` (ties by key). Fills *out (malloc'd, free it) and *n. 0 or -errno.
+ * The sources held in any CPU's slots and heard from in the last minute
+ * (RW_TALKER_IDLE_EPOCHS), summed over CPUs, heaviest first by `by` (ties
+ * by key). Fills *out (malloc'd, free it) and *n. 0 or -errno.
  */
 int talkers_read(int fd, enum talker_order by, struct talker **out, size_t *n);
 

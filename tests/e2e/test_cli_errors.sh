@@ -72,6 +72,7 @@ refuse 2 "dev IFACE" link attach
 refuse 2 "no unit" link attach dev gw1 rate 5
 refuse 2 "new-rate" link attach dev gw1 new-rate 5/m
 refuse 2 "prefix4" link attach dev gw1 prefix4 33
+refuse 2 "208 days" link attach dev gw1 rate 4/m burst 10000000
 refuse 1 "already" link attach dev gw0 mode skb
 refuse 2 "maybe" link set dev gw0 shed maybe
 refuse 2 "prefix4" link set dev gw0 prefix4 8
