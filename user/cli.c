@@ -12,6 +12,8 @@
 #include "log.h"
 #include "pins.h"
 #include "policy_values.h"
+#include "privileges.h"
+#include "loader.h"
 
 struct cli cli = { .output = OUTPUT_TEXT };
 
@@ -226,6 +228,21 @@ int cli_help(void (*usage)(FILE *f), const struct arg_cursor *cur)
 	usage(stdout);
 	cli.printed = true;
 	return CLI_OK;
+}
+
+int cli_change(const char *where, const char *given, const char **ifname_slot,
+	       int (*edit)(struct policy *p, void *ctx), void *ctx)
+{
+	const char *ifname;
+	int rc;
+
+	if (privileges_check(where))
+		return CLI_FAIL;
+	rc = cli_pick_dev(given, &ifname);
+	if (rc)
+		return rc;
+	*ifname_slot = ifname;
+	return loader_policy_edit(ifname, edit, ctx) ? CLI_FAIL : CLI_OK;
 }
 
 int cli_open(const char *given, struct attachment *a, int *lock)

@@ -81,6 +81,14 @@ int cli_help(void (*usage)(FILE *f), const struct arg_cursor *cur);
 int cli_dispatch(struct arg_cursor *cur, const char *object, const char *const *commands,
 		 int (*const *run)(struct arg_cursor *cur), void (*usage)(FILE *f));
 
+/*
+ * A change of the live policy, once the command line is parsed: checks
+ * privileges, picks the interface (written to *ifname_slot, which `edit`
+ * may name in its errors) and runs loader_policy_edit. An enum cli_status.
+ */
+int cli_change(const char *where, const char *given, const char **ifname_slot,
+	       int (*edit)(struct policy *p, void *ctx), void *ctx);
+
 struct attachment;
 /*
  * For commands that read: picks the interface (cli_pick_dev), takes the

@@ -10,7 +10,6 @@
 #include "cli_buckets.h"
 #include "cli_objects.h"
 #include "conns.h"
-#include "loader.h"
 #include "log.h"
 #include "policy_show.h"
 #include "policy_values.h"
@@ -234,7 +233,7 @@ static int class_set(struct arg_cursor *cur)
 	static const char *const modes[] = { "enforce", "observe", "shed", NULL };
 	struct class_change chg = { 0 };
 	const char *ifname = NULL, *value;
-	int scope = 0, rc, idx;
+	int scope = 0, idx;
 
 	if (cli_wants_help(cur))
 		return cli_help(usage, cur);
@@ -284,13 +283,7 @@ static int class_set(struct arg_cursor *cur)
 	if (!chg.scope[0].any && !chg.scope[1].any && !chg.set_mode)
 		return cli_usage_error("class set %s changes nothing: give rate, burst, syn-rate, "
 				       "syn-burst, conn-cap or mode", chg.name);
-	if (privileges_check("class set"))
-		return CLI_FAIL;
-	rc = cli_pick_dev(ifname, &ifname);
-	if (rc)
-		return rc;
-	chg.ifname = ifname;
-	return loader_policy_edit(ifname, edit_class, &chg) ? CLI_FAIL : CLI_OK;
+	return cli_change("class set", ifname, &chg.ifname, edit_class, &chg);
 }
 
 int cli_class(struct arg_cursor *cur)

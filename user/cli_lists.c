@@ -8,9 +8,7 @@
 #include "cli.h"
 #include "cli_objects.h"
 #include "cli_policy_view.h"
-#include "loader.h"
 #include "log.h"
-#include "privileges.h"
 
 static void usage_list(FILE *f, const char *list, const char *what)
 {
@@ -90,7 +88,6 @@ static int list_change(struct arg_cursor *cur, const char *list, bool add, void 
 	const char *ifname = NULL, *value;
 	char where[16];
 	bool has_cidr = false;
-	int rc;
 
 	if (cli_wants_help(cur))
 		return cli_help(usage, cur);
@@ -113,13 +110,7 @@ static int list_change(struct arg_cursor *cur, const char *list, bool add, void 
 	}
 	if (!has_cidr)
 		return cli_usage_error("%s needs a CIDR", where);
-	if (privileges_check(where))
-		return CLI_FAIL;
-	rc = cli_pick_dev(ifname, &ifname);
-	if (rc)
-		return rc;
-	chg.ifname = ifname;
-	return loader_policy_edit(ifname, edit_list, &chg) ? CLI_FAIL : CLI_OK;
+	return cli_change(where, ifname, &chg.ifname, edit_list, &chg);
 }
 
 static int allow_show(struct arg_cursor *cur)

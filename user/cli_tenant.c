@@ -10,10 +10,8 @@
 #include "cli_buckets.h"
 #include "cli_objects.h"
 #include "cli_policy_view.h"
-#include "loader.h"
 #include "log.h"
 #include "policy_values.h"
-#include "privileges.h"
 
 static void usage(FILE *f)
 {
@@ -221,14 +219,7 @@ static int tenant_add(struct arg_cursor *cur)
 		cli_usage_error("tenant add needs a CIDR and 'name NAME'");
 		goto out;
 	}
-	rc = CLI_FAIL;
-	if (privileges_check("tenant add"))
-		goto out;
-	rc = cli_pick_dev(ifname, &ifname);
-	if (rc)
-		goto out;
-	chg->ifname = ifname;
-	rc = loader_policy_edit(ifname, edit_add, chg) ? CLI_FAIL : CLI_OK;
+	rc = cli_change("tenant add", ifname, &chg->ifname, edit_add, chg);
 out:
 	free(chg);
 	return rc;
@@ -272,14 +263,7 @@ static int tenant_del(struct arg_cursor *cur)
 		cli_usage_error("tenant del needs one CIDR or 'name NAME'");
 		goto out;
 	}
-	rc = CLI_FAIL;
-	if (privileges_check("tenant del"))
-		goto out;
-	rc = cli_pick_dev(ifname, &ifname);
-	if (rc)
-		goto out;
-	chg->ifname = ifname;
-	rc = loader_policy_edit(ifname, edit_del, chg) ? CLI_FAIL : CLI_OK;
+	rc = cli_change("tenant del", ifname, &chg->ifname, edit_del, chg);
 out:
 	free(chg);
 	return rc;
