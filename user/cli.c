@@ -181,6 +181,20 @@ static int attached_names(char names[][IF_NAMESIZE], int max, int *count)
 	return 0;
 }
 
+/* Parses `[dev IFACE]`, the only argument of commands that take nothing else. */
+int cli_parse_only_dev(struct arg_cursor *cur, const char *where, const char **ifname)
+{
+	static const char *const kws[] = { "dev", NULL };
+	const char *value;
+
+	while (cur->argc > 0) {
+		if (cli_keyword(cur, where, kws) < 0 || arg_take_value(cur, "dev", &value) ||
+		    cli_parse_dev(value, ifname))
+			return CLI_USAGE;
+	}
+	return CLI_OK;
+}
+
 int cli_pick_dev(const char *given, const char **ifname)
 {
 	static char names[8][IF_NAMESIZE];

@@ -61,6 +61,9 @@ const char *cli_cidr_text(const struct policy_cidr *c);
 /* One address, IPv4 or IPv6; family 4 or 6, addr in network order. */
 int cli_parse_addr(const char *value, uint8_t *family, uint32_t addr[4]);
 
+/* Parses `[dev IFACE]`, all that some commands take; CLI_USAGE when not. */
+int cli_parse_only_dev(struct arg_cursor *cur, const char *where, const char **ifname);
+
 /*
  * The interface a command works on: `dev IFACE` when given, else -d, else
  * the only attachment of this network namespace. Nothing attached is

@@ -237,20 +237,6 @@ static int link_attach(struct arg_cursor *cur)
 	return err ? CLI_FAIL : CLI_OK;
 }
 
-/* Parses `[dev IFACE]`, the only argument of commands that take nothing else. */
-int cli_parse_only_dev(struct arg_cursor *cur, const char *where, const char **ifname)
-{
-	static const char *const kws[] = { "dev", NULL };
-	const char *value;
-
-	while (cur->argc > 0) {
-		if (cli_keyword(cur, where, kws) < 0 || arg_take_value(cur, "dev", &value) ||
-		    cli_parse_dev(value, ifname))
-			return CLI_USAGE;
-	}
-	return CLI_OK;
-}
-
 static int link_detach(struct arg_cursor *cur)
 {
 	const char *ifname = NULL;

@@ -14,7 +14,4 @@ int cli_client(struct arg_cursor *cur);
 int cli_stats(struct arg_cursor *cur);
 int cli_policy(struct arg_cursor *cur);
 
-/* Parses `[dev IFACE]`, all that some commands take; CLI_USAGE when not. */
-int cli_parse_only_dev(struct arg_cursor *cur, const char *where, const char **ifname);
-
 #endif
