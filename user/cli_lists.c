@@ -9,6 +9,7 @@
 #include "cli_objects.h"
 #include "cli_policy_view.h"
 #include "log.h"
+#include "policy_cidrs.h"
 
 static void usage_list(FILE *f, const char *list, const char *what)
 {
@@ -40,44 +41,27 @@ struct list_change {
 	struct policy_cidr cidr;
 };
 
-static bool same_cidr(const struct policy_cidr *a, const struct policy_cidr *b)
-{
-	return a->family == b->family && a->prefix == b->prefix &&
-	       !memcmp(a->addr, b->addr, sizeof(a->addr));
-}
-
 static int edit_list(struct policy *p, void *ctx)
 {
 	const struct list_change *chg = ctx;
 	bool allow = strcmp(chg->list, "allow") == 0;
 	struct policy_cidr **cidrs = allow ? &p->allow : &p->deny;
 	size_t *n = allow ? &p->n_allow : &p->n_deny;
+	long at = policy_cidr_find(*cidrs, *n, &chg->cidr);
 
-	for (size_t i = 0; i < *n; i++) {
-		if (!same_cidr(&(*cidrs)[i], &chg->cidr))
-			continue;
-		if (chg->add) {
-			rw_err("%s is in the %s list of %s already", cli_cidr_text(&chg->cidr),
-			       chg->list, chg->ifname);
-			return -EEXIST;
-		}
-		memmove(&(*cidrs)[i], &(*cidrs)[i + 1], (*n - i - 1) * sizeof(**cidrs));
-		(*n)--;
-		return 0;
+	if (chg->add && at >= 0) {
+		rw_err("%s is in the %s list of %s already", cli_cidr_text(&chg->cidr), chg->list,
+		       chg->ifname);
+		return -EEXIST;
 	}
-	if (!chg->add) {
+	if (!chg->add && at < 0) {
 		rw_err("%s is not in the %s list of %s", cli_cidr_text(&chg->cidr), chg->list,
 		       chg->ifname);
 		return -ENOENT;
 	}
-	{
-		struct policy_cidr *grown = realloc(*cidrs, (*n + 1) * sizeof(*grown));
-
-		if (!grown)
-			return -ENOMEM;
-		*cidrs = grown;
-		grown[(*n)++] = chg->cidr;
-	}
+	if (chg->add)
+		return policy_cidr_append(cidrs, n, &chg->cidr);
+	policy_cidr_remove(*cidrs, n, (size_t)at);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "cli_objects.h"
 #include "cli_policy_view.h"
 #include "log.h"
+#include "policy_cidrs.h"
 #include "policy_values.h"
 
 static void usage(FILE *f)
@@ -58,7 +59,6 @@ static int edit_add(struct policy *p, void *ctx)
 {
 	const struct tenant_change *chg = ctx;
 	struct policy_tenant *t = tenant_named(p, chg->name);
-	struct policy_cidr *grown;
 	char what[96];
 
 	if (!t) {
@@ -77,17 +77,12 @@ static int edit_add(struct policy *p, void *ctx)
 		memset(t, 0, sizeof(*t));
 		snprintf(t->name, sizeof(t->name), "%s", chg->name);
 	}
-	for (size_t i = 0; i < t->n_cidrs; i++)
-		if (t->cidrs[i].family == chg->cidr.family && t->cidrs[i].prefix == chg->cidr.prefix &&
-		    !memcmp(t->cidrs[i].addr, chg->cidr.addr, sizeof(chg->cidr.addr))) {
-			rw_err("tenant %s has %s already", t->name, cli_cidr_text(&chg->cidr));
-			return -EEXIST;
-		}
-	grown = realloc(t->cidrs, (t->n_cidrs + 1) * sizeof(*grown));
-	if (!grown)
+	if (policy_cidr_find(t->cidrs, t->n_cidrs, &chg->cidr) >= 0) {
+		rw_err("tenant %s has %s already", t->name, cli_cidr_text(&chg->cidr));
+		return -EEXIST;
+	}
+	if (policy_cidr_append(&t->cidrs, &t->n_cidrs, &chg->cidr))
 		return -ENOMEM;
-	t->cidrs = grown;
-	t->cidrs[t->n_cidrs++] = chg->cidr;
 	snprintf(what, sizeof(what), "tenant %s", t->name);
 	if (buckets_apply(&chg->all, &t->all, what))
 		return -EINVAL;
@@ -118,29 +113,19 @@ static int edit_del(struct policy *p, void *ctx)
 
 	for (size_t i = 0; i < p->n_tenants; i++) {
 		struct policy_tenant *t = &p->tenants[i];
+		long at = chg->has_cidr ? policy_cidr_find(t->cidrs, t->n_cidrs, &chg->cidr) : -1;
 
-		if (!chg->has_cidr) {
-			if (strcmp(t->name, chg->name) == 0) {
-				remove_tenant(p, i);
-				return 0;
-			}
+		if (chg->has_cidr ? at < 0 : strcmp(t->name, chg->name) != 0)
 			continue;
-		}
-		for (size_t k = 0; k < t->n_cidrs; k++) {
-			if (t->cidrs[k].family != chg->cidr.family ||
-			    t->cidrs[k].prefix != chg->cidr.prefix ||
-			    memcmp(t->cidrs[k].addr, chg->cidr.addr, sizeof(chg->cidr.addr)))
-				continue;
-			if (t->n_cidrs == 1) {
-				rw_note("%s: tenant %s had no other prefix and is removed", chg->ifname,
-				       t->name);
-				remove_tenant(p, i);
-				return 0;
-			}
-			memmove(&t->cidrs[k], &t->cidrs[k + 1], (t->n_cidrs - k - 1) * sizeof(t->cidrs[0]));
-			t->n_cidrs--;
+		if (chg->has_cidr && t->n_cidrs > 1) {
+			policy_cidr_remove(t->cidrs, &t->n_cidrs, (size_t)at);
 			return 0;
 		}
+		if (chg->has_cidr)
+			rw_note("%s: tenant %s had no other prefix and is removed", chg->ifname,
+				t->name);
+		remove_tenant(p, i);
+		return 0;
 	}
 	if (chg->has_cidr)
 		rw_err("no tenant of %s has the prefix %s", chg->ifname, cli_cidr_text(&chg->cidr));

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy_cidrs.h"
 #include "policy_checks.h"
 #include "policy_values.h"
 
@@ -85,12 +86,6 @@ struct cidr_use {
 #define OWNER_ALLOW (-2L)
 #define OWNER_DENY (-1L)
 
-static bool same_cidr(const struct policy_cidr *a, const struct policy_cidr *b)
-{
-	return a->family == b->family && a->prefix == b->prefix &&
-	       !memcmp(a->addr, b->addr, sizeof(a->addr));
-}
-
 static int compare_uses(const void *a, const void *b)
 {
 	const struct cidr_use *x = a, *y = b;
@@ -169,7 +164,7 @@ void policy_check_cidrs(const struct policy *p, struct policy_errors *e)
 			     RW_MAX_CIDRS);
 	qsort(uses, n, sizeof(*uses), compare_uses);
 	for (start = 0; start < n && !policy_errors_stopped(e); start = end) {
-		for (end = start + 1; end < n && same_cidr(uses[start].cidr, uses[end].cidr); end++)
+		for (end = start + 1; end < n && policy_cidr_equal(uses[start].cidr, uses[end].cidr); end++)
 			;
 		for (size_t k = start + 1; k < end; k++) {
 			size_t j = start;
