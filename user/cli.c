@@ -101,17 +101,29 @@ int cli_parse_burst(const char *keyword, const char *value, uint64_t *out)
 	return arg_parse_u64(keyword, value, 1, RW_BURST_MAX, out);
 }
 
+int cli_parse_choice(const char *keyword, const char *value, const char *const *words)
+{
+	int idx = arg_match(value, words);
+	char list[128] = "";
+
+	if (idx >= 0)
+		return idx;
+	for (int i = 0; words[i]; i++) {
+		size_t used = strlen(list);
+
+		snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", words[i]);
+	}
+	rw_err("%s '%s' is not one of %s", keyword, value, list);
+	return -1;
+}
+
 int cli_parse_on_off(const char *keyword, const char *value, bool *on)
 {
 	static const char *const words[] = { "on", "off", NULL };
-	int idx = arg_match(value, words);
+	int idx = cli_parse_choice(keyword, value, words);
 
-	if (idx < 0) {
-		rw_err("%s '%s' is not one of on, off", keyword, value);
-		return -1;
-	}
 	*on = idx == 0;
-	return 0;
+	return idx < 0 ? -1 : 0;
 }
 
 int cli_parse_cidr(const char *value, struct policy_cidr *out)

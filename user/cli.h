@@ -53,6 +53,9 @@ int cli_parse_dev(const char *value, const char **ifname);
 /* "N/s", "N/m" or "N/h": a rate always carries its unit. */
 int cli_parse_rate(const char *keyword, const char *value, struct policy_limit *out);
 int cli_parse_burst(const char *keyword, const char *value, uint64_t *out);
+/* One of `words` (NULL-ended) by unique prefix: its index, or -1 after
+ * "KEYWORD 'VALUE' is not one of a, b, c". */
+int cli_parse_choice(const char *keyword, const char *value, const char *const *words);
 int cli_parse_on_off(const char *keyword, const char *value, bool *on);
 /* A CIDR with no host bits set ("198.18.0.0/15", "2001:db8::/32"). */
 int cli_parse_cidr(const char *value, struct policy_cidr *out);

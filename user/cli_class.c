@@ -266,10 +266,9 @@ static int class_set(struct arg_cursor *cur)
 		case SET_MODE:
 			if (arg_take_value(cur, "mode", &value))
 				return CLI_USAGE;
-			idx = arg_match(value, modes);
+			idx = cli_parse_choice("mode", value, modes);
 			if (idx < 0)
-				return cli_usage_error("mode '%s' is not one of enforce, observe, shed",
-						       value);
+				return CLI_USAGE;
 			chg.mode = (enum rw_class_mode)idx;
 			chg.set_mode = true;
 			break;

@@ -594,10 +594,9 @@ static int client_top(struct arg_cursor *cur)
 		if (kw == 0 && cli_parse_dev(value, &ca.ifname))
 			return CLI_USAGE;
 		if (kw == 1) {
-			idx = arg_match(value, orders);
+			idx = cli_parse_choice("by", value, orders);
 			if (idx < 0)
-				return cli_usage_error("by '%s' is not one of drops, conns, packets",
-						       value);
+				return CLI_USAGE;
 			o.by = (enum top_by)idx;
 		}
 		if (kw == 2 && arg_parse_u64("count", value, 1, TOP_MAX, &o.count))

@@ -57,27 +57,19 @@ static void usage(FILE *f)
 static int parse_mode(const char *value, enum rw_attach_mode *mode)
 {
 	static const char *const modes[] = { "native", "skb", NULL };
-	int idx = arg_match(value, modes);
+	int idx = cli_parse_choice("mode", value, modes);
 
-	if (idx < 0) {
-		rw_err("mode '%s' is not one of native, skb", value);
-		return -1;
-	}
-	*mode = idx == 0 ? RW_MODE_NATIVE : RW_MODE_SKB;
-	return 0;
+	*mode = idx == 1 ? RW_MODE_SKB : RW_MODE_NATIVE;
+	return idx < 0 ? -1 : 0;
 }
 
 static int parse_malformed(const char *value, int *drop)
 {
 	static const char *const verdicts[] = { "pass", "drop", NULL };
-	int idx = arg_match(value, verdicts);
+	int idx = cli_parse_choice("malformed", value, verdicts);
 
-	if (idx < 0) {
-		rw_err("malformed '%s' is not one of pass, drop", value);
-		return -1;
-	}
 	*drop = idx == 1;
-	return 0;
+	return idx < 0 ? -1 : 0;
 }
 
 /* New sources are budgeted per second; other units would only round. */
