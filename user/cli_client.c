@@ -95,14 +95,11 @@ static bool looks_like_addr(const char *word)
 
 static json_object *bucket_state_json(uint64_t tat, uint64_t limit, uint64_t now)
 {
-	json_object *o;
+	json_object *o = limit_word_json(limit);
 
-	if (!limit)
-		return NULL;
-	o = json_object_new_object();
-	json_object_object_add(o, "rate", json_object_new_double(limit_word_rate_display(limit)));
-	json_object_object_add(o, "burst", json_object_new_uint64(rw_limit_burst(limit)));
-	json_object_object_add(o, "tokens", json_object_new_uint64(bucket_tokens(tat, limit, now)));
+	if (o)
+		json_object_object_add(o, "tokens",
+				       json_object_new_uint64(bucket_tokens(tat, limit, now)));
 	return o;
 }
 

@@ -12,18 +12,10 @@
 #include "policy_show.h"
 #include "privileges.h"
 
-/* {"rate": per second, "burst"} like `class show`, or null. */
+/* A bucket of the model as every command's JSON gives one. */
 static json_object *limit_json(const struct policy_limit *l)
 {
-	uint64_t word = policy_limit_word(l);
-	json_object *o;
-
-	if (!word)
-		return NULL;
-	o = json_object_new_object();
-	json_object_object_add(o, "rate", json_object_new_double(limit_word_rate_display(word)));
-	json_object_object_add(o, "burst", json_object_new_uint64(l->burst));
-	return o;
+	return limit_word_json(policy_limit_word(l));
 }
 
 static json_object *cidrs_json(const struct policy_cidr *cidrs, size_t n)

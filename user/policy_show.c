@@ -216,7 +216,7 @@ void live_policy_print(FILE *f, const struct live_policy *lp)
 	}
 }
 
-static json_object *limit_json(uint64_t word)
+json_object *limit_word_json(uint64_t word)
 {
 	json_object *o;
 
@@ -232,8 +232,8 @@ static json_object *pair_json(uint64_t pkt, uint64_t syn)
 {
 	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "packets", limit_json(pkt));
-	json_object_object_add(o, "syn", limit_json(syn));
+	json_object_object_add(o, "packets", limit_word_json(pkt));
+	json_object_object_add(o, "syn", limit_word_json(syn));
 	return o;
 }
 
@@ -289,8 +289,8 @@ void live_policy_to_json(const struct live_policy *lp, json_object *o)
 
 		json_object_object_add(e, "id", json_object_new_uint64(t));
 		json_object_object_add(e, "name", json_object_new_string(tl->name));
-		json_object_object_add(e, "packets", limit_json(tl->pkt));
-		json_object_object_add(e, "syn", limit_json(tl->syn));
+		json_object_object_add(e, "packets", limit_word_json(tl->pkt));
+		json_object_object_add(e, "syn", limit_word_json(tl->syn));
 		for (uint32_t id = 0; id < p->n_classes && id < RW_MAX_CLASSES; id++)
 			if (tl->class_pkt[id] || tl->class_syn[id])
 				json_object_object_add(per, p->class_names[id],

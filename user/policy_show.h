@@ -28,6 +28,10 @@ double limit_word_rate_display(uint64_t word);
 /* A rate given per second as text: "20/s", "4/m", "7/h" or "0.333333/s". */
 void rate_format(double rate, char *buf, size_t len);
 
+/* {"rate": per second, "burst"} of a limit word, or NULL (JSON null) for
+ * an absent bucket: how every command's JSON gives a bucket. */
+json_object *limit_word_json(uint64_t word);
+
 /* "20/s burst 60", or "-" for an absent bucket. */
 void limit_word_format(uint64_t word, char *buf, size_t len);
 
