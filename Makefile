@@ -22,7 +22,7 @@ USER_LIB_SRCS := user/args.c user/limits.c user/pins.c user/counters.c \
 USER_LIB_SRCS += user/cli.c user/cli_link.c user/cli_class.c user/cli_tenant.c \
 	user/cli_lists.c user/cli_client.c user/cli_stats.c user/cli_policy.c \
 	user/cli_policy_view.c user/cli_buckets.c user/policy_load.c user/explain.c \
-	user/talkers.c user/log.c user/policy_cidrs.c
+	user/talkers.c user/log.c user/policy_cidrs.c user/counters_show.c
 USER_LIB_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_LIB_SRCS))
 BPF_OBJS := $(BUILD)/ratewall.bpf.o $(BUILD)/conns.bpf.o
 SKELS := $(BUILD)/ratewall.skel.h $(BUILD)/conns.skel.h

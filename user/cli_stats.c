@@ -14,7 +14,7 @@
 #include "attachment.h"
 #include "cli.h"
 #include "cli_objects.h"
-#include "counters.h"
+#include "counters_show.h"
 #include "log.h"
 #include "policy_apply.h"
 #include "policy_show.h"
@@ -69,70 +69,21 @@ static void sleep_s(double s)
 		;
 }
 
-/* Per second between two readings; a counter reset meanwhile (a class
- * renamed by an apply) reads as 0, not as a wrapped difference. */
-static double per_second(uint64_t now, uint64_t before, double elapsed)
-{
-	return now >= before ? round((double)(now - before) / elapsed * 10) / 10 : 0;
-}
-
 /* The counters as JSON; with `before` (read `elapsed` seconds earlier) the rates too. */
 static json_object *stats_json(const struct attachment *a, const struct rw_policy *pol,
 			       const struct counter_table *now, const struct counter_table *before,
 			       double elapsed)
 {
-	json_object *root = json_object_new_object(), *rows = json_object_new_array();
-	json_object *totals = json_object_new_object(), *rates = json_object_new_object();
-	char name[RW_NAME_MAX];
+	json_object *root = json_object_new_object();
 
 	json_object_object_add(root, "dev", json_object_new_string(a->ifname));
 	json_object_object_add(root, "interval_s", before ? json_object_new_double(elapsed) : NULL);
-	for (unsigned int cls = 0; cls < RW_MAX_CLASSES; cls++)
-		for (unsigned int r = 0; r < RW_REASON_MAX; r++)
-			for (unsigned int v = 0; v < RW_VERDICT_MAX; v++) {
-				uint32_t idx = rw_counter_index(cls, r, v);
-				const struct rw_counter *c = &now->slot[idx];
-				json_object *e;
-
-				if (!c->packets)
-					continue;
-				e = json_object_new_object();
-				json_object_object_add(e, "class", json_object_new_string(
-					live_class_name(pol, cls, name, sizeof(name))));
-				json_object_object_add(e, "reason", json_object_new_string(reason_name(r)));
-				json_object_object_add(e, "verdict", json_object_new_string(verdict_name(v)));
-				json_object_object_add(e, "packets", json_object_new_uint64(c->packets));
-				json_object_object_add(e, "bytes", json_object_new_uint64(c->bytes));
-				if (before) {
-					const struct rw_counter *b = &before->slot[idx];
-
-					json_object_object_add(e, "packets_per_s", json_object_new_double(
-						per_second(c->packets, b->packets, elapsed)));
-					json_object_object_add(e, "bytes_per_s", json_object_new_double(
-						per_second(c->bytes, b->bytes, elapsed)));
-				}
-				json_object_array_add(rows, e);
-			}
-	json_object_object_add(root, "counters", rows);
-	for (unsigned int v = 0; v < RW_VERDICT_MAX; v++) {
-		uint64_t n = counters_verdict_packets(now, v);
-
-		json_object_object_add(totals, verdict_name(v), json_object_new_uint64(n));
-		if (before)
-			json_object_object_add(rates, verdict_name(v), json_object_new_double(
-				per_second(n, counters_verdict_packets(before, v), elapsed)));
-	}
-	json_object_object_add(root, "totals", totals);
-	if (before)
-		json_object_object_add(root, "packets_per_s", rates);
-	else
-		json_object_put(rates);
+	counters_to_json(root, now, before, elapsed, pol);
 	return root;
 }
 
 static void stats_print(json_object *root)
 {
-	json_object *rows = json_object_object_get(root, "counters");
 	json_object *totals = json_object_object_get(root, "totals");
 	json_object *rates = json_object_object_get(root, "packets_per_s");
 	json_object *interval = json_object_object_get(root, "interval_s");
@@ -140,25 +91,8 @@ static void stats_print(json_object *root)
 	printf("%s: packets since attach", json_object_get_string(json_object_object_get(root, "dev")));
 	if (interval)
 		printf(", rates over %.1f s", json_object_get_double(interval));
-	printf("\n  %-16s %-12s %-10s %14s %16s", "class", "reason", "verdict", "packets", "bytes");
-	if (interval)
-		printf(" %12s %14s", "packets/s", "bytes/s");
 	printf("\n");
-	for (size_t i = 0; i < json_object_array_length(rows); i++) {
-		json_object *e = json_object_array_get_idx(rows, i);
-
-		printf("  %-16s %-12s %-10s %14" PRIu64 " %16" PRIu64,
-		       json_object_get_string(json_object_object_get(e, "class")),
-		       json_object_get_string(json_object_object_get(e, "reason")),
-		       json_object_get_string(json_object_object_get(e, "verdict")),
-		       json_object_get_uint64(json_object_object_get(e, "packets")),
-		       json_object_get_uint64(json_object_object_get(e, "bytes")));
-		if (interval)
-			printf(" %12.1f %14.1f",
-			       json_object_get_double(json_object_object_get(e, "packets_per_s")),
-			       json_object_get_double(json_object_object_get(e, "bytes_per_s")));
-		printf("\n");
-	}
+	counters_print(stdout, json_object_object_get(root, "counters"), interval != NULL);
 	printf("  total:");
 	for (unsigned int v = 0; v < RW_VERDICT_MAX; v++) {
 		printf(" %s %" PRIu64, verdict_name(v),

@@ -10,7 +10,7 @@
 #include <json-c/json.h>
 
 #include "conns_show.h"
-#include "counters.h"
+#include "counters_show.h"
 #include "log.h"
 #include "loader.h"
 #include "pins.h"
@@ -60,19 +60,9 @@ static const char *link_state(const struct attachment *a, const struct attachmen
 	return a->moved ? "moved" : "attached";
 }
 
-/* A class's name in the live policy; ids the policy no longer has keep their number. */
-static const char *class_label(const struct attachment_view *v, unsigned int cls)
-{
-	static char buf[RW_NAME_MAX];
-
-	return live_class_name(&v->policy.policy, cls, buf, sizeof(buf));
-}
-
 static json_object *view_to_json(const struct attachment *a, const struct attachment_view *v)
 {
 	json_object *o = json_object_new_object();
-	json_object *list = json_object_new_array();
-	json_object *totals = json_object_new_object();
 
 	json_object_object_add(o, "dev", json_object_new_string(a->ifname));
 	json_object_object_add(o, "pinned_as", json_object_new_string(a->pin_name));
@@ -102,30 +92,7 @@ static json_object *view_to_json(const struct attachment *a, const struct attach
 	json_object_object_add(o, "connections",
 			       conns_view_to_json(&v->conns, &v->cfg, &v->policy.policy));
 
-	for (unsigned int cls = 0; cls < RW_MAX_CLASSES; cls++)
-	for (unsigned int r = 0; r < RW_REASON_MAX; r++) {
-		for (unsigned int vd = 0; vd < RW_VERDICT_MAX; vd++) {
-			const struct rw_counter *c =
-				&v->counters.slot[rw_counter_index(cls, r, vd)];
-			json_object *e;
-
-			if (!c->packets)
-				continue;
-			e = json_object_new_object();
-			json_object_object_add(e, "class", json_object_new_string(class_label(v, cls)));
-			json_object_object_add(e, "reason", json_object_new_string(reason_name(r)));
-			json_object_object_add(e, "verdict", json_object_new_string(verdict_name(vd)));
-			json_object_object_add(e, "packets", json_object_new_uint64(c->packets));
-			json_object_object_add(e, "bytes", json_object_new_uint64(c->bytes));
-			json_object_array_add(list, e);
-		}
-	}
-	json_object_object_add(o, "counters", list);
-	for (unsigned int vd = 0; vd < RW_VERDICT_MAX; vd++)
-		json_object_object_add(totals, verdict_name(vd),
-				       json_object_new_uint64(
-					       counters_verdict_packets(&v->counters, vd)));
-	json_object_object_add(o, "totals", totals);
+	counters_to_json(o, &v->counters, NULL, 0, &v->policy.policy);
 	return o;
 }
 
@@ -146,20 +113,12 @@ static void print_text(const struct attachment *a, const struct attachment_view 
 	live_policy_print(stdout, &v->policy);
 	conns_view_print(stdout, &v->conns, &v->cfg, &v->policy.policy);
 	printf("  pins %s\n", a->dir);
-	printf("  %-16s %-12s %-10s %14s %16s\n", "class", "reason", "verdict", "packets",
-	       "bytes");
-	for (unsigned int cls = 0; cls < RW_MAX_CLASSES; cls++) {
-		for (unsigned int r = 0; r < RW_REASON_MAX; r++) {
-			for (unsigned int vd = 0; vd < RW_VERDICT_MAX; vd++) {
-				const struct rw_counter *c =
-					&v->counters.slot[rw_counter_index(cls, r, vd)];
+	{
+		json_object *counters = json_object_new_object();
 
-				if (c->packets)
-					printf("  %-16s %-12s %-10s %14" PRIu64 " %16" PRIu64 "\n",
-					       class_label(v, cls), reason_name(r), verdict_name(vd),
-					       (uint64_t)c->packets, (uint64_t)c->bytes);
-			}
-		}
+		counters_to_json(counters, &v->counters, NULL, 0, &v->policy.policy);
+		counters_print(stdout, json_object_object_get(counters, "counters"), false);
+		json_object_put(counters);
 	}
 }
 
