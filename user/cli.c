@@ -207,6 +207,30 @@ int cli_parse_only_dev(struct arg_cursor *cur, const char *where, const char **i
 	return CLI_OK;
 }
 
+int cli_parse_dev_and_word(struct arg_cursor *cur, const char *where, const char *what,
+			   const char **ifname, const char **word)
+{
+	static const char *const kws[] = { "dev", NULL };
+	const char *value;
+
+	*word = NULL;
+	while (cur->argc > 0) {
+		if (arg_match(cur->argv[0], kws) < 0) {
+			if (*word)
+				return cli_usage_error("%s takes one %s; '%s' is one too many", where,
+						       what, cur->argv[0]);
+			*word = cur->argv[0];
+			cur->argc--;
+			cur->argv++;
+			continue;
+		}
+		if (cli_keyword(cur, where, kws) < 0 || arg_take_value(cur, "dev", &value) ||
+		    cli_parse_dev(value, ifname))
+			return CLI_USAGE;
+	}
+	return CLI_OK;
+}
+
 int cli_pick_dev(const char *given, const char **ifname)
 {
 	static char names[8][IF_NAMESIZE];
@@ -269,6 +293,31 @@ int cli_change(const char *where, const char *given, const char **ifname_slot,
 		return rc;
 	*ifname_slot = ifname;
 	return loader_policy_edit(ifname, edit, ctx) ? CLI_FAIL : CLI_OK;
+}
+
+int cli_show(const char *where, const char *given,
+	     json_object *(*build)(const struct attachment *a, const void *ctx),
+	     void (*print)(json_object *root), const void *ctx)
+{
+	struct attachment a;
+	json_object *root;
+	int rc, lock;
+
+	if (privileges_check(where))
+		return CLI_FAIL;
+	rc = cli_open(given, &a, &lock);
+	if (rc)
+		return rc;
+	root = build(&a, ctx);
+	cli_close(&a, lock);
+	if (!root)
+		return CLI_FAIL;
+	if (cli.output == OUTPUT_TEXT)
+		print(root);
+	else
+		cli_print_json(root);
+	json_object_put(root);
+	return CLI_OK;
 }
 
 int cli_open(const char *given, struct attachment *a, int *lock)

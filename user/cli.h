@@ -68,6 +68,14 @@ int cli_parse_addr(const char *value, uint8_t *family, uint32_t addr[4]);
 int cli_parse_only_dev(struct arg_cursor *cur, const char *where, const char **ifname);
 
 /*
+ * Parses `[dev IFACE]` and at most one other word (into *word, NULL when
+ * none), in either order; `what` names that word in errors ("FILE",
+ * "NAME"). CLI_OK or CLI_USAGE after one line.
+ */
+int cli_parse_dev_and_word(struct arg_cursor *cur, const char *where, const char *what,
+			   const char **ifname, const char **word);
+
+/*
  * The interface a command works on: `dev IFACE` when given, else -d, else
  * the only attachment of this network namespace. Nothing attached is
  * CLI_FAIL; more than one without a choice is CLI_USAGE, naming them.
@@ -96,6 +104,15 @@ int cli_change(const char *where, const char *given, const char **ifname_slot,
 	       int (*edit)(struct policy *p, void *ctx), void *ctx);
 
 struct attachment;
+/*
+ * A command that reads: opens the attachment (cli_open), builds the
+ * answer as JSON with `build` (NULL after an error line), and prints it as
+ * JSON or, through `print`, as text, so both carry the same fields.
+ */
+int cli_show(const char *where, const char *given,
+	     struct json_object *(*build)(const struct attachment *a, const void *ctx),
+	     void (*print)(struct json_object *root), const void *ctx);
+
 /*
  * For commands that read: picks the interface (cli_pick_dev), takes the
  * shared lock and opens its attachment. Returns an enum cli_status; on

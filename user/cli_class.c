@@ -142,45 +142,22 @@ static void classes_print(json_object *root)
 	}
 }
 
+static json_object *build_classes(const struct attachment *a, const void *name)
+{
+	return classes_json(a, name);
+}
+
 static int class_show(struct arg_cursor *cur)
 {
-	static const char *const kws[] = { "dev", NULL };
-	const char *ifname = NULL, *name = NULL, *value;
-	struct attachment a;
-	json_object *root;
-	int rc, lock;
+	const char *ifname = NULL, *name;
+	int rc;
 
 	if (cli_wants_help(cur))
 		return cli_help(usage, cur);
-	while (cur->argc > 0) {
-		if (arg_match(cur->argv[0], kws) < 0) {
-			if (name)
-				return cli_usage_error("class show takes one NAME; '%s' is one too many",
-						       cur->argv[0]);
-			name = cur->argv[0];
-			cur->argc--;
-			cur->argv++;
-			continue;
-		}
-		if (cli_keyword(cur, "class show", kws) < 0 || arg_take_value(cur, "dev", &value) ||
-		    cli_parse_dev(value, &ifname))
-			return CLI_USAGE;
-	}
-	if (privileges_check("class show"))
-		return CLI_FAIL;
-	rc = cli_open(ifname, &a, &lock);
+	rc = cli_parse_dev_and_word(cur, "class show", "NAME", &ifname, &name);
 	if (rc)
 		return rc;
-	root = classes_json(&a, name);
-	cli_close(&a, lock);
-	if (!root)
-		return CLI_FAIL;
-	if (cli.output == OUTPUT_TEXT)
-		classes_print(root);
-	else
-		cli_print_json(root);
-	json_object_put(root);
-	return CLI_OK;
+	return cli_show("class show", ifname, build_classes, classes_print, name);
 }
 
 struct class_change {

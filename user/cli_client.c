@@ -18,7 +18,6 @@
 #include "explain.h"
 #include "log.h"
 #include "policy_show.h"
-#include "privileges.h"
 #include "talkers.h"
 
 #define TOP_DEFAULT 10
@@ -240,64 +239,26 @@ static void client_show_print(json_object *root)
 		printf("  talker: not among the heavy sources\n");
 }
 
-/* Opens the attachment for `ca`, builds the answer as JSON and prints it
- * as JSON or, through `print`, as text: both carry the same fields. */
-static int client_output(struct client_args *ca, const char *where,
-			 json_object *(*build)(const struct attachment *, const struct client_args *,
-					       const void *),
-			 void (*print)(json_object *), const void *extra)
+static json_object *build_show(const struct attachment *a, const void *ctx)
 {
-	struct attachment a;
-	json_object *root;
-	int rc, lock;
-
-	if (privileges_check(where))
-		return CLI_FAIL;
-	rc = cli_open(ca->ifname, &a, &lock);
-	if (rc)
-		return rc;
-	root = build(&a, ca, extra);
-	cli_close(&a, lock);
-	if (!root)
-		return CLI_FAIL;
-	if (cli.output == OUTPUT_TEXT)
-		print(root);
-	else
-		cli_print_json(root);
-	json_object_put(root);
-	return CLI_OK;
-}
-
-static json_object *build_show(const struct attachment *a, const struct client_args *ca,
-			       const void *extra)
-{
-	(void)extra;
-	return client_show_json(a, ca);
+	return client_show_json(a, ctx);
 }
 
 static int client_show(struct arg_cursor *cur)
 {
-	static const char *const kws[] = { "dev", NULL };
 	struct client_args ca = { 0 };
-	const char *value;
 	int rc;
 
 	if (cli_wants_help(cur))
 		return cli_help(usage, cur);
-	while (cur->argc > 0) {
-		if (looks_like_addr(cur->argv[0]) || arg_match(cur->argv[0], kws) < 0) {
-			rc = take_addr(cur, &ca, "client show");
-			if (rc)
-				return rc;
-			continue;
-		}
-		if (cli_keyword(cur, "client show", kws) < 0 || arg_take_value(cur, "dev", &value) ||
-		    cli_parse_dev(value, &ca.ifname))
-			return CLI_USAGE;
-	}
+	rc = cli_parse_dev_and_word(cur, "client show", "address", &ca.ifname, &ca.addr_text);
+	if (rc)
+		return rc;
 	if (!ca.addr_text)
 		return cli_usage_error("client show needs an address");
-	return client_output(&ca, "client show", build_show, client_show_print, NULL);
+	if (cli_parse_addr(ca.addr_text, &ca.family, ca.addr))
+		return CLI_USAGE;
+	return cli_show("client show", ca.ifname, build_show, client_show_print, &ca);
 }
 
 /* --- explain --------------------------------------------------------- */
@@ -307,11 +268,17 @@ static const char *outcome_name(enum explain_outcome o)
 	return o == EXPLAIN_REFUSE ? "refuse" : o == EXPLAIN_DECIDES ? "admit" : "pass";
 }
 
-static json_object *build_explain(const struct attachment *a, const struct client_args *ca,
-				  const void *extra)
+/* What `client explain` asks: the address and the packet from it. */
+struct explain_query {
+	struct client_args ca;
+	struct explain_packet pkt;
+};
+
+static json_object *build_explain(const struct attachment *a, const void *ctx)
 {
-	const struct explain_packet *in = extra;
-	struct explain_packet pkt = *in;
+	const struct explain_query *q = ctx;
+	const struct client_args *ca = &q->ca;
+	struct explain_packet pkt = q->pkt;
 	struct explain_maps m;
 	struct explain_result r;
 	struct rw_config cfg;
@@ -464,7 +431,11 @@ static int client_explain(struct arg_cursor *cur)
 		pkt.proto = udp ? RW_PROTO_UDP : RW_PROTO_TCP;
 	else if (pkt.syn)
 		return cli_usage_error("client explain: 'syn' needs 'port P' (a SYN goes to a port)");
-	return client_output(&ca, "client explain", build_explain, explain_print, &pkt);
+	{
+		struct explain_query q = { .ca = ca, .pkt = pkt };
+
+		return cli_show("client explain", ca.ifname, build_explain, explain_print, &q);
+	}
 }
 
 /* --- top ------------------------------------------------------------- */
@@ -476,11 +447,10 @@ struct top_opts {
 	uint64_t count;
 };
 
-static json_object *build_top(const struct attachment *a, const struct client_args *ca,
-			      const void *extra)
+static json_object *build_top(const struct attachment *a, const void *ctx)
 {
 	static const char *const by_names[] = { "drops", "conns", "packets" };
-	const struct top_opts *o = extra;
+	const struct top_opts *o = ctx;
 	json_object *root = json_object_new_object(), *rows = json_object_new_array();
 	struct rw_policy pol;
 	struct rw_config cfg;
@@ -488,7 +458,6 @@ static json_object *build_top(const struct attachment *a, const struct client_ar
 	char name[RW_NAME_MAX], key_text[64];
 	int err;
 
-	(void)ca;
 	err = policy_read_active(&a->maps, &slot, &pol);
 	if (!err && bpf_map_lookup_elem(a->maps.config_fd, &zero, &cfg))
 		err = -errno;
@@ -599,7 +568,7 @@ static int client_top(struct arg_cursor *cur)
 		if (kw == 2 && arg_parse_u64("count", value, 1, TOP_MAX, &o.count))
 			return CLI_USAGE;
 	}
-	return client_output(&ca, "client top", build_top, top_print, &o);
+	return cli_show("client top", ca.ifname, build_top, top_print, &o);
 }
 
 int cli_client(struct arg_cursor *cur)

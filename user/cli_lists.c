@@ -67,33 +67,21 @@ static int edit_list(struct policy *p, void *ctx)
 
 static int list_change(struct arg_cursor *cur, const char *list, bool add, void (*usage)(FILE *f))
 {
-	static const char *const kws[] = { "dev", NULL };
 	struct list_change chg = { .list = list, .add = add };
-	const char *ifname = NULL, *value;
+	const char *ifname = NULL, *cidr;
 	char where[16];
-	bool has_cidr = false;
+	int rc;
 
 	if (cli_wants_help(cur))
 		return cli_help(usage, cur);
 	snprintf(where, sizeof(where), "%s %s", list, add ? "add" : "del");
-	while (cur->argc > 0) {
-		if (arg_match(cur->argv[0], kws) < 0) {
-			if (has_cidr)
-				return cli_usage_error("%s takes one CIDR; '%s' is one too many", where,
-						       cur->argv[0]);
-			if (cli_parse_cidr(cur->argv[0], &chg.cidr))
-				return CLI_USAGE;
-			has_cidr = true;
-			cur->argc--;
-			cur->argv++;
-			continue;
-		}
-		if (cli_keyword(cur, where, kws) < 0 || arg_take_value(cur, "dev", &value) ||
-		    cli_parse_dev(value, &ifname))
-			return CLI_USAGE;
-	}
-	if (!has_cidr)
+	rc = cli_parse_dev_and_word(cur, where, "CIDR", &ifname, &cidr);
+	if (rc)
+		return rc;
+	if (!cidr)
 		return cli_usage_error("%s needs a CIDR", where);
+	if (cli_parse_cidr(cidr, &chg.cidr))
+		return CLI_USAGE;
 	return cli_change(where, ifname, &chg.ifname, edit_list, &chg);
 }
 

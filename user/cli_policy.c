@@ -62,28 +62,15 @@ static int policy_check(struct arg_cursor *cur)
 
 static int policy_apply(struct arg_cursor *cur)
 {
-	static const char *const kws[] = { "dev", NULL };
-	const char *ifname = NULL, *file = NULL, *value;
+	const char *ifname = NULL, *file;
 	struct policy_image *img;
 	int rc, err;
 
 	if (cli_wants_help(cur))
 		return cli_help(usage, cur);
-	while (cur->argc > 0) {
-		/* `dev IFACE` by keyword; the one other word is the file. */
-		if (arg_match(cur->argv[0], kws) < 0) {
-			if (file)
-				return cli_usage_error("policy apply takes one FILE; '%s' is one "
-						       "too many", cur->argv[0]);
-			file = cur->argv[0];
-			cur->argc--;
-			cur->argv++;
-			continue;
-		}
-		if (cli_keyword(cur, "policy apply", kws) < 0 || arg_take_value(cur, "dev", &value) ||
-		    cli_parse_dev(value, &ifname))
-			return CLI_USAGE;
-	}
+	rc = cli_parse_dev_and_word(cur, "policy apply", "FILE", &ifname, &file);
+	if (rc)
+		return rc;
 	if (!file)
 		return cli_usage_error("policy apply needs a FILE");
 	if (privileges_check("policy apply"))
@@ -101,52 +88,59 @@ static int policy_apply(struct arg_cursor *cur)
 	return err ? CLI_FAIL : CLI_OK;
 }
 
+/* {dev, hash, generation, live_edits, yaml}: the text of the slot in force. */
+static json_object *live_policy_json(const struct attachment *a, const void *ctx)
+{
+	struct rw_policy active;
+	json_object *o;
+	char hash[65];
+	uint32_t slot;
+	char *text;
+	int err;
+
+	(void)ctx;
+	err = policy_read_active(&a->maps, &slot, &active);
+	text = err ? NULL : policy_text_read(&a->maps, slot, active.text_len);
+	if (!text) {
+		rw_err("cannot read the live policy of %s: %s", a->ifname,
+		       strerror(err ? -err : errno));
+		return NULL;
+	}
+	policy_hash_hex(active.hash, hash);
+	o = json_object_new_object();
+	json_object_object_add(o, "dev", json_object_new_string(a->ifname));
+	json_object_object_add(o, "hash", json_object_new_string(hash));
+	json_object_object_add(o, "generation", json_object_new_uint64(active.generation));
+	json_object_object_add(o, "live_edits", json_object_new_uint64(active.live_edits));
+	json_object_object_add(o, "yaml", json_object_new_string(text));
+	free(text);
+	return o;
+}
+
+static void live_policy_text(json_object *o)
+{
+	uint64_t edits = json_object_get_uint64(json_object_object_get(o, "live_edits"));
+
+	printf("# live policy of %s: generation %llu, %llu command-line change%s since the "
+	       "last apply\n# hash %s\n%s",
+	       json_object_get_string(json_object_object_get(o, "dev")),
+	       (unsigned long long)json_object_get_uint64(json_object_object_get(o, "generation")),
+	       (unsigned long long)edits, edits == 1 ? "" : "s",
+	       json_object_get_string(json_object_object_get(o, "hash")),
+	       json_object_get_string(json_object_object_get(o, "yaml")));
+}
+
 static int policy_show(struct arg_cursor *cur)
 {
 	const char *ifname = NULL;
-	struct rw_policy active;
-	struct attachment a;
-	char hash[65];
-	uint32_t slot;
-	int rc, lock, err;
-	char *text;
+	int rc;
 
 	if (cli_wants_help(cur))
 		return cli_help(usage, cur);
 	rc = cli_parse_only_dev(cur, "policy show", &ifname);
-	if (!rc && privileges_check("policy show"))
-		rc = CLI_FAIL;
-	if (!rc)
-		rc = cli_open(ifname, &a, &lock);
 	if (rc)
 		return rc;
-	err = policy_read_active(&a.maps, &slot, &active);
-	text = err ? NULL : policy_text_read(&a.maps, slot, active.text_len);
-	if (!text) {
-		rw_err("cannot read the live policy of %s: %s", a.ifname,
-		       strerror(err ? -err : errno));
-		cli_close(&a, lock);
-		return CLI_FAIL;
-	}
-	policy_hash_hex(active.hash, hash);
-	if (cli.output == OUTPUT_TEXT) {
-		printf("# live policy of %s: generation %llu, %u command-line change%s since the "
-		       "last apply\n# hash %s\n%s", a.ifname, (unsigned long long)active.generation,
-		       active.live_edits, active.live_edits == 1 ? "" : "s", hash, text);
-	} else {
-		json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "dev", json_object_new_string(a.ifname));
-		json_object_object_add(o, "hash", json_object_new_string(hash));
-		json_object_object_add(o, "generation", json_object_new_uint64(active.generation));
-		json_object_object_add(o, "live_edits", json_object_new_uint64(active.live_edits));
-		json_object_object_add(o, "yaml", json_object_new_string(text));
-		cli_print_json(o);
-		json_object_put(o);
-	}
-	free(text);
-	cli_close(&a, lock);
-	return CLI_OK;
+	return cli_show("policy show", ifname, live_policy_json, live_policy_text, NULL);
 }
 
 int cli_policy(struct arg_cursor *cur)

@@ -130,8 +130,7 @@ static int show_model(const struct attachment *a, const struct policy *p, enum p
 int policy_view_show(struct arg_cursor *cur, const char *where, enum policy_view view,
 		     void (*usage)(FILE *f))
 {
-	static const char *const kws[] = { "dev", NULL };
-	const char *ifname = NULL, *name = NULL, *value;
+	const char *ifname = NULL, *name = NULL;
 	struct policy p = { 0 };
 	struct rw_policy active;
 	struct attachment a;
@@ -139,17 +138,11 @@ int policy_view_show(struct arg_cursor *cur, const char *where, enum policy_view
 
 	if (cli_wants_help(cur))
 		return cli_help(usage, cur);
-	while (cur->argc > 0) {
-		if (view == POLICY_VIEW_TENANTS && arg_match(cur->argv[0], kws) < 0 && !name) {
-			name = cur->argv[0];
-			cur->argc--;
-			cur->argv++;
-			continue;
-		}
-		if (cli_keyword(cur, where, kws) < 0 || arg_take_value(cur, "dev", &value) ||
-		    cli_parse_dev(value, &ifname))
-			return CLI_USAGE;
-	}
+	rc = view == POLICY_VIEW_TENANTS
+		     ? cli_parse_dev_and_word(cur, where, "NAME", &ifname, &name)
+		     : cli_parse_only_dev(cur, where, &ifname);
+	if (rc)
+		return rc;
 	if (privileges_check(where))
 		return CLI_FAIL;
 	rc = cli_open(ifname, &a, &lock);
