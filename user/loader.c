@@ -23,7 +23,7 @@
 #include "netns.h"
 #include "pins.h"
 #include "policy_apply.h"
-#include "policy_emit.h"
+#include "policy_load.h"
 #include "ratewall.skel.h"
 
 const char *attach_mode_name(unsigned int mode)
@@ -590,37 +590,6 @@ int loader_policy_apply(const char *ifname, const struct policy_image *img)
 	return err;
 }
 
-/* Cuts " (line N)" and " (first at line N)": lines of a text nobody wrote. */
-static void cut_line_refs(char *msg)
-{
-	char *open;
-
-	while ((open = strstr(msg, " (line ")) || (open = strstr(msg, " (first at line "))) {
-		char *close = strchr(open, ')');
-
-		if (!close)
-			break;
-		memmove(open, close + 1, strlen(close + 1) + 1);
-	}
-}
-
-/* Prints a check's errors about the edited policy without the made-up file's
- * name and lines: they describe the change, not a file the operator wrote. */
-static void print_change_errors(char *errors)
-{
-	char *line, *save = NULL;
-
-	for (line = strtok_r(errors, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		const char *msg = line;
-
-		/* "change:LINE: message" */
-		if (strncmp(msg, "change:", 7) == 0 && strstr(msg, ": "))
-			msg = strstr(msg, ": ") + 2;
-		cut_line_refs((char *)msg);
-		rw_err("the change is refused: %s", msg);
-	}
-}
-
 int live_policy_model(const struct policy_maps *m, const char *ifname, struct policy *p,
 		      struct rw_policy *active)
 {
@@ -653,11 +622,11 @@ int live_policy_model(const struct policy_maps *m, const char *ifname, struct po
 
 int loader_policy_edit(const char *ifname, policy_edit_fn edit, void *ctx)
 {
-	struct policy p = { 0 }, checked = { 0 };
+	struct policy p = { 0 };
 	struct policy_image *img = NULL;
 	struct rw_policy active;
-	char *text = NULL, errors[8192];
 	struct attachment a;
+	bool refused;
 	int lock, err;
 
 	lock = pins_lock(true);
@@ -669,27 +638,14 @@ int loader_policy_edit(const char *ifname, policy_edit_fn edit, void *ctx)
 	err = live_policy_model(&a.maps, ifname, &p, &active);
 	if (!err)
 		err = edit(&p, ctx);
-	/* The changed model is checked as a whole, like a file, by reading its
-	 * text back: errors that span entries (a prefix in two lists) surface. */
 	if (!err) {
-		text = policy_emit_yaml(&p);
-		err = text ? 0 : -ENOMEM;
-	}
-	if (!err && policy_parse_string("change", text, strlen(text), &checked, errors,
-					sizeof(errors))) {
-		print_change_errors(errors);
-		err = -EINVAL;
-	}
-	if (!err) {
-		img = policy_image_new(&checked);
-		err = img ? 0 : -ENOMEM;
+		img = policy_load_model(&p, "the change is refused: ", &refused);
+		err = img ? 0 : refused ? -EINVAL : -ENOMEM;
 	}
 	test_set_delay();
 	if (!err)
 		err = install_locked(&a, ifname, img, POLICY_EDIT);
 	policy_image_delete(img);
-	free(text);
-	policy_free(&checked);
 	policy_free(&p);
 	attachment_close(&a);
 unlock:

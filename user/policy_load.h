@@ -12,6 +12,14 @@
  */
 struct policy_image *policy_load(const char *path);
 
+/*
+ * A model built in code (a live change, the built-in policy) checked whole
+ * like a file and compiled. NULL when out of memory, or with *refused set
+ * after one line per error, each "LEAD message" (no file or line: nobody
+ * wrote one).
+ */
+struct policy_image *policy_load_model(const struct policy *p, const char *lead, bool *refused);
+
 /* The built-in policy with `packets` as the default class's per-source
  * packet bucket (NULL: the default one), checked like a file. NULL when
  * out of memory, or with *refused set after one error line when the
