@@ -35,10 +35,10 @@ static __always_inline int finish(__u32 class_id, __u32 reason, __u32 verdict,
  * is the bucket clock when the packet got that far (0 for one a list,
  * shed or a cap decided before): no clock is read here for it.
  */
-static __always_inline void note_talker(const struct rw_src_key *key, __u64 seed, bool refused,
+static __always_inline void note_talker(const struct rw_src_key *key, __u32 hash, bool refused,
 					__u64 now)
 {
-	__u32 slot = rw_talker_slot(key, seed);
+	__u32 slot = rw_talker_slot(hash);
 	struct rw_talker *t = bpf_map_lookup_elem(&rw_talkers, &slot);
 	__u32 epoch, idle;
 
@@ -106,11 +106,11 @@ static __always_inline __u32 refusal(int res, __u32 reason)
  * seen". Returns the refusing reason, RW_REASON_NO_STATE when no entry
  * could be made (the packet goes on to the other limits), or 0.
  */
-static __always_inline __u32 source_buckets(struct rw_src_key *key,
+static __always_inline __u32 source_buckets(struct rw_src_key *key, __u32 hash,
 					    const struct rw_config *cfg, __u64 pkt_limit,
 					    __u64 syn_limit, __u64 now)
 {
-	__u32 bit = rw_seen_bit(key, cfg->seen_seed, cfg->seen_mask);
+	__u32 bit = hash & cfg->seen_mask; /* rw_seen_bit() */
 	__u32 word = bit / 64;
 	__u64 mask = 1ULL << (bit % 64);
 	__u64 *seen = bpf_map_lookup_elem(&rw_seen, &word);
@@ -281,7 +281,7 @@ int ratewall_xdp(struct xdp_md *ctx)
 	struct packet_info pi = {};
 	struct rw_src_key key = {};
 	__u32 zero = 0, slot, class_id, tenant_id = 0, refused_as, reason, src_conn, class_conn;
-	__u32 verdict_reason, verdict;
+	__u32 verdict_reason, verdict, hash;
 	__u64 src_pkt, src_syn, now = 0;
 	bool malformed, syn;
 	__u8 mode;
@@ -313,6 +313,7 @@ int ratewall_xdp(struct xdp_md *ctx)
 	refused_as = mode == RW_CLASS_OBSERVE ? RW_VERDICT_WOULD_DROP : RW_VERDICT_DROP;
 	syn = !malformed && pi.tcp_syn;
 	source_key(&key, pi.family, pi.saddr, cfg, class_id);
+	hash = rw_key_hash(&key, cfg->seen_seed);
 
 	if (pi.family == 4 ? pol->has_cidrs4 : pol->has_cidrs6) {
 		__u32 match = source_cidr(&pi, slot);
@@ -341,7 +342,7 @@ int ratewall_xdp(struct xdp_md *ctx)
 
 	now = bpf_ktime_get_ns() << RW_TICK_SHIFT;
 	if (src_pkt || src_syn) {
-		reason = source_buckets(&key, cfg, src_pkt, src_syn, now);
+		reason = source_buckets(&key, hash, cfg, src_pkt, src_syn, now);
 		if (reason && reason != RW_REASON_NO_STATE)
 			{ verdict_reason = reason; verdict = refused_as; goto judged; }
 	}
@@ -363,6 +364,6 @@ int ratewall_xdp(struct xdp_md *ctx)
 	verdict = RW_VERDICT_PASS;
 judged:
 	/* One exit for every packet with a source: one copy of the talker update. */
-	note_talker(&key, cfg->seen_seed, verdict != RW_VERDICT_PASS, now);
+	note_talker(&key, hash, verdict != RW_VERDICT_PASS, now);
 	return finish(class_id, verdict_reason, verdict, bytes);
 }

@@ -158,19 +158,30 @@ struct rw_src_key {
 };
 
 /*
- * The filter bit of a key: a seeded multiply-xor hash of its five words,
- * different from the map's own hash. Bits are set before an entry is
- * inserted and never cleared, so "bit clear" always means "no entry";
- * anything that inserts into the per-source map must set the bit first.
+ * A key's hash: seeded multiply-xor over its five words, different from
+ * the map's own hash and keyed by a seed drawn at attach, so a sender
+ * cannot aim at another source's filter bit or talker slot. The program
+ * computes it once per packet for both.
  */
-static inline __u32 rw_seen_bit(const struct rw_src_key *key, __u64 seed, __u32 mask)
+static inline __u32 rw_key_hash(const struct rw_src_key *key, __u64 seed)
 {
 	const __u32 *w = (const __u32 *)key;
 	__u64 h = seed;
 
 	for (int i = 0; i < (int)(sizeof(*key) / sizeof(__u32)); i++)
 		h = (h ^ w[i]) * 0x9E3779B97F4A7C15ULL;
-	return (__u32)(h ^ (h >> 32)) & mask;
+	return (__u32)(h ^ (h >> 32));
+}
+
+/*
+ * The filter bit of a key: the hash's low bits. Bits are set before an
+ * entry is inserted and never cleared, so "bit clear" always means "no
+ * entry"; anything that inserts into the per-source map must set the bit
+ * first.
+ */
+static inline __u32 rw_seen_bit(const struct rw_src_key *key, __u64 seed, __u32 mask)
+{
+	return rw_key_hash(key, seed) & mask;
 }
 
 /* Per (source, class) bucket state: GCRA theoretical arrival times, in ticks. */
@@ -202,11 +213,10 @@ struct rw_talker {
 	__u64 drops;   /* dropped or would-be dropped */
 };
 
-/* The filter's keyed hash with another seed: a sender cannot pick a
- * victim's slot without knowing the seed, which is random per attach. */
-static inline __u32 rw_talker_slot(const struct rw_src_key *key, __u64 seed)
+/* A key's talker slot: the top 12 bits of its hash (rw_key_hash). */
+static inline __u32 rw_talker_slot(__u32 hash)
 {
-	return rw_seen_bit(key, seed ^ 0x5bd1e9955bd1e995ULL, RW_TALKER_SLOTS - 1);
+	return hash >> (32 - 12);
 }
 
 /*
