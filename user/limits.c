@@ -6,8 +6,6 @@
 
 void limit_opts_default(struct limit_opts *o)
 {
-	o->rate = RW_DEFAULT_RATE;
-	o->burst = RW_DEFAULT_BURST;
 	o->new_rate = RW_DEFAULT_NEW_RATE;
 	o->new_burst = RW_DEFAULT_NEW_BURST;
 	o->prefix4 = RW_DEFAULT_PREFIX4;

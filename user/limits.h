@@ -7,8 +7,6 @@
 #include "ratewall.h"
 
 struct limit_opts {
-	uint64_t rate;      /* built-in policy: packets per second per source */
-	uint64_t burst;     /* built-in policy: packets */
 	uint64_t new_rate;  /* new sources per second, all sources together */
 	uint64_t new_burst; /* new sources at once */
 	uint32_t prefix4;   /* 0..32 */
@@ -35,8 +33,7 @@ void prefix_mask6(uint32_t prefix, uint32_t mask[4]);
  * RW_SEEN_BITS_PER_ENTRY bits per entry, a power of two. */
 uint32_t seen_filter_words(uint32_t entries);
 
-/* Fills the fast-path fields and the echoed parameters of cfg (all but
- * rate and burst, which go into the built-in policy). */
+/* Fills the fast-path fields and the echoed parameters of cfg. */
 void limits_to_config(const struct limit_opts *o, struct rw_config *cfg);
 
 #endif
