@@ -266,7 +266,15 @@ int cli_pick_dev(const char *given, const char **ifname)
 void cli_print_json(json_object *o)
 {
 	output_json(o, cli.output);
-	cli.printed = true;
+}
+
+int cli_changed(int err)
+{
+	if (err)
+		return CLI_FAIL;
+	if (cli.output != OUTPUT_TEXT)
+		printf("null\n");
+	return CLI_OK;
 }
 
 int cli_help(void (*usage)(FILE *f), const struct arg_cursor *cur)
@@ -276,7 +284,6 @@ int cli_help(void (*usage)(FILE *f), const struct arg_cursor *cur)
 		return CLI_USAGE;
 	}
 	usage(stdout);
-	cli.printed = true;
 	return CLI_OK;
 }
 
@@ -292,7 +299,7 @@ int cli_change(const char *where, const char *given, const char **ifname_slot,
 	if (rc)
 		return rc;
 	*ifname_slot = ifname;
-	return loader_policy_edit(ifname, edit, ctx) ? CLI_FAIL : CLI_OK;
+	return cli_changed(loader_policy_edit(ifname, edit, ctx));
 }
 
 int cli_show(const char *where, const char *given,

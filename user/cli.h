@@ -24,7 +24,6 @@ enum cli_status {
 struct cli {
 	enum output_format output;
 	const char *dev; /* -d IFACE, or NULL */
-	bool printed;    /* something went to stdout: help or a JSON document */
 };
 
 extern struct cli cli;
@@ -81,6 +80,13 @@ int cli_parse_dev_and_word(struct arg_cursor *cur, const char *where, const char
  * CLI_FAIL; more than one without a choice is CLI_USAGE, naming them.
  */
 int cli_pick_dev(const char *given, const char **ifname);
+
+/*
+ * The answer of a command that changes something: `err` 0 is CLI_OK and,
+ * under -j, a JSON null as bpftool gives, so a script always reads one
+ * document; otherwise CLI_FAIL (the error line is out already).
+ */
+int cli_changed(int err);
 
 /* Prints `o` as -j or -p asked, on one line (or pretty). */
 void cli_print_json(struct json_object *o);

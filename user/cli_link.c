@@ -226,7 +226,7 @@ static int link_attach(struct arg_cursor *cur)
 		snprintf(img->cgroup, sizeof(img->cgroup), "%s", cgroup);
 	err = loader_attach(ifname, mode, &o, img);
 	policy_image_delete(img);
-	return err ? CLI_FAIL : CLI_OK;
+	return cli_changed(err);
 }
 
 static int link_detach(struct arg_cursor *cur)
@@ -245,7 +245,7 @@ static int link_detach(struct arg_cursor *cur)
 		return cli_usage_error("link detach needs 'dev IFACE' (or -d IFACE)");
 	if (privileges_check("link detach"))
 		return CLI_FAIL;
-	return loader_detach(ifname) ? CLI_FAIL : CLI_OK;
+	return cli_changed(loader_detach(ifname));
 }
 
 static int link_show(struct arg_cursor *cur)
@@ -260,10 +260,7 @@ static int link_show(struct arg_cursor *cur)
 		return rc;
 	if (privileges_check("link show"))
 		return CLI_FAIL;
-	if (status_show(ifname ? ifname : cli.dev, cli.output))
-		return CLI_FAIL;
-	cli.printed = true;
-	return CLI_OK;
+	return status_show(ifname ? ifname : cli.dev, cli.output) ? CLI_FAIL : CLI_OK;
 }
 
 enum set_kw { SET_DEV, SET_MALFORMED, SET_NEW_RATE, SET_NEW_BURST, SET_SHED };
@@ -318,7 +315,7 @@ static int link_set(struct arg_cursor *cur)
 	rc = cli_pick_dev(ifname, &ifname);
 	if (rc)
 		return rc;
-	return loader_set(ifname, &chg) ? CLI_FAIL : CLI_OK;
+	return cli_changed(loader_set(ifname, &chg));
 }
 
 int cli_link(struct arg_cursor *cur)

@@ -85,7 +85,7 @@ static int policy_apply(struct arg_cursor *cur)
 	}
 	err = loader_policy_apply(ifname, img);
 	policy_image_delete(img);
-	return err ? CLI_FAIL : CLI_OK;
+	return cli_changed(err);
 }
 
 /* {dev, hash, generation, live_edits, yaml}: the text of the slot in force. */

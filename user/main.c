@@ -83,7 +83,6 @@ static int cmd_help(struct arg_cursor *cur)
 {
 	(void)cur;
 	usage(stdout);
-	cli.printed = true;
 	return CLI_OK;
 }
 
@@ -91,7 +90,6 @@ static int cmd_version(struct arg_cursor *cur)
 {
 	(void)cur;
 	printf("ratewall %s\n", RW_VERSION);
-	cli.printed = true;
 	return CLI_OK;
 }
 
@@ -116,10 +114,5 @@ int main(int argc, char **argv)
 	rw_notes_to_stderr = cli.output != OUTPUT_TEXT;
 	cur.argc = argc - 1;
 	cur.argv = argv + 1;
-	rc = cli_dispatch(&cur, "ratewall", objects, run, usage);
-	/* As bpftool: a change that succeeds answers -j with null, so a
-	 * script always gets one JSON document. */
-	if (rc == CLI_OK && cli.output != OUTPUT_TEXT && !cli.printed)
-		printf("null\n");
-	return rc;
+	return cli_dispatch(&cur, "ratewall", objects, run, usage);
 }
