@@ -140,6 +140,7 @@ static int run_stats(const char *ifname, double interval, uint64_t rounds, bool 
 	int rc, lock;
 
 	if (!prev || !cur) {
+		rw_err("out of memory");
 		free(prev);
 		free(cur);
 		return CLI_FAIL;

@@ -149,8 +149,10 @@ static int tenant_add(struct arg_cursor *cur)
 	if (cli_wants_help(cur))
 		return cli_help(usage, cur);
 	chg = calloc(1, sizeof(*chg));
-	if (!chg)
+	if (!chg) {
+		rw_err("out of memory");
 		return CLI_FAIL;
+	}
 	scope = &chg->all;
 	while (cur->argc > 0) {
 		int kw;
@@ -220,8 +222,10 @@ static int tenant_del(struct arg_cursor *cur)
 	if (cli_wants_help(cur))
 		return cli_help(usage, cur);
 	chg = calloc(1, sizeof(*chg));
-	if (!chg)
+	if (!chg) {
+		rw_err("out of memory");
 		return CLI_FAIL;
+	}
 	while (cur->argc > 0) {
 		int kw;
 

@@ -636,8 +636,12 @@ int loader_policy_edit(const char *ifname, policy_edit_fn edit, void *ctx)
 	if (err)
 		goto unlock;
 	err = live_policy_model(&a.maps, ifname, &p, &active);
-	if (!err)
+	if (!err) {
 		err = edit(&p, ctx);
+		/* The edits say why they refuse; running out of memory they leave to us. */
+		if (err == -ENOMEM)
+			rw_err("out of memory changing the policy of %s", ifname);
+	}
 	if (!err) {
 		img = policy_load_model(&p, "the change is refused: ", &refused);
 		err = img ? 0 : refused ? -EINVAL : -ENOMEM;

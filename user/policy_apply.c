@@ -149,8 +149,10 @@ static int write_text(int fd, uint32_t slot, const struct policy_image *img)
 		return -E2BIG;
 	}
 	chunk = malloc(sizeof(*chunk));
-	if (!chunk)
+	if (!chunk) {
+		rw_err("out of memory writing the text of the new policy");
 		return -ENOMEM;
+	}
 	for (uint32_t i = 0; i < chunks && !err; i++) {
 		uint32_t key = rw_policy_text_key(slot, i);
 		size_t off = (size_t)i * RW_POLICY_TEXT_CHUNK, n = img->text_len - off;

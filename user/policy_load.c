@@ -67,8 +67,10 @@ struct policy_image *policy_load_model(const struct policy *p, const char *lead,
 	/* Checked like a file, through its text, so that errors spanning
 	 * entries (a prefix in two lists, a 208-day window) are found too. */
 	text = policy_emit_yaml(p);
-	if (!text)
+	if (!text) {
+		rw_err("out of memory writing a policy's text");
 		return NULL;
+	}
 	if (policy_parse_string("policy", text, strlen(text), &checked, errors, sizeof(errors))) {
 		report_errors(errors, lead);
 		*refused = true;
