@@ -10,7 +10,7 @@ BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
 	-Iinclude -Iuser -I$(BUILD)
-LDLIBS  := -lbpf -lelf -lz -ljson-c -lyaml -lcrypto -lm
+LDLIBS  := -lbpf -lelf -lz -ljson-c -lyaml -lcrypto -lm -lmnl
 
 USER_LIB_SRCS := user/args.c user/limits.c user/pins.c user/counters.c \
 	user/attachment.c user/loader.c user/status.c user/netns.c \
@@ -23,13 +23,15 @@ USER_LIB_SRCS += user/cli.c user/cli_link.c user/cli_class.c user/cli_tenant.c \
 	user/cli_lists.c user/cli_client.c user/cli_stats.c user/cli_policy.c \
 	user/cli_policy_view.c user/cli_buckets.c user/policy_load.c user/explain.c \
 	user/talkers.c user/log.c user/policy_cidrs.c user/counters_show.c
+USER_LIB_SRCS += user/accept_queue.c
 USER_LIB_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_LIB_SRCS))
 BPF_OBJS := $(BUILD)/ratewall.bpf.o $(BUILD)/conns.bpf.o
 SKELS := $(BUILD)/ratewall.skel.h $(BUILD)/conns.skel.h
 
 TEST_UNIT := $(BUILD)/tests/unit_args $(BUILD)/tests/unit_limits $(BUILD)/tests/unit_pins \
 	$(BUILD)/tests/unit_policy_parse $(BUILD)/tests/unit_policy_compile \
-	$(BUILD)/tests/unit_policy_emit $(BUILD)/tests/unit_bucket_math
+	$(BUILD)/tests/unit_policy_emit $(BUILD)/tests/unit_bucket_math \
+	$(BUILD)/tests/unit_accept_queue
 TEST_BPF := $(BUILD)/tests/bpf_verdicts $(BUILD)/tests/bpf_new_sources $(BUILD)/tests/bpf_policy \
 	$(BUILD)/tests/bpf_concurrency $(BUILD)/tests/bpf_conn_caps $(BUILD)/tests/bpf_conn_race \
 	$(BUILD)/tests/bpf_explain

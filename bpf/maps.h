@@ -90,4 +90,33 @@ struct {
 	__type(value, struct rw_counter);
 } rw_counters SEC(".maps");
 
+/* Refusal entries by (source, class, reason, verdict); see rw_event_key. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, RW_EVENT_ENTRIES);
+	__type(key, struct rw_event_key);
+	__type(value, struct rw_event_entry);
+} rw_event_entries SEC(".maps");
+
+/* Never touched by the program: what the daemon has written of each entry. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, RW_EVENT_ENTRIES);
+	__type(key, struct rw_event_key);
+	__type(value, struct rw_event_acct);
+} rw_event_acct SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, RW_EVENT_RING_BYTES);
+} rw_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RW_EVSTAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} rw_event_stats SEC(".maps");
+
 #endif /* RATEWALL_MAPS_H */

@@ -3,7 +3,8 @@
  * ratewall XDP program: parse, pick the policy slot, the route class and
  * the source's list and tenant, then run the limits most specific first
  * (shed, connection caps, per source, tenant, class), stopping at the first
- * refusal. Every verdict is counted by class and reason.
+ * refusal. Every verdict is counted by class and reason, and every
+ * refusal in its (source, limit) event entry.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -12,6 +13,7 @@
 #include "gcra.h"
 #include "maps.h"
 #include "classify.h"
+#include "events.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -365,5 +367,7 @@ int ratewall_xdp(struct xdp_md *ctx)
 judged:
 	/* One exit for every packet with a source: one copy of the talker update. */
 	note_talker(&key, hash, verdict != RW_VERDICT_PASS, now);
+	if (verdict != RW_VERDICT_PASS)
+		report_refusal(&pi, class_id, verdict_reason, verdict, pol->event_interval_ms);
 	return finish(class_id, verdict_reason, verdict, bytes);
 }

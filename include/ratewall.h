@@ -282,7 +282,8 @@ struct rw_policy {
 	__u8 has_cidrs4;     /* 0: skip the trie for IPv4 sources */
 	__u8 has_cidrs6;
 	__u8 has_ports;      /* 0: no class claims a port, skip the port table */
-	__u8 pad[5];
+	__u8 pad;
+	__u32 event_interval_ms; /* refusal events: at most one per (source, limit) per this */
 	/* read by userspace only */
 	__u64 generation;    /* counts applies since attach; 1 is the first */
 	__u64 applied_at_ns; /* CLOCK_REALTIME */
@@ -354,7 +355,7 @@ struct rw_class_state {
  * reads another build's attachment as its own (the config's size alone
  * misses changes that keep it).
  */
-#define RW_CONFIG_LAYOUT 7
+#define RW_CONFIG_LAYOUT 8
 
 /*
  * Live configuration, one entry in an array map. The program reads the
@@ -398,6 +399,70 @@ struct rw_config {
  */
 struct rw_global_state {
 	__u64 new_src_tat;    /* GCRA TAT of the new-source budget, in ticks */
+	__u64 pad[7];
+	__u64 event_src_tat;  /* GCRA TAT of the event-entry budget, its own line */
+};
+
+/*
+ * Refusal events. A refused packet adds one to its (source, class,
+ * reason, verdict) entry; the first refusal of an entry, and then at most
+ * one per interval, sends an event through the ring buffer carrying the
+ * entry's packet count so far. The daemon writes the difference from what
+ * it wrote last (kept in the userspace-only rw_event_acct map, so that a
+ * restart neither repeats nor loses any), and after a quiet interval it
+ * writes what came after the last event itself. A flood of millions of
+ * packets per second is so a few lines per source per second.
+ *
+ * Entries are made for new sources only while a budget of
+ * RW_EVENT_NEW_RATE a second lasts, so a spoofed flood costs no LRU
+ * insert per packet; past it, a refusal counts under its class's "other
+ * sources" entry (family 0, address zero).
+ */
+#define RW_EVENT_ENTRIES 16384
+#define RW_EVENT_RING_BYTES (256 * 1024)
+#define RW_EVENT_NEW_RATE 1000ULL  /* new entries per second */
+#define RW_EVENT_NEW_BURST 1000ULL
+#define RW_DEFAULT_EVENT_INTERVAL_MS 1000U
+#define RW_EVENT_INTERVAL_MIN_MS 100U
+#define RW_EVENT_INTERVAL_MAX_MS 3600000U
+
+struct rw_event_key {
+	__u32 addr[4];  /* the source address as sent, unmasked; zero for other sources */
+	__u16 class_id;
+	__u8 family;    /* 4, 6, or 0 for a class's other sources */
+	__u8 reason;    /* enum rw_reason */
+	__u8 verdict;   /* RW_VERDICT_DROP or RW_VERDICT_WOULD_DROP */
+	__u8 pad[3];
+};
+
+struct rw_event_entry {
+	__u64 born_ns;  /* CLOCK_MONOTONIC when made: tells a remade entry from the old one */
+	__u64 sent_ns;  /* when the kernel last sent an event for it; 0: never */
+	__u64 packets;  /* refusals since born */
+};
+
+/* What the ring buffer carries: an entry's state when it was sent. */
+struct rw_event {
+	struct rw_event_key key;
+	__u64 ts_ns;    /* CLOCK_MONOTONIC */
+	__u64 born_ns;
+	__u64 packets;  /* the entry's count when sent, not the count since the last event */
+};
+
+/* What the daemon has written of an entry (userspace only). */
+struct rw_event_acct {
+	__u64 born_ns;
+	__u64 written;  /* packets covered by lines already written */
+};
+
+/* The event path's own counters, per CPU. Order is ABI. */
+enum rw_event_stat {
+	RW_EVSTAT_SENT = 0,   /* events put into the ring buffer */
+	RW_EVSTAT_RING_FULL,  /* events not sent: the ring buffer was full (the packets are
+			       * carried by the entry's next event) */
+	RW_EVSTAT_OTHER,      /* refusals counted under "other sources": the entry budget was spent */
+	RW_EVSTAT_NO_ENTRY,   /* refusals not counted in any entry (the table refused an insert) */
+	RW_EVSTAT_MAX,
 };
 
 /*

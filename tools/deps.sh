@@ -8,7 +8,8 @@ set -euo pipefail
 packages=(
 	make gcc clang llvm pkg-config
 	libbpf-dev bpftool libelf-dev zlib1g-dev
-	libjson-c-dev libcmocka-dev libyaml-dev libssl-dev
+	libjson-c-dev libcmocka-dev libyaml-dev libssl-dev libmnl-dev
+	libmicrohttpd-dev prometheus curl
 	iproute2 util-linux jq
 )
 if [ "${1:-}" = bench ]; then

@@ -42,6 +42,10 @@
 #define RW_PIN_POLICY_TEXT "policy_text"
 #define RW_PIN_TALKERS "talkers"
 #define RW_PIN_GLOBAL "global"
+#define RW_PIN_EVENTS "events"
+#define RW_PIN_EVENT_ENTRIES "event_entries"
+#define RW_PIN_EVENT_ACCT "event_acct"
+#define RW_PIN_EVENT_STATS "event_stats"
 
 /* An interface name as its pin directory is named, and back. Decoding
  * refuses (-EINVAL) what encoding a valid interface name cannot produce,

@@ -54,6 +54,8 @@ struct policy_cidr {
 	int line;
 };
 
+#define POLICY_MESH_ID_MAX 64
+
 struct policy_tenant {
 	char name[RW_NAME_MAX];
 	int line;
@@ -61,7 +63,11 @@ struct policy_tenant {
 	size_t n_cidrs;
 	struct policy_buckets all;                      /* all its sources, every class */
 	struct policy_buckets per_class[RW_MAX_CLASSES]; /* by class id; absent: count 0 */
+	char mesh_node_id[POLICY_MESH_ID_MAX];           /* for its events; "" when not given */
 };
+
+/* How events name a client: its address, or a keyed hash of it. */
+enum policy_client_id { POLICY_CLIENT_ADDRESS = 0, POLICY_CLIENT_HASHED };
 
 struct policy {
 	/* classes[0] is the default class, named "default"; the classes list
@@ -78,6 +84,10 @@ struct policy {
 	int conn_table_line;
 	char cgroup[4096];     /* cgroup v2 directory of the gateway */
 	int cgroup_line;
+	/* `events:` settings */
+	uint32_t event_interval_ms; /* 0: not given (RW_DEFAULT_EVENT_INTERVAL_MS) */
+	enum policy_client_id client_id;
+	char client_key[4096];      /* the key file of hashed client ids */
 };
 
 /*

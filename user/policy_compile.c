@@ -203,6 +203,10 @@ static void hash_image(struct policy_image *img)
 	EVP_DigestUpdate(ctx, img->tenants, sizeof(img->tenants[0]) * (img->policy.n_tenants + 1));
 	EVP_DigestUpdate(ctx, &img->conn_table, sizeof(img->conn_table));
 	EVP_DigestUpdate(ctx, img->cgroup, strlen(img->cgroup) + 1);
+	/* Event settings count only when set, so that policies without them
+	 * keep the hash they had before events existed. */
+	if (img->event_settings[0])
+		EVP_DigestUpdate(ctx, img->event_settings, strlen(img->event_settings) + 1);
 	for (size_t i = 0; i < img->n_cidrs; i++) {
 		const struct policy_image_cidr *c = &img->cidrs[i];
 
@@ -213,6 +217,22 @@ static void hash_image(struct policy_image *img)
 	}
 	EVP_DigestFinal_ex(ctx, img->policy.hash, &len);
 	EVP_MD_CTX_free(ctx);
+}
+
+/* What the policy says about events, as one string for the hash: "" when
+ * it says nothing. */
+static void event_settings(const struct policy *p, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = 0;
+	if (p->event_interval_ms || p->client_id != POLICY_CLIENT_ADDRESS)
+		used += (size_t)snprintf(buf, len, "interval=%u id=%d key=%s;",
+					 p->event_interval_ms, (int)p->client_id, p->client_key);
+	for (size_t t = 0; t < p->n_tenants && used < len; t++)
+		if (p->tenants[t].mesh_node_id[0])
+			used += (size_t)snprintf(buf + used, len - used, "%s=%s;", p->tenants[t].name,
+						 p->tenants[t].mesh_node_id);
 }
 
 int policy_compile(const struct policy *p, struct policy_image *img)
@@ -229,6 +249,9 @@ int policy_compile(const struct policy *p, struct policy_image *img)
 	fill_ports(p, img);
 	img->conn_table = p->conn_table;
 	snprintf(img->cgroup, sizeof(img->cgroup), "%s", p->cgroup);
+	img->policy.event_interval_ms =
+		p->event_interval_ms ? p->event_interval_ms : RW_DEFAULT_EVENT_INTERVAL_MS;
+	event_settings(p, img->event_settings, sizeof(img->event_settings));
 	for (size_t t = 0; t < p->n_tenants; t++) {
 		const struct policy_tenant *pt = &p->tenants[t];
 		struct rw_tenant_limits *tl = &img->tenants[t + 1];

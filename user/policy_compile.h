@@ -30,6 +30,8 @@ struct policy_image {
 	/* attach-time settings; 0 / "" when the policy leaves them to attach */
 	uint32_t conn_table;
 	char cgroup[4096];
+	/* events: interval, client ids and tenants' mesh node ids, for the hash */
+	char event_settings[RW_MAX_TENANTS * (RW_NAME_MAX + POLICY_MESH_ID_MAX) + 4200];
 };
 
 /* The bucket word of a limit: rw_limit_pack(interval, burst), 0 when absent. */

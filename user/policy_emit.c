@@ -335,6 +335,27 @@ static void tenant(struct emit_ctx *c, const struct policy *p, const struct poli
 	}
 	if (any)
 		map_end(c);
+	if (t->mesh_node_id[0])
+		key_text(c, "mesh_node_id", t->mesh_node_id);
+	map_end(c);
+}
+
+static void events(struct emit_ctx *c, const struct policy *p)
+{
+	char interval[32];
+
+	if (!p->event_interval_ms && p->client_id == POLICY_CLIENT_ADDRESS)
+		return;
+	scalar(c, "events");
+	map_start(c, false);
+	if (p->event_interval_ms) {
+		policy_format_interval(p->event_interval_ms, interval, sizeof(interval));
+		key_text(c, "interval", interval);
+	}
+	if (p->client_id == POLICY_CLIENT_HASHED) {
+		key_text(c, "client_id", "hashed");
+		key_text(c, "client_key", p->client_key);
+	}
 	map_end(c);
 }
 
@@ -379,6 +400,7 @@ static void document(struct emit_ctx *c, const struct policy *p)
 	cidrs(c, "allow", p->allow, p->n_allow, false);
 	cidrs(c, "deny", p->deny, p->n_deny, false);
 	connections(c, p);
+	events(c, p);
 	map_end(c);
 	emit(c, &ev, yaml_document_end_event_initialize(&ev, 1));
 	emit(c, &ev, yaml_stream_end_event_initialize(&ev));

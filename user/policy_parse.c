@@ -232,6 +232,45 @@ static void parse_connections(struct parse_ctx *c, const yaml_node_t *node)
 	}
 }
 
+/* `events: { interval: 1s, client_id: address|hashed, client_key: PATH }` */
+static void parse_events(struct parse_ctx *c, const yaml_node_t *node)
+{
+	static const char *const keys[] = { "interval", "client_id", "client_key", NULL };
+	struct policy *p = c->p;
+	yaml_node_t *v[3];
+	char msg[POLICY_MSG_MAX], q[POLICY_MSG_MAX / 2];
+	const char *text;
+
+	if (!read_mapping(c, node, "events", keys, v))
+		return;
+	if (v[0] && (text = scalar_text(c, v[0], "interval")) &&
+	    !policy_parse_interval(text, &p->event_interval_ms, msg, sizeof(msg)))
+		policy_error(c->e, line_of(v[0]), "%s", msg);
+	if (v[1] && (text = scalar_text(c, v[1], "client_id"))) {
+		if (!strcmp(text, "hashed")) {
+			p->client_id = POLICY_CLIENT_HASHED;
+		} else if (strcmp(text, "address")) {
+			policy_quote(text, q, sizeof(q));
+			policy_error(c->e, line_of(v[1]), "client_id %s must be address or hashed", q);
+		}
+	}
+	if (v[2] && (text = scalar_text(c, v[2], "client_key"))) {
+		policy_quote(text, q, sizeof(q));
+		if (text[0] != '/')
+			policy_error(c->e, line_of(v[2]), "client_key %s must be an absolute path", q);
+		else if (strlen(text) >= sizeof(p->client_key))
+			policy_error(c->e, line_of(v[2]), "client_key path %s is too long", q);
+		else
+			snprintf(p->client_key, sizeof(p->client_key), "%s", text);
+	}
+	/* a hashed id without a key would be a plain hash anyone can reverse */
+	if (p->client_id == POLICY_CLIENT_HASHED && !v[2])
+		policy_error(c->e, line_of(v[1]),
+			     "client_id hashed needs client_key: the file of the hash's secret key");
+	else if (p->client_id != POLICY_CLIENT_HASHED && v[2])
+		policy_error(c->e, line_of(v[2]), "client_key is only used with client_id: hashed");
+}
+
 static void parse_mode(struct parse_ctx *c, const yaml_node_t *node, enum rw_class_mode *mode)
 {
 	const char *text = scalar_text(c, node, "mode");
@@ -422,9 +461,10 @@ static void parse_tenant_classes(struct parse_ctx *c, const yaml_node_t *node,
 
 static void parse_tenant(struct parse_ctx *c, const yaml_node_t *node, size_t index)
 {
-	static const char *const keys[] = { "name", "cidrs", "packets", "syn", "classes", NULL };
+	static const char *const keys[] = { "name",    "cidrs",        "packets", "syn",
+					    "classes", "mesh_node_id", NULL };
 	struct policy_tenant *t = &c->p->tenants[index];
-	yaml_node_t *v[5];
+	yaml_node_t *v[6];
 	char msg[POLICY_MSG_MAX], label[64];
 	const char *name;
 
@@ -457,6 +497,12 @@ static void parse_tenant(struct parse_ctx *c, const yaml_node_t *node, size_t in
 	parse_buckets(c, v[2], v[3], &t->all);
 	if (v[4])
 		parse_tenant_classes(c, v[4], t);
+	if (v[5] && (name = scalar_text(c, v[5], "mesh_node_id"))) {
+		if (policy_parse_mesh_id(name, msg, sizeof(msg)))
+			strcpy(t->mesh_node_id, name);
+		else
+			policy_error(c->e, line_of(v[5]), "%s", msg);
+	}
 }
 
 static void parse_tenants(struct parse_ctx *c, const yaml_node_t *node)
@@ -500,9 +546,9 @@ static void parse_version(struct parse_ctx *c, const yaml_node_t *node)
 static void parse_policy(struct parse_ctx *c, const yaml_node_t *root)
 {
 	static const char *const keys[] = { "version", "default", "classes", "tenants",
-					    "allow",   "deny",    "connections", NULL };
+					    "allow",   "deny",    "connections", "events", NULL };
 	struct policy *p = c->p;
-	yaml_node_t *v[7];
+	yaml_node_t *v[8];
 	char seen[POLICY_MSG_MAX / 2];
 
 	if (root->type != YAML_MAPPING_NODE) {
@@ -529,6 +575,8 @@ static void parse_policy(struct parse_ctx *c, const yaml_node_t *root)
 		parse_cidrs(c, v[5], "deny", &p->deny, &p->n_deny);
 	if (v[6])
 		parse_connections(c, v[6]);
+	if (v[7])
+		parse_events(c, v[7]);
 	/* bad entries were not stored, so these see only what parsed */
 	if (!policy_errors_stopped(c->e)) {
 		policy_check_ports(p, c->e);

@@ -188,6 +188,59 @@ bool policy_parse_count(const char *what, const char *text, uint64_t min, uint64
 	return true;
 }
 
+bool policy_parse_interval(const char *text, uint32_t *ms, char *msg, size_t len)
+{
+	static const struct {
+		const char *unit;
+		uint64_t ms;
+	} units[] = { { "ms", 1 }, { "s", 1000 }, { "m", 60000 } };
+	size_t digits = strspn(text, "0123456789");
+	char q[POLICY_MSG_MAX / 2];
+	uint64_t n;
+	bool overflow;
+
+	for (size_t i = 0; digits && i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(text + digits, units[i].unit))
+			continue;
+		if (parse_decimal(text, digits, &n, &overflow) &&
+		    n <= RW_EVENT_INTERVAL_MAX_MS / units[i].ms &&
+		    n * units[i].ms >= RW_EVENT_INTERVAL_MIN_MS) {
+			*ms = (uint32_t)(n * units[i].ms);
+			return true;
+		}
+		break;
+	}
+	policy_quote(text, q, sizeof(q));
+	snprintf(msg, len, "interval %s must be a duration like 500ms, 1s or 2m, from %ums to %um", q,
+		 RW_EVENT_INTERVAL_MIN_MS, RW_EVENT_INTERVAL_MAX_MS / 60000);
+	return false;
+}
+
+void policy_format_interval(uint32_t ms, char *buf, size_t len)
+{
+	if (ms % 60000 == 0)
+		snprintf(buf, len, "%um", ms / 60000);
+	else if (ms % 1000 == 0)
+		snprintf(buf, len, "%us", ms / 1000);
+	else
+		snprintf(buf, len, "%ums", ms);
+}
+
+bool policy_parse_mesh_id(const char *text, char *msg, size_t len)
+{
+	static const char allowed[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				      "0123456789._:-";
+	size_t n = strlen(text);
+	char q[POLICY_MSG_MAX / 2];
+
+	if (n && n < POLICY_MESH_ID_MAX && strspn(text, allowed) == n)
+		return true;
+	policy_quote(text, q, sizeof(q));
+	snprintf(msg, len, "mesh_node_id %s must be 1 to %d letters, digits or . _ : -", q,
+		 POLICY_MESH_ID_MAX - 1);
+	return false;
+}
+
 bool policy_parse_mode(const char *text, enum rw_class_mode *mode, char *msg, size_t len)
 {
 	char q[POLICY_MSG_MAX / 2];

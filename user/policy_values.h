@@ -47,6 +47,13 @@ const char *policy_proto_name(enum rw_port_proto proto);
 bool policy_parse_cidr(const char *text, struct policy_cidr *out, char *msg, size_t len);
 void policy_format_cidr(const struct policy_cidr *cidr, char *buf, size_t len);
 
+/* "500ms", "1s" or "2m", from RW_EVENT_INTERVAL_MIN_MS to _MAX_MS; and back. */
+bool policy_parse_interval(const char *text, uint32_t *ms, char *msg, size_t len);
+void policy_format_interval(uint32_t ms, char *buf, size_t len);
+
+/* A mesh node id: 1 to 63 of letters, digits and . _ : - */
+bool policy_parse_mesh_id(const char *text, char *msg, size_t len);
+
 /* `class "web"` or `tenant "ci"`, or where it is written when it has no name. */
 void policy_class_label(const struct policy_class *cl, char *buf, size_t len);
 void policy_tenant_label(const struct policy_tenant *t, char *buf, size_t len);

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * Refusal events, aggregated in the kernel: see rw_event_key in
+ * ratewall.h. Runs for refused packets only, never on the admit path.
+ */
+#ifndef RATEWALL_EVENTS_H
+#define RATEWALL_EVENTS_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "ratewall.h"
+#include "gcra.h"
+#include "maps.h"
+#include "parse.h"
+
+static __always_inline void event_stat(__u32 which)
+{
+	__u64 *n = bpf_map_lookup_elem(&rw_event_stats, &which);
+
+	if (n)
+		(*n)++;
+}
+
+/*
+ * The entry a refusal counts in: the source's own, made while the entry
+ * budget lasts, else its class's "other sources" entry.
+ */
+static __always_inline struct rw_event_entry *event_entry(struct rw_event_key *k, __u64 now_ns)
+{
+	struct rw_event_entry fresh = { .born_ns = now_ns };
+	struct rw_event_entry *e = bpf_map_lookup_elem(&rw_event_entries, k);
+	__u64 interval = (RW_NS_PER_SEC << RW_TICK_SHIFT) / RW_EVENT_NEW_RATE;
+	struct rw_global_state *g;
+	__u32 zero = 0;
+
+	if (e)
+		return e;
+	g = bpf_map_lookup_elem(&rw_global, &zero);
+	if (g && gcra_take(&g->event_src_tat, now_ns << RW_TICK_SHIFT, interval,
+			   RW_EVENT_NEW_BURST * interval) != GCRA_ADMIT) {
+		event_stat(RW_EVSTAT_OTHER);
+		__builtin_memset(k->addr, 0, sizeof(k->addr));
+		k->family = 0;
+		e = bpf_map_lookup_elem(&rw_event_entries, k);
+		if (e)
+			return e;
+	}
+	/* Another CPU may make it first: then count in the one it made. */
+	bpf_map_update_elem(&rw_event_entries, k, &fresh, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&rw_event_entries, k);
+}
+
+/*
+ * Counts one refusal in its entry and sends the entry's count when its
+ * interval has passed since the last send. One CPU wins the send by
+ * compare-and-swap on sent_ns. A full ring buffer loses no packets: the
+ * count stays in the entry for the next event.
+ */
+static __noinline void report_refusal(const struct packet_info *pi, __u32 class_id,
+				      __u32 reason, __u32 verdict, __u32 interval_ms)
+{
+	struct rw_event_key k = {
+		.class_id = (__u16)class_id,
+		.family = pi->family,
+		.reason = (__u8)reason,
+		.verdict = (__u8)verdict,
+	};
+	__u64 now = bpf_ktime_get_ns(), sent;
+	struct rw_event_entry *e;
+	struct rw_event *ev;
+
+	__builtin_memcpy(k.addr, pi->saddr, sizeof(k.addr));
+	e = event_entry(&k, now);
+	if (!e) {
+		event_stat(RW_EVSTAT_NO_ENTRY);
+		return;
+	}
+	__sync_fetch_and_add(&e->packets, 1);
+	sent = *(volatile __u64 *)&e->sent_ns;
+	if (sent && now - sent < (__u64)interval_ms * 1000000)
+		return;
+	if (__sync_val_compare_and_swap(&e->sent_ns, sent, now) != sent)
+		return;
+	ev = bpf_ringbuf_reserve(&rw_events, sizeof(*ev), 0);
+	if (!ev) {
+		event_stat(RW_EVSTAT_RING_FULL);
+		return;
+	}
+	ev->key = k;
+	ev->ts_ns = now;
+	ev->born_ns = e->born_ns;
+	ev->packets = *(volatile __u64 *)&e->packets;
+	bpf_ringbuf_submit(ev, 0);
+	event_stat(RW_EVSTAT_SENT);
+}
+
+#endif /* RATEWALL_EVENTS_H */
