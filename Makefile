@@ -10,7 +10,7 @@ BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
 	-Iinclude -Iuser -I$(BUILD)
-LDLIBS  := -lbpf -lelf -lz -ljson-c -lyaml -lcrypto -lm -lmnl
+LDLIBS  := -lbpf -lelf -lz -ljson-c -lyaml -lcrypto -lm -lmnl -lmicrohttpd
 
 USER_LIB_SRCS := user/args.c user/limits.c user/pins.c user/counters.c \
 	user/attachment.c user/loader.c user/status.c user/netns.c \
@@ -23,7 +23,9 @@ USER_LIB_SRCS += user/cli.c user/cli_link.c user/cli_class.c user/cli_tenant.c \
 	user/cli_lists.c user/cli_client.c user/cli_stats.c user/cli_policy.c \
 	user/cli_policy_view.c user/cli_buckets.c user/policy_load.c user/explain.c \
 	user/talkers.c user/log.c user/policy_cidrs.c user/counters_show.c
-USER_LIB_SRCS += user/accept_queue.c
+# The daemon: metrics, refusal events and what they read.
+USER_LIB_SRCS += user/accept_queue.c user/daemon.c user/daemon_opts.c user/event_stream.c \
+	user/event_line.c user/event_sink.c user/client_id.c user/metrics.c user/metrics_http.c
 USER_LIB_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_LIB_SRCS))
 BPF_OBJS := $(BUILD)/ratewall.bpf.o $(BUILD)/conns.bpf.o
 SKELS := $(BUILD)/ratewall.skel.h $(BUILD)/conns.skel.h

@@ -13,5 +13,6 @@ int cli_deny(struct arg_cursor *cur);
 int cli_client(struct arg_cursor *cur);
 int cli_stats(struct arg_cursor *cur);
 int cli_policy(struct arg_cursor *cur);
+int cli_daemon(struct arg_cursor *cur);
 
 #endif

@@ -249,7 +249,8 @@ int explain(const struct explain_maps *m, const struct explain_packet *pkt, uint
 	slot = cfg.policy_slot & (RW_POLICY_SLOTS - 1);
 	if (bpf_map_lookup_elem(m->policy.policy_fd, &slot, &pol))
 		return -errno;
-	r->class_id = class_of(m, &pol, slot, pkt);
+	r->class_id = pkt->by_class ? pkt->class_id & (RW_MAX_CLASSES - 1)
+				    : class_of(m, &pol, slot, pkt);
 	snprintf(r->class_name, sizeof(r->class_name), "%s",
 		 live_class_name(&pol, r->class_id, name, sizeof(name)));
 	cl = &pol.classes[r->class_id];

@@ -28,6 +28,10 @@ struct explain_packet {
 	enum rw_port_proto proto;
 	uint16_t port;
 	bool syn;
+	/* with `by_class`, judged in class_id whatever the port says: an
+	 * event knows its class, not a port */
+	bool by_class;
+	uint32_t class_id;
 };
 
 enum explain_outcome {

@@ -12,9 +12,9 @@
 
 #include "cli.h"
 #include "cli_objects.h"
+#include "version.h"
 #include "log.h"
 
-#define RW_VERSION "0.2.0"
 
 static void usage(FILE *f)
 {
@@ -30,6 +30,7 @@ static void usage(FILE *f)
 		"  client  show | explain | top             one source's state; heaviest sources\n"
 		"  stats   show | watch                     verdict counters and rates\n"
 		"  policy  check | apply | show             the policy file and the live policy\n"
+		"  daemon  [dev IFACE] [metrics ..] [events ..]  metrics and refusal events\n"
 		"Options:\n"
 		"  -j, --json        JSON output (stable fields, see the man page)\n"
 		"  -p, --pretty      pretty-printed JSON output\n"
@@ -97,11 +98,11 @@ int main(int argc, char **argv)
 {
 	static const char *const objects[] = { "link",	 "class",  "tenant", "allow",
 					       "deny",	 "client", "stats",  "policy",
-					       "help",	 "version", NULL };
+					       "daemon", "help",   "version", NULL };
 	static int (*const run[])(struct arg_cursor *) = { cli_link,   cli_class, cli_tenant,
 							   cli_allow,  cli_deny,  cli_client,
-							   cli_stats,  cli_policy, cmd_help,
-							   cmd_version };
+							   cli_stats,  cli_policy, cli_daemon,
+							   cmd_help,   cmd_version };
 	struct arg_cursor cur;
 	int rc;
 

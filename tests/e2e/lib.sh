@@ -229,6 +229,55 @@ rw_settle() {
 	return 0
 }
 
+# --- the daemon ----------------------------------------------------------------
+
+# rw_daemon NS LOG ARGS...: `ratewall daemon ARGS...` in NS, in the
+# background, its stderr appended to LOG. Sets RW_DAEMON_PID (nsenter
+# execs ratewall, so that is the daemon's own PID) and registers a stop.
+rw_daemon() {
+	local ns=$1 log=$2
+	shift 2
+	nsenter --net="/run/netns/$ns" "$RATEWALL" daemon "$@" 2>>"$log" &
+	RW_DAEMON_PID=$!
+	at_exit "kill $RW_DAEMON_PID; wait $RW_DAEMON_PID"
+}
+
+# rw_daemon_stop PID: SIGTERM, then its exit status in RW_DAEMON_RC (124
+# when it had not stopped after ~5 s). Not in $(...): wait needs the parent.
+rw_daemon_stop() {
+	local pid=$1 i
+	RW_DAEMON_RC=0
+	kill -TERM "$pid"
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		RW_DAEMON_RC=124
+		return 0
+	fi
+	wait "$pid" || RW_DAEMON_RC=$?
+}
+
+# http_get NS URL: the body of a GET from inside NS (loopback there).
+http_get() { in_ns "$1" curl -sS --max-time 5 "$2"; }
+
+# wait_healthy NS ADDR:PORT: until /healthz answers ok (at most 5 s).
+wait_healthy() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[ "$(in_ns "$1" curl -s --max-time 1 "http://$2/healthz" 2>/dev/null)" = ok ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# metric TEXT_FILE SERIES: the value of one series of an exposition
+# (the name with its labels, as printed), 0 when absent.
+metric() {
+	awk -v s="$2" '$1 == s { v = $2 } END { print v == "" ? 0 : v }' "$1"
+}
+
 # --- traffic ----------------------------------------------------------------
 
 # burst NS ARGS...: udp_burst in NS; prints its JSON line.

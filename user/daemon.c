@@ -1,0 +1,425 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+/*
+ * `ratewall daemon`: runs in the foreground beside an attachment (made
+ * here when there is none), serves its metrics, writes its refusal events
+ * as JSON lines, and leaves the limiter running when it stops unless told
+ * to detach. One thread: the event ring, the HTTP endpoint, signals and a
+ * tick share one epoll loop, so nothing needs a lock.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "cli.h"
+#include "cli_objects.h"
+#include "daemon_opts.h"
+#include "event_line.h"
+#include "event_sink.h"
+#include "event_stream.h"
+#include "loader.h"
+#include "log.h"
+#include "metrics.h"
+#include "metrics_http.h"
+#include "pins.h"
+#include "policy_load.h"
+#include "privileges.h"
+
+#define TICK_MS 100
+#define COUNT_SOURCES_EVERY_NS (15 * 1000000000ULL)
+#define CHECK_PINS_EVERY_NS 1000000000ULL
+/* /healthz fails when the loop has not ticked for this long */
+#define STALL_NS (3 * 1000000000ULL)
+
+struct daemon {
+	const struct daemon_opts *o;
+	struct attachment a;
+	uint32_t config_map_id;
+	struct policy model;
+	struct rw_policy active;
+	uint32_t slot;
+	struct event_line_ctx lines;
+	struct event_sink sink;
+	struct event_stream stream;
+	struct metrics_http *http;
+	struct daemon_health health;
+	char unhealthy[200]; /* why, or "" */
+	uint64_t last_tick_ns, last_flush_ns, last_count_ns, last_pins_ns;
+	bool opened, stop, detached;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * RW_NS_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+static double real_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int64_t realtime_offset_ns(void)
+{
+	struct timespec r, m;
+
+	clock_gettime(CLOCK_REALTIME, &r);
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	return ((int64_t)r.tv_sec - (int64_t)m.tv_sec) * (int64_t)RW_NS_PER_SEC +
+	       ((int64_t)r.tv_nsec - (int64_t)m.tv_nsec);
+}
+
+static int map_id(int fd, uint32_t *id)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	*id = info.id;
+	return 0;
+}
+
+/* Attaches when nothing is attached; applies `policy FILE` when something is. */
+static int ensure_attached(const struct daemon_opts *o)
+{
+	struct policy_image *img = NULL;
+	char dir[4096];
+	bool attached, refused;
+	int err;
+
+	/* Pins under that name say "attached"; whether they are sound is for
+	 * attachment_open to say, with its own errors. */
+	err = pins_dev_dir_here(dir, sizeof(dir), o->ifname);
+	if (err) {
+		rw_err("cannot find the pins of %s: %s", o->ifname, strerror(-err));
+		return err;
+	}
+	attached = access(dir, F_OK) == 0;
+	if (attached && !o->policy_file)
+		return 0;
+	img = o->policy_file ? policy_load(o->policy_file) : policy_load_builtin(NULL, &refused);
+	if (!img)
+		return -EINVAL;
+	if (attached) {
+		err = loader_policy_apply(o->ifname, img);
+	} else {
+		struct limit_opts lo;
+
+		limit_opts_default(&lo);
+		err = loader_attach(o->ifname, o->mode, &lo, img);
+		if (!err)
+			rw_err("attached to %s", o->ifname);
+	}
+	policy_image_delete(img);
+	return err;
+}
+
+/* Reads the live policy again when its slot or generation moved. */
+static int refresh_policy(struct daemon *d, bool force)
+{
+	struct rw_config cfg;
+	struct rw_policy pol;
+	uint32_t zero = 0, slot;
+	int lock, err;
+
+	if (bpf_map_lookup_elem(d->a.maps.config_fd, &zero, &cfg))
+		return -errno;
+	slot = cfg.policy_slot & (RW_POLICY_SLOTS - 1);
+	if (bpf_map_lookup_elem(d->a.maps.policy_fd, &slot, &pol))
+		return -errno;
+	if (!force && slot == d->slot && pol.generation == d->active.generation &&
+	    !memcmp(pol.hash, d->active.hash, sizeof(pol.hash)))
+		return 0;
+	lock = pins_lock(false);
+	if (lock < 0)
+		return lock;
+	policy_free(&d->model);
+	err = live_policy_model(&d->a.maps, d->o->ifname, &d->model, &d->active);
+	pins_unlock(lock);
+	if (err)
+		return err;
+	d->slot = slot;
+	d->lines.key.len = 0;
+	if (d->model.client_id == POLICY_CLIENT_HASHED) {
+		err = client_key_read(d->model.client_key, &d->lines.key);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int write_record(const struct event_record *r, void *ctx)
+{
+	struct daemon *d = ctx;
+	json_object *line = event_line_build(&d->lines, r, mono_ns());
+	int err;
+
+	if (!line) {
+		d->sink.write_errors++;
+		return -ENOMEM;
+	}
+	err = event_sink_write(&d->sink, json_object_to_json_string_ext(line, JSON_C_TO_STRING_PLAIN));
+	json_object_put(line);
+	return err;
+}
+
+static int render(void *ctx, char **text, size_t *len)
+{
+	struct daemon *d = ctx;
+
+	d->health.healthy = !d->unhealthy[0];
+	return metrics_render(&d->a, &d->health, text, len);
+}
+
+static bool healthy(void *ctx, char *why, size_t len)
+{
+	struct daemon *d = ctx;
+
+	if (mono_ns() - d->last_tick_ns > STALL_NS) {
+		snprintf(why, len, "the daemon's loop has not run for over 3 s");
+		return false;
+	}
+	snprintf(why, len, "%s", d->unhealthy);
+	return !d->unhealthy[0];
+}
+
+/* False once the pins are gone or are another attachment's: the limiter
+ * was detached (or replaced) under us. */
+static bool still_attached(struct daemon *d)
+{
+	char path[4096];
+	uint32_t id = 0;
+	int fd;
+
+	if (pins_path(path, sizeof(path), d->a.dir, RW_PIN_CONFIG))
+		return false;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return false;
+	map_id(fd, &id);
+	close(fd);
+	return id == d->config_map_id;
+}
+
+static void tick(struct daemon *d)
+{
+	uint64_t now = mono_ns();
+	uint32_t interval_ms = d->active.event_interval_ms ? d->active.event_interval_ms
+							   : RW_DEFAULT_EVENT_INTERVAL_MS;
+	int err;
+
+	d->last_tick_ns = now;
+	d->lines.realtime_offset_ns = realtime_offset_ns();
+	if (now - d->last_pins_ns >= CHECK_PINS_EVERY_NS) {
+		d->last_pins_ns = now;
+		if (!still_attached(d)) {
+			rw_err("%s was detached; the daemon stops", d->o->ifname);
+			d->stop = d->detached = true;
+			return;
+		}
+	}
+	err = refresh_policy(d, false);
+	if (err)
+		snprintf(d->unhealthy, sizeof(d->unhealthy), "cannot read the live policy: %s",
+			 strerror(-err));
+	else if (d->sink.write_errors && d->unhealthy[0] == 0)
+		snprintf(d->unhealthy, sizeof(d->unhealthy), "event lines could not be written");
+	else if (!d->sink.write_errors)
+		d->unhealthy[0] = 0;
+	/* half an interval: a quiet source's last packets are written within 1.5 intervals */
+	if (d->o->events && now - d->last_flush_ns >= (uint64_t)interval_ms * 500000) {
+		d->last_flush_ns = now;
+		event_stream_flush(&d->stream, now, interval_ms);
+	}
+	if (d->http && (!d->last_count_ns || now - d->last_count_ns >= COUNT_SOURCES_EVERY_NS)) {
+		int64_t n = map_count_entries(d->a.sources_fd);
+
+		d->last_count_ns = now;
+		if (n >= 0) {
+			d->health.tracked_sources = (uint64_t)n;
+			d->health.tracked_at = real_seconds();
+		}
+	}
+	if (d->http)
+		metrics_http_run(d->http);
+}
+
+static int add_fd(int ep, int fd, uint32_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
+
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+enum { TAG_SIGNAL = 1, TAG_RING, TAG_HTTP };
+
+static void on_signal(struct daemon *d, int sfd)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			if (d->o->events && event_sink_reopen(&d->sink) == 0)
+				rw_err("reopened %s", d->sink.path);
+		} else {
+			d->stop = true;
+		}
+	}
+}
+
+static int run_loop(struct daemon *d, int sfd)
+{
+	struct epoll_event evs[8];
+	int ep = epoll_create1(EPOLL_CLOEXEC), err;
+
+	if (ep < 0)
+		return -errno;
+	err = add_fd(ep, sfd, TAG_SIGNAL);
+	if (!err && d->o->events)
+		err = add_fd(ep, event_stream_fd(&d->stream), TAG_RING);
+	if (!err && d->http)
+		err = add_fd(ep, metrics_http_fd(d->http), TAG_HTTP);
+	if (err) {
+		rw_err("cannot poll: %s", strerror(-err));
+		close(ep);
+		return err;
+	}
+	while (!d->stop) {
+		uint64_t now = mono_ns();
+		int wait = TICK_MS, n;
+
+		if (now - d->last_tick_ns < (uint64_t)TICK_MS * 1000000)
+			wait = (int)((d->last_tick_ns + (uint64_t)TICK_MS * 1000000 - now) / 1000000);
+		n = epoll_wait(ep, evs, 8, wait);
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.u32 == TAG_SIGNAL)
+				on_signal(d, sfd);
+			else if (evs[i].data.u32 == TAG_RING)
+				event_stream_consume(&d->stream);
+			else if (evs[i].data.u32 == TAG_HTTP)
+				metrics_http_run(d->http);
+		}
+		if (mono_ns() - d->last_tick_ns >= (uint64_t)TICK_MS * 1000000)
+			tick(d);
+	}
+	close(ep);
+	return 0;
+}
+
+static int daemon_start(struct daemon *d)
+{
+	struct metrics_http_handlers h = { .render = render, .healthy = healthy, .ctx = d };
+	int lock, err;
+
+	lock = pins_lock(false);
+	if (lock < 0)
+		return lock;
+	err = attachment_open(d->o->ifname, &d->a);
+	pins_unlock(lock);
+	if (err)
+		return err;
+	d->opened = true;
+	err = map_id(d->a.maps.config_fd, &d->config_map_id);
+	if (!err)
+		err = refresh_policy(d, true);
+	if (err)
+		return err;
+	d->lines.instance_id = d->o->instance_id;
+	d->lines.model = &d->model;
+	d->lines.active = &d->active;
+	d->lines.maps = (struct explain_maps){ .policy = d->a.maps, .conns = d->a.conns,
+					       .sources_fd = d->a.sources_fd,
+					       .global_fd = d->a.global_fd };
+	d->lines.realtime_offset_ns = realtime_offset_ns();
+	d->health.start_time = real_seconds();
+	if (d->o->events) {
+		err = event_sink_open(&d->sink, d->o->events);
+		if (!err)
+			err = event_stream_open(&d->stream, &d->a.events, write_record, d);
+		if (err)
+			return err;
+		d->health.sink = &d->sink;
+		d->health.stream = &d->stream;
+	}
+	if (d->o->metrics) {
+		d->http = metrics_http_start(d->o->metrics, &h);
+		if (!d->http)
+			return -EADDRNOTAVAIL;
+	}
+	rw_err("daemon on %s: metrics %s, events %s, instance %s", d->o->ifname,
+	       d->o->metrics ? d->o->metrics : "off", d->o->events ? d->o->events : "off",
+	       d->o->instance_id);
+	return 0;
+}
+
+static void daemon_stop(struct daemon *d)
+{
+	if (d->o->events && d->stream.ring) {
+		/* what the ring still holds and what quiet sources left, before going */
+		if (!d->detached)
+			event_stream_flush(&d->stream, mono_ns(), 0);
+		event_stream_close(&d->stream);
+	}
+	event_sink_close(&d->sink);
+	metrics_http_stop(d->http);
+	policy_free(&d->model);
+	if (d->opened)
+		attachment_close(&d->a);
+}
+
+int cli_daemon(struct arg_cursor *cur)
+{
+	struct daemon_opts o;
+	struct daemon *d;
+	sigset_t sigs;
+	int rc, sfd, err;
+
+	rc = daemon_opts_parse(cur, &o);
+	if (rc != CLI_OK)
+		return rc;
+	if (privileges_check("daemon"))
+		return CLI_FAIL;
+	/* signals arrive through the loop, never in the middle of a write */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd < 0) {
+		rw_err("cannot take signals: %s", strerror(errno));
+		return CLI_FAIL;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		rw_err("out of memory starting the daemon");
+		close(sfd);
+		return CLI_FAIL;
+	}
+	d->o = &o;
+	err = ensure_attached(&o);
+	if (!err)
+		err = daemon_start(d);
+	if (!err)
+		err = run_loop(d, sfd);
+	daemon_stop(d);
+	close(sfd);
+	if (!err && o.detach_on_exit && !d->detached) {
+		err = loader_detach(o.ifname);
+		if (!err)
+			rw_err("detached from %s", o.ifname);
+	}
+	free(d);
+	return err ? CLI_FAIL : CLI_OK;
+}

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+#include <errno.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "event_stream.h"
+#include "log.h"
+#include "percpu.h"
+
+/*
+ * The packets of an entry not yet written, given its count now (`total`),
+ * recorded as written. An account of an earlier incarnation of the entry
+ * (another born_ns) counts as nothing written.
+ */
+static uint64_t take_unwritten(struct event_stream *s, const struct rw_event_key *key,
+			       uint64_t born_ns, uint64_t total)
+{
+	struct rw_event_acct acct;
+	uint64_t written = 0;
+
+	if (bpf_map_lookup_elem(s->maps.acct_fd, key, &acct) == 0 && acct.born_ns == born_ns)
+		written = acct.written;
+	if (total <= written)
+		return 0;
+	acct.born_ns = born_ns;
+	acct.written = total;
+	if (bpf_map_update_elem(s->maps.acct_fd, key, &acct, BPF_ANY))
+		s->acct_errors++;
+	return total - written;
+}
+
+static int on_ring_event(void *ctx, void *data, size_t size)
+{
+	struct event_stream *s = ctx;
+	const struct rw_event *ev = data;
+	struct event_record r;
+
+	if (size < sizeof(*ev))
+		return 0;
+	r.key = ev->key;
+	r.ts_ns = ev->ts_ns;
+	r.packets = take_unwritten(s, &ev->key, ev->born_ns, ev->packets);
+	s->records++;
+	if (r.packets)
+		s->emit(&r, s->ctx);
+	return 0;
+}
+
+int event_stream_open(struct event_stream *s, const struct event_maps *maps,
+		      event_record_fn emit, void *ctx)
+{
+	memset(s, 0, sizeof(*s));
+	s->maps = *maps;
+	s->emit = emit;
+	s->ctx = ctx;
+	s->ring = ring_buffer__new(maps->ring_fd, on_ring_event, s, NULL);
+	if (!s->ring) {
+		int err = -errno;
+
+		rw_err("cannot read the events ring buffer: %s", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int event_stream_fd(const struct event_stream *s)
+{
+	return ring_buffer__epoll_fd(s->ring);
+}
+
+int event_stream_consume(struct event_stream *s)
+{
+	int n = ring_buffer__consume(s->ring);
+
+	return n < 0 ? n : 0;
+}
+
+/* Forgets the accounts of entries gone from the table or made anew. */
+static void forget_gone(struct event_stream *s)
+{
+	struct rw_event_key key, next;
+	struct rw_event_entry e;
+	struct rw_event_acct acct;
+	bool more = bpf_map_get_next_key(s->maps.acct_fd, NULL, &next) == 0;
+
+	while (more) {
+		key = next;
+		more = bpf_map_get_next_key(s->maps.acct_fd, &key, &next) == 0;
+		if (bpf_map_lookup_elem(s->maps.acct_fd, &key, &acct))
+			continue;
+		if (bpf_map_lookup_elem(s->maps.entries_fd, &key, &e) || e.born_ns != acct.born_ns)
+			bpf_map_delete_elem(s->maps.acct_fd, &key);
+	}
+}
+
+int event_stream_flush(struct event_stream *s, uint64_t now_ns, uint32_t interval_ms)
+{
+	uint64_t interval_ns = (uint64_t)interval_ms * 1000000;
+	struct rw_event_key key, next;
+	struct rw_event_entry e;
+	struct event_record r;
+	int err = bpf_map_get_next_key(s->maps.entries_fd, NULL, &next) ? -errno : 0;
+
+	/* Events first: what they carry must not be written as a flush. */
+	event_stream_consume(s);
+	while (err == 0) {
+		key = next;
+		err = bpf_map_get_next_key(s->maps.entries_fd, &key, &next) ? -errno : 0;
+		if (bpf_map_lookup_elem(s->maps.entries_fd, &key, &e))
+			continue;
+		/* A recent event means the next refusal sends another, carrying these. */
+		if (e.sent_ns && now_ns - e.sent_ns < interval_ns)
+			continue;
+		r.key = key;
+		r.ts_ns = now_ns;
+		r.packets = take_unwritten(s, &key, e.born_ns, e.packets);
+		if (r.packets) {
+			s->flushed++;
+			s->emit(&r, s->ctx);
+		}
+	}
+	if (err != -ENOENT)
+		return err;
+	forget_gone(s);
+	return 0;
+}
+
+void event_stream_close(struct event_stream *s)
+{
+	ring_buffer__free(s->ring);
+	s->ring = NULL;
+}
+
+int event_stats_read(int stats_fd, uint64_t out[RW_EVSTAT_MAX])
+{
+	return percpu_sum(stats_fd, RW_EVSTAT_MAX, 1, out);
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * The Prometheus text exposition of an attachment: verdict counters,
+ * live limits per class and tenant, connections, map fill, the event
+ * path and the daemon's own health (README "Metrics" lists them). Series
+ * are per class, tenant, verdict and reason: never one per client.
+ */
+#ifndef RW_METRICS_H
+#define RW_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "attachment.h"
+#include "event_sink.h"
+#include "event_stream.h"
+
+/* What only the daemon knows. */
+struct daemon_health {
+	double start_time;         /* CLOCK_REALTIME seconds */
+	bool healthy;              /* loop ticking, attachment present, events writable */
+	uint64_t tracked_sources;  /* entries of the per-source table, counted ... */
+	double tracked_at;         /* ... at this CLOCK_REALTIME second; 0: not yet */
+	const struct event_sink *sink;     /* NULL without an events output */
+	const struct event_stream *stream;
+};
+
+/* The exposition as one malloc'd string (*text, *len); 0 or -errno. */
+int metrics_render(const struct attachment *a, const struct daemon_health *d, char **text,
+		   size_t *len);
+
+/* Entries in a hash map, counted in batches; -errno on failure. */
+int64_t map_count_entries(int fd);
+
+#endif
