@@ -317,9 +317,29 @@ static int run_loop(struct daemon *d, int sfd)
 	return 0;
 }
 
-static int daemon_start(struct daemon *d)
+/* The outputs first: a port in use or an unwritable file must stop the
+ * daemon before it attaches anything. No request is served before the loop. */
+static int open_outputs(struct daemon *d)
 {
 	struct metrics_http_handlers h = { .render = render, .healthy = healthy, .ctx = d };
+	int err;
+
+	if (d->o->events) {
+		err = event_sink_open(&d->sink, d->o->events);
+		if (err)
+			return err;
+		d->health.sink = &d->sink;
+	}
+	if (d->o->metrics) {
+		d->http = metrics_http_start(d->o->metrics, &h);
+		if (!d->http)
+			return -EADDRNOTAVAIL;
+	}
+	return 0;
+}
+
+static int daemon_start(struct daemon *d)
+{
 	int lock, err;
 
 	lock = pins_lock(false);
@@ -344,18 +364,10 @@ static int daemon_start(struct daemon *d)
 	d->lines.realtime_offset_ns = realtime_offset_ns();
 	d->health.start_time = real_seconds();
 	if (d->o->events) {
-		err = event_sink_open(&d->sink, d->o->events);
-		if (!err)
-			err = event_stream_open(&d->stream, &d->a.events, write_record, d);
+		err = event_stream_open(&d->stream, &d->a.events, write_record, d);
 		if (err)
 			return err;
-		d->health.sink = &d->sink;
 		d->health.stream = &d->stream;
-	}
-	if (d->o->metrics) {
-		d->http = metrics_http_start(d->o->metrics, &h);
-		if (!d->http)
-			return -EADDRNOTAVAIL;
 	}
 	rw_err("daemon on %s: metrics %s, events %s, instance %s", d->o->ifname,
 	       d->o->metrics ? d->o->metrics : "off", d->o->events ? d->o->events : "off",
@@ -408,7 +420,9 @@ int cli_daemon(struct arg_cursor *cur)
 		return CLI_FAIL;
 	}
 	d->o = &o;
-	err = ensure_attached(&o);
+	err = open_outputs(d);
+	if (!err)
+		err = ensure_attached(&o);
 	if (!err)
 		err = daemon_start(d);
 	if (!err)

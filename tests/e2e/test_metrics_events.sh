@@ -162,6 +162,8 @@ for bad in "metrics 127.0.0.1" "metrics 127.0.0.1:0" "metrics localhost:9464" \
 	expect_fail --has "${bad%% *}" rw "$GW" daemon dev gw0 $bad
 done
 expect_fail --has nosuch0 rw "$GW" daemon dev nosuch0 metrics none events none
-expect_fail --has 127.0.0.1:9 rw "$GW" daemon dev gw0 metrics 127.0.0.1:9 events none
+# the port the test server holds
+expect_fail --has 127.0.0.1:8080 rw "$GW" daemon dev gw0 metrics 127.0.0.1:8080 events none
+expect_fail --has "$TMPD/no/such/dir" rw "$GW" daemon dev gw0 metrics none events "$TMPD/no/such/dir/ev"
 
 finish
