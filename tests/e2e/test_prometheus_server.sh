@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# A real Prometheus server (Debian's) scrapes the daemon's endpoint on the
+# gateway namespace's loopback, and the value it stored, read back through
+# its HTTP API, must equal the drops the limiter counted. Nothing leaves
+# the namespaces: Prometheus listens on that loopback too.
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+require_env
+command -v prometheus >/dev/null || die "prometheus is missing (make deps)"
+command -v curl >/dev/null || die "curl is missing (make deps)"
+
+GW=$(ns_name gw)
+CL=$(ns_name cl)
+gateway_and_client "$GW" "$CL"
+TMPD=$(mktemp -d)
+at_exit "rm -rf '$TMPD'"
+M=127.0.0.1:9464
+P=127.0.0.1:9090
+
+cat >"$TMPD/policy.yaml" <<'EOF'
+classes:
+  - name: web
+    ports: [udp/9000]
+    source: { packets: { rate: 100/s, burst: 10 } }
+EOF
+# The scrape config the README shows, with a short interval for the test.
+cat >"$TMPD/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: ratewall
+    static_configs:
+      - targets: ['$M']
+EOF
+rw_attach "$GW" gw0 mode native policy "$TMPD/policy.yaml" || die "attach failed"
+rw_daemon "$GW" "$TMPD/daemon.err" dev gw0 metrics "$M" events none
+wait_healthy "$GW" "$M" || die "the daemon never became healthy: $(cat "$TMPD/daemon.err")"
+
+nsenter --net="/run/netns/$GW" prometheus --config.file="$TMPD/prometheus.yml" \
+	--storage.tsdb.path="$TMPD/tsdb" --web.listen-address="$P" \
+	>"$TMPD/prometheus.log" 2>&1 &
+prom=$!
+at_exit "kill $prom; wait $prom"
+ready() { http_get "$GW" "http://$P/-/ready" 2>/dev/null | grep -qi ready; }
+for ((i = 0; i < 150; i++)); do ready && break; sleep 0.1; done
+ready || die "prometheus did not start: $(tail -5 "$TMPD/prometheus.log")"
+
+sent=$(json_get "$(burst "$CL" 198.18.0.1 9000 500 pps 2000)" .sent)
+rw_settle "$GW" gw0 "$sent"
+drops=$(rw_count "$GW" gw0 src_pkt drop)
+expect_true "some were dropped" test "$drops" -gt 0
+
+# query NAME: the instant value Prometheus holds for one ratewall series.
+query() {
+	in_ns "$GW" curl -sS --max-time 5 -G "http://$P/api/v1/query" --data-urlencode "query=$1" |
+		jq -r '.data.result[0].value[1] // "none"'
+}
+q='ratewall_packets_total{class="web",verdict="drop",reason="src_pkt"}'
+got=none
+for ((i = 0; i < 100; i++)); do
+	got=$(query "$q")
+	[ "$got" = "$drops" ] && break
+	sleep 0.2
+done
+expect_eq "Prometheus stored the drops the limiter counted" "$got" "$drops"
+expect_eq "the target is up" "$(query 'up{job="ratewall"}')" 1
+expect_eq "the policy info series reached Prometheus" \
+	"$(query 'count(ratewall_policy_info)')" 1
+finish
