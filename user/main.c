@@ -30,7 +30,7 @@ static void usage(FILE *f)
 		"  client  show | explain | top             one source's state; heaviest sources\n"
 		"  stats   show | watch                     verdict counters and rates\n"
 		"  policy  check | apply | show             the policy file and the live policy\n"
-		"  daemon  [dev IFACE] [metrics ..] [events ..]  metrics and refusal events\n"
+		"  daemon  [dev IFACE] [KEYWORD VALUE]...   metrics endpoint and refusal events\n"
 		"Options:\n"
 		"  -j, --json        JSON output (stable fields, see the man page)\n"
 		"  -p, --pretty      pretty-printed JSON output\n"
