@@ -21,30 +21,44 @@ static __always_inline void event_stat(__u32 which)
 		(*n)++;
 }
 
+static __always_inline void other_sources(struct rw_event_key *k)
+{
+	event_stat(RW_EVSTAT_OTHER);
+	__builtin_memset(k->addr, 0, sizeof(k->addr));
+	k->family = 0;
+}
+
 /*
  * The entry a refusal counts in: the source's own, made while the entry
- * budget lasts, else its class's "other sources" entry.
+ * budget lasts, else its class's "other sources" entry. A source refused
+ * for want of the new-source budget goes there at once: it has no state
+ * by definition, and in a spoofed flood looking for one would only miss.
  */
-static __always_inline struct rw_event_entry *event_entry(struct rw_event_key *k, __u64 now_ns)
+static __always_inline bool entry_budget_spent(__u64 now_ns)
 {
-	struct rw_event_entry fresh = { .born_ns = now_ns };
-	struct rw_event_entry *e = bpf_map_lookup_elem(&rw_event_entries, k);
 	__u64 interval = (RW_NS_PER_SEC << RW_TICK_SHIFT) / RW_EVENT_NEW_RATE;
 	struct rw_global_state *g;
 	__u32 zero = 0;
 
+	g = bpf_map_lookup_elem(&rw_global, &zero);
+	return g && gcra_take(&g->event_src_tat, now_ns << RW_TICK_SHIFT, interval,
+			      RW_EVENT_NEW_BURST * interval) != GCRA_ADMIT;
+}
+
+static __always_inline struct rw_event_entry *event_entry(struct rw_event_key *k, __u64 now_ns)
+{
+	struct rw_event_entry fresh = { .born_ns = now_ns };
+	struct rw_event_entry *e;
+
+	if (k->reason == RW_REASON_SRC_NEW)
+		other_sources(k);
+	e = bpf_map_lookup_elem(&rw_event_entries, k);
+	if (!e && k->family && entry_budget_spent(now_ns)) {
+		other_sources(k);
+		e = bpf_map_lookup_elem(&rw_event_entries, k);
+	}
 	if (e)
 		return e;
-	g = bpf_map_lookup_elem(&rw_global, &zero);
-	if (g && gcra_take(&g->event_src_tat, now_ns << RW_TICK_SHIFT, interval,
-			   RW_EVENT_NEW_BURST * interval) != GCRA_ADMIT) {
-		event_stat(RW_EVSTAT_OTHER);
-		__builtin_memset(k->addr, 0, sizeof(k->addr));
-		k->family = 0;
-		e = bpf_map_lookup_elem(&rw_event_entries, k);
-		if (e)
-			return e;
-	}
 	/* Another CPU may make it first: then count in the one it made. */
 	bpf_map_update_elem(&rw_event_entries, k, &fresh, BPF_NOEXIST);
 	return bpf_map_lookup_elem(&rw_event_entries, k);
@@ -54,21 +68,30 @@ static __always_inline struct rw_event_entry *event_entry(struct rw_event_key *k
  * Counts one refusal in its entry and sends the entry's count when its
  * interval has passed since the last send. One CPU wins the send by
  * compare-and-swap on sent_ns. A full ring buffer loses no packets: the
- * count stays in the entry for the next event.
+ * count stays in the entry for the next event. `refused` is
+ * refusal_word(); `now` the bucket clock in ticks, 0 when not read yet.
  */
-static __noinline void report_refusal(const struct packet_info *pi, __u32 class_id,
-				      __u32 reason, __u32 verdict, __u32 interval_ms)
+static __always_inline __u32 refusal_word(__u32 class_id, __u32 reason, __u32 verdict)
+{
+	/* a BPF call takes five arguments at most */
+	return class_id << 16 | (reason & 0xff) << 8 | (verdict & 0xff);
+}
+
+static __noinline void report_refusal(const struct packet_info *pi, __u32 refused,
+				      __u32 interval_ms, __u64 now)
 {
 	struct rw_event_key k = {
-		.class_id = (__u16)class_id,
+		.class_id = (__u16)(refused >> 16),
 		.family = pi->family,
-		.reason = (__u8)reason,
-		.verdict = (__u8)verdict,
+		.reason = (__u8)(refused >> 8),
+		.verdict = (__u8)refused,
 	};
-	__u64 now = bpf_ktime_get_ns(), sent;
+	__u64 sent;
 	struct rw_event_entry *e;
 	struct rw_event *ev;
 
+	/* the bucket clock when the packet got that far: one clock read less */
+	now = now ? now >> RW_TICK_SHIFT : bpf_ktime_get_ns();
 	__builtin_memcpy(k.addr, pi->saddr, sizeof(k.addr));
 	e = event_entry(&k, now);
 	if (!e) {

@@ -368,6 +368,7 @@ judged:
 	/* One exit for every packet with a source: one copy of the talker update. */
 	note_talker(&key, hash, verdict != RW_VERDICT_PASS, now);
 	if (verdict != RW_VERDICT_PASS)
-		report_refusal(&pi, class_id, verdict_reason, verdict, pol->event_interval_ms);
+		report_refusal(&pi, refusal_word(class_id, verdict_reason, verdict),
+			       pol->event_interval_ms, now);
 	return finish(class_id, verdict_reason, verdict, bytes);
 }

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
 #
-# Bash completion for ratewall(8): `ratewall [OPTIONS] OBJECT { COMMAND | help }`.
+# Bash completion for ratewall(8): `ratewall [OPTIONS] OBJECT { COMMAND | help }`,
+# and `ratewall daemon [KEYWORD VALUE]...`, whose keywords follow the object.
 # Install as /usr/share/bash-completion/completions/ratewall, or source it.
 # Self-contained: it does not need the bash-completion package.
 #
@@ -12,7 +13,7 @@
 # Words already typed are understood as ratewall understands them: by
 # exact name or unique prefix, global options anywhere.
 
-_ratewall_objects=(link class tenant allow deny client stats policy help version)
+_ratewall_objects=(link class tenant allow deny client stats policy daemon help version)
 _ratewall_options=(-j --json -p --pretty -d --dev -h --help -V --version)
 
 # _ratewall_match WORD CANDIDATE...: sets _rw_m to the candidate WORD names,
@@ -119,8 +120,8 @@ _ratewall_live_list() {
 
 # _ratewall_value TYPE: completes the value of a keyword.
 #   iface, file, dir, class, tenant, live:allow, live:deny (the list's
-#   prefixes), list:a,b,c, none (a number or `none`),
-#   anything else: a free value, nothing to offer.
+#   prefixes), list:a,b,c, file+list:a,b (files and those words),
+#   none (a number or `none`), anything else: a free value, nothing to offer.
 _ratewall_value() {
 	case $1 in
 	iface) _ratewall_ifaces ;;
@@ -129,6 +130,10 @@ _ratewall_value() {
 	class) _ratewall_live_names class ;;
 	tenant) _ratewall_live_names tenant ;;
 	live:*) _ratewall_live_list "${1#live:}" ;;
+	file+list:*)
+		_ratewall_files
+		_ratewall_value "${1#file+}"
+		;;
 	list:*)
 		local vals
 		IFS=, read -ra vals <<<"${1#list:}"
@@ -308,40 +313,10 @@ _ratewall_class_set() {
 
 # --- the entry point ------------------------------------------------------
 
-_ratewall() {
-	local cur i w obj='' cmd='' prev_opt='' pre
-	local _rw_words _rw_cword _rw_glued _rw_m _rw_exclude _rw_pos_seen=
-	local _rw_args=() _rw_dev='' _rw_pos_fn='' _rw_veto_fn='' _rw_pos_type=''
-	local _rw_cmd
-	COMPREPLY=()
-	_ratewall_reassemble
-	cur=${_rw_words[_rw_cword]}
-	_rw_cmd=${_rw_words[0]}
-
-	# Global options may stand anywhere: take them out, keep the rest.
-	local rest=()
-	for ((i = 1; i < _rw_cword; i++)); do
-		w=${_rw_words[i]}
-		if [ -n "$prev_opt" ]; then
-			_rw_dev=$w
-			prev_opt=
-			continue
-		fi
-		case $w in
-		-d | --dev) prev_opt=1 ;;
-		-[!0-9]*) ;;
-		*) rest+=("$w") ;;
-		esac
-	done
-	if [ -n "$prev_opt" ]; then
-		_ratewall_ifaces
-		return 0
-	fi
-	if [[ $cur == -* && $cur != -[0-9]* ]]; then
-		_ratewall_add "${_ratewall_options[@]}"
-		return 0
-	fi
-
+# The words after the global options ($rest), the last one $cur being
+# completed: objects, commands, keywords and their values into COMPREPLY.
+_ratewall_line() {
+	local obj='' cmd=''
 	if [ ${#rest[@]} -eq 0 ]; then
 		_ratewall_add "${_ratewall_objects[@]}"
 		return 0
@@ -357,6 +332,15 @@ _ratewall() {
 	client) cmds=(show explain top) ;;
 	stats) cmds=(show watch) ;;
 	policy) cmds=(check apply show) ;;
+	daemon)
+		# no COMMAND: its keywords follow the object, or `help`
+		_rw_args=("${rest[@]:1}")
+		[ "${_rw_args[0]-}" = help ] && return 0
+		[ ${#_rw_args[@]} -eq 0 ] && _ratewall_add help
+		_ratewall_keywords dev=iface policy=file mode=list:native,skb \
+			metrics=list:none events=file+list:-,none instance-id=free detach-on-exit=
+		return 0
+		;;
 	*) return 0 ;; # help, version
 	esac
 	if [ ${#rest[@]} -eq 1 ]; then
@@ -435,6 +419,45 @@ _ratewall() {
 		_ratewall_keywords dev=iface
 		;;
 	esac
+}
+
+_ratewall() {
+	local cur i w prev_opt='' pre
+	local _rw_words _rw_cword _rw_glued _rw_m _rw_exclude _rw_pos_seen=
+	local _rw_args=() _rw_dev='' _rw_pos_fn='' _rw_veto_fn='' _rw_pos_type=''
+	local _rw_cmd
+	COMPREPLY=()
+	_ratewall_reassemble
+	cur=${_rw_words[_rw_cword]}
+	_rw_cmd=${_rw_words[0]}
+
+	# Global options may stand anywhere: take them out, keep the rest.
+	local rest=()
+	for ((i = 1; i < _rw_cword; i++)); do
+		w=${_rw_words[i]}
+		if [ -n "$prev_opt" ]; then
+			_rw_dev=$w
+			prev_opt=
+			continue
+		fi
+		case $w in
+		-d | --dev) prev_opt=1 ;;
+		-[!0-9]*) ;;
+		*) rest+=("$w") ;;
+		esac
+	done
+	if [ -n "$prev_opt" ]; then
+		_ratewall_ifaces
+		return 0
+	fi
+	if [[ $cur == -* && $cur != -[0-9]* ]]; then
+		# A lone `-` is a word, not an option (`daemon events -`): offered
+		# where it fits; options where nothing does.
+		[ "$cur" = - ] && _ratewall_line
+		[ ${#COMPREPLY[@]} -gt 0 ] || _ratewall_add "${_ratewall_options[@]}"
+		return 0
+	fi
+	_ratewall_line
 
 	# A word bash split at ':' or '=' is replaced only after its last one.
 	if ((_rw_glued)) && [[ $cur == *[:=]* ]]; then

@@ -416,7 +416,8 @@ struct rw_global_state {
  * Entries are made for new sources only while a budget of
  * RW_EVENT_NEW_RATE a second lasts, so a spoofed flood costs no LRU
  * insert per packet; past it, a refusal counts under its class's "other
- * sources" entry (family 0, address zero).
+ * sources" entry (family 0, address zero). So do all `src_new` refusals:
+ * those sources have no state by definition.
  */
 #define RW_EVENT_ENTRIES 16384
 #define RW_EVENT_RING_BYTES (256 * 1024)
@@ -460,7 +461,8 @@ enum rw_event_stat {
 	RW_EVSTAT_SENT = 0,   /* events put into the ring buffer */
 	RW_EVSTAT_RING_FULL,  /* events not sent: the ring buffer was full (the packets are
 			       * carried by the entry's next event) */
-	RW_EVSTAT_OTHER,      /* refusals counted under "other sources": the entry budget was spent */
+	RW_EVSTAT_OTHER,      /* refusals counted under "other sources" (src_new, or the
+			       * entry budget was spent) */
 	RW_EVSTAT_NO_ENTRY,   /* refusals not counted in any entry (the table refused an insert) */
 	RW_EVSTAT_MAX,
 };

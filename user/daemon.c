@@ -397,6 +397,8 @@ int cli_daemon(struct arg_cursor *cur)
 	sigset_t sigs;
 	int rc, sfd, err;
 
+	if (cli_wants_help(cur))
+		return cli_help(daemon_usage, cur);
 	rc = daemon_opts_parse(cur, &o);
 	if (rc != CLI_OK)
 		return rc;

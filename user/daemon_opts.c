@@ -62,8 +62,6 @@ int daemon_opts_parse(struct arg_cursor *cur, struct daemon_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->metrics = DAEMON_DEFAULT_METRICS;
 	o->events = "-";
-	if (cli_wants_help(cur))
-		return cli_help(daemon_usage, cur);
 	while (cur->argc > 0) {
 		kw = cli_keyword(cur, "daemon", kws);
 		if (kw < 0)

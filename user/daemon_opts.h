@@ -20,7 +20,8 @@ struct daemon_opts {
 	bool detach_on_exit;
 };
 
-/* An enum cli_status; CLI_USAGE after one line naming the bad word. */
+/* An enum cli_status; CLI_USAGE after one line naming the bad word.
+ * Asking for help is the caller's to check first (cli_wants_help). */
 int daemon_opts_parse(struct arg_cursor *cur, struct daemon_opts *o);
 
 /* The help text. */

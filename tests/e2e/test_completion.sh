@@ -79,7 +79,7 @@ has() {
 # --- the grammar -------------------------------------------------------------
 expect_eq "ratewall cl<TAB>" "$(comp ratewall cl)" "class client"
 expect_eq "ratewall <TAB>" "$(comp ratewall '')" \
-	"allow class client deny help link policy stats tenant version"
+	"allow class client daemon deny help link policy stats tenant version"
 expect_eq "ratewall class <TAB>" "$(comp ratewall class '')" "help set show"
 expect_eq "ratewall cla <TAB> (a prefix)" "$(comp ratewall cla '')" "help set show"
 expect_eq "ratewall link <TAB>" "$(comp ratewall link '')" "attach detach help set show"
@@ -125,6 +125,52 @@ expect_eq "client explain ADDR udp <TAB>" "$(comp ratewall client explain 198.18
 expect_eq "stats watch <TAB>" "$(comp ratewall stats watch '')" "count dev interval"
 expect_eq "tenant del <TAB> (stand-in failing)" "$(STUB_FAIL=1 comp ratewall tenant del '')" "dev name"
 
+# daemon: no COMMAND, its keywords follow the object (or `help`).
+daemon_kws="detach-on-exit dev events instance-id metrics mode policy"
+expect_eq "ratewall daemon <TAB>" "$(comp ratewall daemon '')" \
+	"detach-on-exit dev events help instance-id metrics mode policy"
+expect_eq "ratewall dae <TAB> (a prefix)" "$(comp ratewall dae '')" \
+	"detach-on-exit dev events help instance-id metrics mode policy"
+expect_eq "ratewall daemon de<TAB>" "$(comp ratewall daemon de)" "detach-on-exit dev"
+expect_eq "nothing after ratewall daemon help" "$(comp ratewall daemon help '')" ""
+expect_eq "ratewall daemon mode <TAB>" "$(comp ratewall daemon mode '')" "native skb"
+expect_eq "ratewall daemon mo <TAB> (a prefix)" "$(comp ratewall daemon mo '')" "native skb"
+expect_eq "ratewall daemon metrics <TAB> (an address is free text)" \
+	"$(comp ratewall daemon metrics '')" "none"
+expect_eq "ratewall daemon metrics 1<TAB>" "$(comp ratewall daemon metrics 1)" ""
+expect_eq "ratewall daemon instance-id <TAB> (free text)" "$(comp ratewall daemon instance-id '')" ""
+expect_eq "ratewall daemon dev lo instance-id gw-1 <TAB>" \
+	"$(comp ratewall daemon dev lo instance-id gw-1 '')" "detach-on-exit events metrics mode policy"
+# Every keyword once: each given, it is no longer offered, the others are.
+for kv in "dev lo" "policy p.yaml" "mode skb" "metrics none" "events -" "instance-id gw-1" \
+	"detach-on-exit"; do
+	read -ra given <<<"$kv"
+	want=$(tr ' ' '\n' <<<"$daemon_kws" | grep -vx "${given[0]}" | tr '\n' ' ' | sed 's/ *$//')
+	expect_eq "ratewall daemon $kv <TAB> offers the other keywords" \
+		"$(comp ratewall daemon "${given[@]}" '')" "$want"
+done
+expect_eq "keywords by prefix: ratewall daemon ev - mo skb <TAB>" \
+	"$(comp ratewall daemon ev - mo skb '')" "detach-on-exit dev instance-id metrics policy"
+expect_eq "all but detach-on-exit given" \
+	"$(comp ratewall daemon dev lo policy p.yaml mode skb metrics 127.0.0.1:9464 events - \
+		instance-id gw-1 '')" "detach-on-exit"
+expect_eq "all given: nothing left" \
+	"$(comp ratewall daemon detach-on-exit dev lo policy p.yaml mode skb metrics none events - \
+		instance-id gw-1 '')" ""
+out=$(comp ratewall daemon detach-on-exit '')
+expect_false "detach-on-exit is not offered again: $out" has "$out" detach-on-exit
+out=$(comp ratewall daemon det '')
+expect_false "nor after its prefix: $out" has "$out" detach-on-exit
+expect_eq "detach-on-exit takes no value" "$out" "dev events instance-id metrics mode policy"
+expect_eq "options anywhere: ratewall -j daemon -d lo mode <TAB>" \
+	"$(comp ratewall -j daemon -d lo mode '')" "native skb"
+out=$(comp ratewall daemon -)
+expect_true "ratewall daemon -<TAB> offers options: $out" has "$out" -j --json -d --dev
+expect_eq "daemon metrics [::1]:9464 <TAB> (one word for ratewall)" \
+	"$(comp_line "ratewall daemon metrics [::1]:9464 " \
+		ratewall daemon metrics '[' :: '1]' : 9464 '')" \
+	"detach-on-exit dev events instance-id mode policy"
+
 # --- interfaces and files ------------------------------------------------------
 out=$(comp ratewall link attach dev '')
 expect_true "link attach dev <TAB> lists /sys/class/net: $out" has "$out" lo
@@ -139,6 +185,18 @@ expect_eq "policy check takes one FILE" "$(comp ratewall policy check "$TMP/pol/
 expect_eq "policy apply FILE" "$(comp ratewall policy apply "$TMP/pol/o")" "$TMP/pol/other.yaml"
 expect_eq "link attach ... policy FILE" \
 	"$(comp ratewall link attach dev lo policy "$TMP/pol/g")" "$TMP/pol/gateway.yaml"
+out=$(comp ratewall daemon dev '')
+expect_true "daemon dev <TAB> lists /sys/class/net: $out" has "$out" lo
+expect_eq "daemon policy FILE" "$(comp ratewall daemon policy "$TMP/pol/ga")" "$TMP/pol/gateway.yaml"
+expect_eq "daemon events FILE" "$(comp ratewall daemon events "$TMP/pol/o")" "$TMP/pol/other.yaml"
+# In a directory of known files: events offers them, `-` and `none`.
+expect_eq "daemon events <TAB>" "$(cd "$TMP/pol" && comp ratewall daemon events '')" \
+	"- gateway.yaml none other.yaml"
+expect_eq "daemon events n<TAB>" "$(cd "$TMP/pol" && comp ratewall daemon events n)" "none"
+expect_eq "daemon events -<TAB> (a lone - is a word, not an option)" \
+	"$(cd "$TMP/pol" && comp ratewall daemon events -)" "-"
+expect_eq "daemon events - <TAB>" "$(comp ratewall daemon events - '')" \
+	"detach-on-exit dev instance-id metrics mode policy"
 
 # --- live names ----------------------------------------------------------------
 : >"$STUB_LOG"
@@ -204,9 +262,13 @@ while IFS= read -r line; do
 	"Objects and their commands:") block=objects; continue ;;
 	"Options:") block=options; continue ;;
 	esac
-	if [ "$block" = objects ] && [[ $line =~ ^\ +([a-z]+)\ +([a-z-]+( \| [a-z-]+)*) ]]; then
+	# "  link    attach | detach | ...", or "  daemon  [dev IFACE] ..." for an
+	# object without commands, whose keywords follow it.
+	if [ "$block" = objects ] && [[ $line =~ ^\ +([a-z]+)\ +([a-z-]+( \| [a-z-]+)*|\[) ]]; then
 		objects+=("${BASH_REMATCH[1]}")
-		obj_cmds[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]//|/}
+		listed=${BASH_REMATCH[2]}
+		[ "$listed" = "[" ] && listed=
+		obj_cmds[${BASH_REMATCH[1]}]=${listed//|/}
 	elif [ "$block" = options ] && [[ $line =~ ^\ +(-[A-Za-z]),\ (--[a-z-]+) ]]; then
 		check option "${BASH_REMATCH[1]}"
 		check option "${BASH_REMATCH[2]}"
@@ -215,7 +277,7 @@ while IFS= read -r line; do
 			fail "ratewall -<TAB> lacks ${BASH_REMATCH[1]} or ${BASH_REMATCH[2]}: $out"
 	fi
 done <<<"$help"
-[ ${#objects[@]} -ge 8 ] || fail "parsed only ${#objects[@]} objects from 'ratewall help'"
+[ ${#objects[@]} -ge 9 ] || fail "parsed only ${#objects[@]} objects from 'ratewall help'"
 # `ratewall help | version`
 for w in help version; do
 	grep -q "ratewall.*\b$w\b" <<<"$help" && check object "$w"
@@ -233,9 +295,12 @@ for obj in "${objects[@]}"; do
 		     NR > 1 && /^       / { print; next }
 		     { exit }' <<<"$ohelp")
 	[ -n "$usage" ] || fail "no usage block in 'ratewall $obj help'"
-	# Commands named by the usage lines must be the ones 'ratewall help' lists.
-	usage_cmds=$(sed -n 's/^\(Usage:\)\{0,1\} *ratewall \(\[-j|-p\] \)\{0,1\}'"$obj"' \([a-z-]*\).*/\3/p' \
-		<<<"$usage" | sort -u | tr '\n' ' ' | sed 's/ *$//')
+	# Commands named by the usage lines must be the ones 'ratewall help' lists
+	# ("ratewall OBJECT help" is no command; an object without commands has
+	# usage lines "ratewall OBJECT [KEYWORD ...]", which name none).
+	usage_cmds=$(grep -vE "^(Usage:)? *ratewall $obj help\$" <<<"$usage" |
+		sed -n 's/^\(Usage:\)\{0,1\} *ratewall \(\[-j|-p\] \)\{0,1\}'"$obj"' \([a-z-]*\).*/\3/p' |
+		sort -u | tr '\n' ' ' | sed 's/ *$//')
 	expect_eq "commands of $obj: ratewall help and ratewall $obj help agree" "$usage_cmds" \
 		"$(tr ' ' '\n' <<<"${obj_cmds[$obj]}" | grep . | sort -u | tr '\n' ' ' | sed 's/ *$//')"
 	for cmd in ${obj_cmds[$obj]}; do
