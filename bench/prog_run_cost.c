@@ -78,7 +78,7 @@ static int install_policy(struct ratewall_bpf *skel, const struct policy *p, boo
 
 /* Per-source limits and the new-source budget, as the loader computes them. */
 static int set_limits(struct ratewall_bpf *skel, uint64_t rate, uint64_t burst,
-		      uint64_t new_rate, uint64_t new_burst)
+		      uint64_t new_rate, uint64_t new_burst, bool events_off)
 {
 	struct limit_opts o;
 	struct rw_config cfg = { 0 };
@@ -94,6 +94,7 @@ static int set_limits(struct ratewall_bpf *skel, uint64_t rate, uint64_t burst,
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.rw_config), &zero, &cfg, BPF_ANY))
 		return -errno;
 	policy_builtin(&p, rate, burst);
+	p.events_off = events_off;
 	return install_policy(skel, &p, true);
 }
 
@@ -208,6 +209,7 @@ struct path {
 	int family;
 	long sources;
 	uint64_t rate, burst, new_rate, new_burst;
+	bool events_off; /* the policy's `events: { interval: off }` */
 };
 
 #define OPEN RW_RATE_MAX, RW_BURST_MAX
@@ -236,6 +238,10 @@ static const struct path paths[] = {
 	  4, -1, OPEN, GUARD },
 	{ "chain_caps", "full policy, TCP SYN, plus both connection caps (a counted source)",
 	  TO_CAPS, 4, -1, OPEN, GUARD },
+	{ "drop_quiet", "the drop path with refusal events off", TO_RATEWALL, 4, -1, 1, 1, GUARD,
+	  true },
+	{ "new6_quiet", "the new6 path with refusal events off", TO_RATEWALL, 6, 0, OPEN, GUARD,
+	  true },
 };
 #define NPATHS (sizeof(paths) / sizeof(paths[0]))
 #define ROTATOR_PATH 4
@@ -311,8 +317,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cannot load ratewall\n");
 		goto out;
 	}
-	if (set_limits(skel_pol, OPEN, GUARD) || install_full_policy(skel_pol, full_policy) ||
-	    set_limits(skel_caps, OPEN, GUARD) || install_full_policy(skel_caps, caps_policy) ||
+	if (set_limits(skel_pol, OPEN, GUARD, false) || install_full_policy(skel_pol, full_policy) ||
+	    set_limits(skel_caps, OPEN, GUARD, false) || install_full_policy(skel_caps, caps_policy) ||
 	    hold_connections(skel_caps)) {
 		fprintf(stderr, "cannot install the full policy\n");
 		goto out;
@@ -364,7 +370,7 @@ int main(int argc, char **argv)
 			int rc = 0;
 			double ignored;
 
-			if (!strcmp(pp->name, "drop"))
+			if (!strcmp(pp->name, "drop") || !strcmp(pp->name, "drop_quiet"))
 				fr = &drop4;
 			else if (p == CHAIN_SYN_PATH || p == CHAIN_CAPS_PATH)
 				fr = &syn4;
@@ -379,13 +385,14 @@ int main(int argc, char **argv)
 			 */
 			if (!rc && pp->target == TO_RATEWALL && pp->sources != 0) {
 				rot->bss->next_index = 0;
-				rc = set_limits(rw, OPEN, UNGUARDED);
+				rc = set_limits(rw, OPEN, UNGUARDED, false);
 				if (!rc)
 					rc = run_once(fd, fr, pp->sources > 0 ? pp->sources : 1,
 						      &ignored);
 			}
 			if (!rc && pp->target != TO_POLICY && pp->target != TO_CAPS)
-				rc = set_limits(rw, pp->rate, pp->burst, pp->new_rate, pp->new_burst);
+				rc = set_limits(rw, pp->rate, pp->burst, pp->new_rate, pp->new_burst,
+						pp->events_off);
 			/* New sources must stay new: keep counting across rounds. */
 			if (pp->sources > 0)
 				rot->bss->next_index = 0;

@@ -367,7 +367,7 @@ int ratewall_xdp(struct xdp_md *ctx)
 judged:
 	/* One exit for every packet with a source: one copy of the talker update. */
 	note_talker(&key, hash, verdict != RW_VERDICT_PASS, now);
-	if (verdict != RW_VERDICT_PASS)
+	if (verdict != RW_VERDICT_PASS && pol->event_interval_ms)
 		report_refusal(&pi, refusal_word(class_id, verdict_reason, verdict),
 			       pol->event_interval_ms, now);
 	return finish(class_id, verdict_reason, verdict, bytes);

@@ -283,7 +283,8 @@ struct rw_policy {
 	__u8 has_cidrs6;
 	__u8 has_ports;      /* 0: no class claims a port, skip the port table */
 	__u8 pad;
-	__u32 event_interval_ms; /* refusal events: at most one per (source, limit) per this */
+	__u32 event_interval_ms; /* refusal events: at most one per (source, limit) per this;
+				  * 0: none (the refusal path skips them) */
 	/* read by userspace only */
 	__u64 generation;    /* counts applies since attach; 1 is the first */
 	__u64 applied_at_ns; /* CLOCK_REALTIME */

@@ -7,6 +7,7 @@
 #ifndef RW_POLICY_H
 #define RW_POLICY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "ratewall.h"
@@ -86,6 +87,7 @@ struct policy {
 	int cgroup_line;
 	/* `events:` settings */
 	uint32_t event_interval_ms; /* 0: not given (RW_DEFAULT_EVENT_INTERVAL_MS) */
+	bool events_off;            /* `interval: off`: the program reports no refusals */
 	enum policy_client_id client_id;
 	char client_key[4096];      /* the key file of hashed client ids */
 };

@@ -226,9 +226,10 @@ static void event_settings(const struct policy *p, char *buf, size_t len)
 	size_t used = 0;
 
 	buf[0] = 0;
-	if (p->event_interval_ms || p->client_id != POLICY_CLIENT_ADDRESS)
-		used += (size_t)snprintf(buf, len, "interval=%u id=%d key=%s;",
-					 p->event_interval_ms, (int)p->client_id, p->client_key);
+	if (p->event_interval_ms || p->events_off || p->client_id != POLICY_CLIENT_ADDRESS)
+		used += (size_t)snprintf(buf, len, "interval=%u off=%d id=%d key=%s;",
+					 p->event_interval_ms, (int)p->events_off, (int)p->client_id,
+					 p->client_key);
 	for (size_t t = 0; t < p->n_tenants && used < len; t++)
 		if (p->tenants[t].mesh_node_id[0])
 			used += (size_t)snprintf(buf + used, len - used, "%s=%s;", p->tenants[t].name,
@@ -249,8 +250,10 @@ int policy_compile(const struct policy *p, struct policy_image *img)
 	fill_ports(p, img);
 	img->conn_table = p->conn_table;
 	snprintf(img->cgroup, sizeof(img->cgroup), "%s", p->cgroup);
-	img->policy.event_interval_ms =
-		p->event_interval_ms ? p->event_interval_ms : RW_DEFAULT_EVENT_INTERVAL_MS;
+	/* 0 in the kernel: no refusal is reported */
+	img->policy.event_interval_ms = p->events_off	     ? 0
+					: p->event_interval_ms ? p->event_interval_ms
+							       : RW_DEFAULT_EVENT_INTERVAL_MS;
 	event_settings(p, img->event_settings, sizeof(img->event_settings));
 	for (size_t t = 0; t < p->n_tenants; t++) {
 		const struct policy_tenant *pt = &p->tenants[t];

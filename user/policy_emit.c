@@ -344,11 +344,13 @@ static void events(struct emit_ctx *c, const struct policy *p)
 {
 	char interval[32];
 
-	if (!p->event_interval_ms && p->client_id == POLICY_CLIENT_ADDRESS)
+	if (!p->event_interval_ms && !p->events_off && p->client_id == POLICY_CLIENT_ADDRESS)
 		return;
 	scalar(c, "events");
 	map_start(c, false);
-	if (p->event_interval_ms) {
+	if (p->events_off) {
+		key_text(c, "interval", "off");
+	} else if (p->event_interval_ms) {
 		policy_format_interval(p->event_interval_ms, interval, sizeof(interval));
 		key_text(c, "interval", interval);
 	}

@@ -243,9 +243,12 @@ static void parse_events(struct parse_ctx *c, const yaml_node_t *node)
 
 	if (!read_mapping(c, node, "events", keys, v))
 		return;
-	if (v[0] && (text = scalar_text(c, v[0], "interval")) &&
-	    !policy_parse_interval(text, &p->event_interval_ms, msg, sizeof(msg)))
-		policy_error(c->e, line_of(v[0]), "%s", msg);
+	if (v[0] && (text = scalar_text(c, v[0], "interval"))) {
+		if (!strcmp(text, "off"))
+			p->events_off = true;
+		else if (!policy_parse_interval(text, &p->event_interval_ms, msg, sizeof(msg)))
+			policy_error(c->e, line_of(v[0]), "%s", msg);
+	}
 	if (v[1] && (text = scalar_text(c, v[1], "client_id"))) {
 		if (!strcmp(text, "hashed")) {
 			p->client_id = POLICY_CLIENT_HASHED;

@@ -211,7 +211,7 @@ bool policy_parse_interval(const char *text, uint32_t *ms, char *msg, size_t len
 		break;
 	}
 	policy_quote(text, q, sizeof(q));
-	snprintf(msg, len, "interval %s must be a duration like 500ms, 1s or 2m, from %ums to %um", q,
+	snprintf(msg, len, "interval %s must be off or a duration like 500ms, 1s or 2m, from %ums to %um", q,
 		 RW_EVENT_INTERVAL_MIN_MS, RW_EVENT_INTERVAL_MAX_MS / 60000);
 	return false;
 }
