@@ -33,10 +33,10 @@ SKELS := $(BUILD)/ratewall.skel.h $(BUILD)/conns.skel.h
 TEST_UNIT := $(BUILD)/tests/unit_args $(BUILD)/tests/unit_limits $(BUILD)/tests/unit_pins \
 	$(BUILD)/tests/unit_policy_parse $(BUILD)/tests/unit_policy_compile \
 	$(BUILD)/tests/unit_policy_emit $(BUILD)/tests/unit_bucket_math \
-	$(BUILD)/tests/unit_accept_queue
+	$(BUILD)/tests/unit_accept_queue $(BUILD)/tests/unit_client_id
 TEST_BPF := $(BUILD)/tests/bpf_verdicts $(BUILD)/tests/bpf_new_sources $(BUILD)/tests/bpf_policy \
 	$(BUILD)/tests/bpf_concurrency $(BUILD)/tests/bpf_conn_caps $(BUILD)/tests/bpf_conn_race \
-	$(BUILD)/tests/bpf_explain
+	$(BUILD)/tests/bpf_explain $(BUILD)/tests/bpf_events
 TEST_TOOLS := $(BUILD)/tests/udp_burst $(BUILD)/tests/udp_sink $(BUILD)/tests/tcp_server \
 	$(BUILD)/tests/tcp_clients
 BENCH := $(BUILD)/bench/prog_run_cost $(BUILD)/bench/baseline.bpf.o $(BUILD)/bench/xdp_gen

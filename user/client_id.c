@@ -27,9 +27,10 @@ int client_key_read(const char *path, struct client_key *key)
 		n = sizeof(key->bytes) + 1;
 	fclose(f);
 	if (n < CLIENT_KEY_MIN || n > CLIENT_KEY_MAX) {
-		rw_err("client id key %s holds %zu bytes; it needs %d to %d (for instance "
+		rw_err("client id key %s holds %s%zu bytes; it needs %d to %d (for instance "
 		       "'head -c 32 /dev/urandom > %s')",
-		       path, n, CLIENT_KEY_MIN, CLIENT_KEY_MAX, path);
+		       path, n > CLIENT_KEY_MAX ? "more than " : "", n > CLIENT_KEY_MAX ? n - 1 : n,
+		       CLIENT_KEY_MIN, CLIENT_KEY_MAX, path);
 		return -EINVAL;
 	}
 	key->len = n;

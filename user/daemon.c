@@ -42,13 +42,19 @@ struct daemon {
 	uint32_t config_map_id;
 	struct policy model;
 	struct rw_policy active;
-	uint32_t slot;
 	struct event_line_ctx lines;
 	struct event_sink sink;
 	struct event_stream stream;
 	struct metrics_http *http;
 	struct daemon_health health;
-	char unhealthy[200]; /* why, or "" */
+	char unhealthy[512]; /* why, or "" */
+	/* the policy last tried: read again only when it changes, so that a
+	 * failure is said once and stays in /healthz until a new policy */
+	uint32_t tried_slot;
+	uint64_t tried_generation;
+	uint8_t tried_hash[32];
+	int policy_err;      /* reading it failed: -errno */
+	bool key_failed;     /* its client_key could not be read */
 	uint64_t last_tick_ns, last_flush_ns, last_count_ns, last_pins_ns;
 	bool opened, stop, detached;
 };
@@ -125,38 +131,39 @@ static int ensure_attached(const struct daemon_opts *o)
 	return err;
 }
 
-/* Reads the live policy again when its slot or generation moved. */
+/* Reads the live policy again when its slot, generation or hash moved;
+ * 0 or the failure of the last try (also in d->policy_err, d->key_failed). */
 static int refresh_policy(struct daemon *d, bool force)
 {
 	struct rw_config cfg;
 	struct rw_policy pol;
 	uint32_t zero = 0, slot;
-	int lock, err;
+	int lock;
 
 	if (bpf_map_lookup_elem(d->a.maps.config_fd, &zero, &cfg))
 		return -errno;
 	slot = cfg.policy_slot & (RW_POLICY_SLOTS - 1);
 	if (bpf_map_lookup_elem(d->a.maps.policy_fd, &slot, &pol))
 		return -errno;
-	if (!force && slot == d->slot && pol.generation == d->active.generation &&
-	    !memcmp(pol.hash, d->active.hash, sizeof(pol.hash)))
-		return 0;
+	if (!force && slot == d->tried_slot && pol.generation == d->tried_generation &&
+	    !memcmp(pol.hash, d->tried_hash, sizeof(pol.hash)))
+		return d->key_failed ? -ENOKEY : d->policy_err;
+	d->tried_slot = slot;
+	d->tried_generation = pol.generation;
+	memcpy(d->tried_hash, pol.hash, sizeof(pol.hash));
 	lock = pins_lock(false);
 	if (lock < 0)
-		return lock;
+		return d->policy_err = lock;
 	policy_free(&d->model);
-	err = live_policy_model(&d->a.maps, d->o->ifname, &d->model, &d->active);
+	d->policy_err = live_policy_model(&d->a.maps, d->o->ifname, &d->model, &d->active);
 	pins_unlock(lock);
-	if (err)
-		return err;
-	d->slot = slot;
+	if (d->policy_err)
+		return d->policy_err;
 	d->lines.key.len = 0;
-	if (d->model.client_id == POLICY_CLIENT_HASHED) {
-		err = client_key_read(d->model.client_key, &d->lines.key);
-		if (err)
-			return err;
-	}
-	return 0;
+	d->lines.redact = d->model.client_id == POLICY_CLIENT_HASHED;
+	/* Until a policy with a readable key comes, lines name no client. */
+	d->key_failed = d->lines.redact && client_key_read(d->model.client_key, &d->lines.key);
+	return d->key_failed ? -ENOKEY : 0;
 }
 
 static int write_record(const struct event_record *r, void *ctx)
@@ -230,12 +237,17 @@ static void tick(struct daemon *d)
 		}
 	}
 	err = refresh_policy(d, false);
-	if (err)
+	if (d->key_failed)
+		snprintf(d->unhealthy, sizeof(d->unhealthy),
+			 "cannot read the client id key %.300s: lines name no client",
+			 d->model.client_key);
+	else if (err)
 		snprintf(d->unhealthy, sizeof(d->unhealthy), "cannot read the live policy: %s",
 			 strerror(-err));
-	else if (d->sink.write_errors && d->unhealthy[0] == 0)
-		snprintf(d->unhealthy, sizeof(d->unhealthy), "event lines could not be written");
-	else if (!d->sink.write_errors)
+	else if (d->sink.failing)
+		snprintf(d->unhealthy, sizeof(d->unhealthy), "the last event line could not be written to %.300s",
+			 d->sink.path);
+	else
 		d->unhealthy[0] = 0;
 	/* half an interval: a quiet source's last packets are written within 1.5 intervals */
 	if (d->o->events && now - d->last_flush_ns >= (uint64_t)interval_ms * 500000) {

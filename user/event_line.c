@@ -118,8 +118,11 @@ json_object *event_line_build(struct event_line_ctx *c, const struct event_recor
 		struct explain_result x;
 
 		memcpy(pkt.addr, k->addr, sizeof(pkt.addr));
-		client_id_format(&c->key, k->family, k->addr, id);
-		client = json_object_new_string(id);
+		/* never the address when the policy asked to hide it */
+		if (!c->redact || c->key.len) {
+			client_id_format(&c->key, k->family, k->addr, id);
+			client = json_object_new_string(id);
+		}
 		if (explain(&c->maps, &pkt, now_ns, &x) == 0) {
 			wait = retry_after(&x, k->reason);
 			if (x.tenant_id) {

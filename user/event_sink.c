@@ -49,9 +49,11 @@ int event_sink_write(struct event_sink *s, const char *line)
 {
 	if (fputs(line, s->f) < 0 || fputc('\n', s->f) == EOF || fflush(s->f)) {
 		s->write_errors++;
+		s->failing = true;
 		clearerr(s->f);
 		return -EIO;
 	}
+	s->failing = false;
 	s->lines++;
 	return 0;
 }

@@ -16,6 +16,7 @@ struct event_sink {
 	uint64_t lines;        /* written whole */
 	uint64_t write_errors; /* lines lost to a failed write */
 	uint64_t reopens;
+	bool failing;          /* the last write failed */
 };
 
 /* Opens `path` ("-": stdout). 0, or -errno after one error line. */

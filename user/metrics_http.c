@@ -85,7 +85,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				  size_t *upload_size, void **state)
 {
 	struct metrics_http *m = cls;
-	char why[256], body[300];
+	char why[512], body[600];
 	char *text;
 	size_t len;
 	int n;

@@ -104,6 +104,19 @@ static void name_scalar(struct emit_ctx *c, const char *name)
 					  1, 1, style));
 }
 
+/* Always quoted: an id like 123 or off is text, whatever another YAML
+ * reader would make of it bare. */
+static void quoted_scalar(struct emit_ctx *c, const char *text)
+{
+	yaml_event_t ev;
+
+	if (!c->ok)
+		return;
+	emit(c, &ev,
+	     yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)text, (int)strlen(text),
+					  1, 1, YAML_SINGLE_QUOTED_SCALAR_STYLE));
+}
+
 static void scalar_u64(struct emit_ctx *c, uint64_t n)
 {
 	char text[24];
@@ -335,8 +348,10 @@ static void tenant(struct emit_ctx *c, const struct policy *p, const struct poli
 	}
 	if (any)
 		map_end(c);
-	if (t->mesh_node_id[0])
-		key_text(c, "mesh_node_id", t->mesh_node_id);
+	if (t->mesh_node_id[0]) {
+		scalar(c, "mesh_node_id");
+		quoted_scalar(c, t->mesh_node_id);
+	}
 	map_end(c);
 }
 
@@ -349,7 +364,8 @@ static void events(struct emit_ctx *c, const struct policy *p)
 	scalar(c, "events");
 	map_start(c, false);
 	if (p->events_off) {
-		key_text(c, "interval", "off");
+		scalar(c, "interval");
+		quoted_scalar(c, "off");
 	} else if (p->event_interval_ms) {
 		policy_format_interval(p->event_interval_ms, interval, sizeof(interval));
 		key_text(c, "interval", interval);

@@ -19,10 +19,10 @@
 #define MS 1000000ULL
 
 /* A source-limited default class whose bucket does not refill during a test. */
-static const char one_per_minute[] =
+static const char four_per_minute[] =
 	"default:\n"
 	"  source:\n"
-	"    packets: { rate: 1/m, burst: 1 }\n";
+	"    packets: { rate: 4/m, burst: 1 }\n";
 
 /* Everything in 198.18.0.0/15 is refused from its first packet. */
 static const char deny_benchmark[] = "deny: [198.18.0.0/15]\n";
@@ -210,10 +210,9 @@ static void test_refusals_aggregate_in_one_entry(void **state)
 	struct rw_event_entry e;
 	struct ev_entries *all;
 	struct ev_list *l;
-	uint64_t t0, t1, t2;
+	uint64_t t1, t2;
 
-	fx_policy(f, one_per_minute);
-	t0 = fx_now_ns();
+	fx_policy(f, four_per_minute);
 	send_all(f, "198.18.7.7", 1, PASS);
 	/* the admitted packet made no entry */
 	all = entries_read(f);
@@ -234,7 +233,6 @@ static void test_refusals_aggregate_in_one_entry(void **state)
 	assert_in_range(e.born_ns, t1, t2);
 	/* sent once, at the first refusal, which made the entry */
 	assert_int_equal(e.sent_ns, e.born_ns);
-	(void)t0;
 
 	l = ring_drain(f);
 	assert_int_equal(l->n, 1);
@@ -265,7 +263,7 @@ static void test_interval_from_the_policy(void **state)
 	fx_policy(f, "events: { interval: 100ms }\n"
 		     "default:\n"
 		     "  source:\n"
-		     "    packets: { rate: 1/m, burst: 1 }\n");
+		     "    packets: { rate: 4/m, burst: 1 }\n");
 	send_all(f, "198.18.7.8", 1, PASS);
 	for (size_t g = 0; g < 4; g++) {
 		if (g)
@@ -304,7 +302,7 @@ static void test_default_interval_holds_events_back(void **state)
 	struct ev_list *l;
 	uint64_t t0, t1;
 
-	fx_policy(f, one_per_minute);
+	fx_policy(f, four_per_minute);
 	send_all(f, "198.18.7.9", 1, PASS);
 	t0 = fx_now_ns();
 	send_all(f, "198.18.7.9", 2, DROP);
@@ -339,7 +337,7 @@ static void test_observe_counts_would_drop(void **state)
 		     "    ports: [udp/5353]\n"
 		     "    mode: observe\n"
 		     "    source:\n"
-		     "      packets: { rate: 1/m, burst: 1 }\n");
+		     "      packets: { rate: 4/m, burst: 1 }\n");
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(fx_run(f, b, len, 1), PASS);
 
@@ -381,7 +379,7 @@ static void test_admitted_packets_make_no_entry(void **state)
 	assert_stats(f, 0, 0, 0, 0);
 	/* an allowed source is no refusal either */
 	fx_policy(f, "allow: [198.18.9.0/24]\n"
-		     "default: { source: { packets: { rate: 1/m, burst: 1 } } }\n");
+		     "default: { source: { packets: { rate: 4/m, burst: 1 } } }\n");
 	send_all(f, "198.18.9.1", 5, PASS);
 	all = entries_read(f);
 	assert_int_equal(all->n, 0);
@@ -404,7 +402,7 @@ static void test_ipv6_entry_keeps_the_whole_address(void **state)
 	struct ev_entries *all;
 	struct ev_list *l;
 
-	fx_policy(f, one_per_minute);
+	fx_policy(f, four_per_minute);
 	send_all(f, a, 1, PASS);
 	send_all(f, a, 2, DROP);
 	send_all(f, b, 3, DROP); /* same /64: a's bucket */
@@ -450,8 +448,8 @@ static void test_reasons_and_classes_are_separate_entries(void **state)
 	fx_policy(f, "classes:\n"
 		     "  - name: mdns\n"
 		     "    ports: [udp/5353]\n"
-		     "    source: { packets: { rate: 1/m, burst: 1 } }\n"
-		     "default: { source: { packets: { rate: 1/m, burst: 1 } } }\n");
+		     "    source: { packets: { rate: 4/m, burst: 1 } }\n"
+		     "default: { source: { packets: { rate: 4/m, burst: 1 } } }\n");
 	send_all(f, src, 1, PASS);
 	send_all(f, src, 2, DROP);
 	assert_int_equal(fx_run(f, b, len, 1), PASS);
@@ -471,4 +469,443 @@ static void test_reasons_and_classes_are_separate_entries(void **state)
 	assert_int_equal(all->packets, 9);
 	free(all);
 	assert_stats(f, 3, 0, 0, 0);
+}
+
+/*
+ * A source refused for want of the new-source budget (src_new) counts
+ * under its class's "other sources" entry at once: no entry of its own,
+ * and none of the entry budget spent.
+ */
+static void test_src_new_counts_under_other_sources(void **state)
+{
+	struct fx *f = *state;
+	struct rw_event_key other = ev_other(0, RW_REASON_SRC_NEW, RW_VERDICT_DROP), k;
+	struct rw_global_state g0, g1;
+	struct rw_event_entry e;
+	struct rw_config c;
+	struct ev_entries *all;
+	struct ev_list *l;
+	uint32_t zero = 0;
+	char src[32];
+
+	/* a new-source budget of 2 that does not refill during the test */
+	fx_config_compute(&c, 32, 64, 0);
+	c.new_limit = rw_limit_pack(gcra_interval_ticks(1), 2);
+	c.new_rate = 1;
+	c.new_burst = 2;
+	fx_write_config(f, &c);
+	fx_policy(f, "default:\n  source:\n    packets: { rate: 100/s, burst: 100 }\n");
+	send_all(f, "198.18.13.1", 1, PASS);
+	send_all(f, "198.18.13.2", 1, PASS);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.rw_global), &zero, &g0),
+			 0);
+	for (unsigned int i = 3; i < 10; i++) {
+		snprintf(src, sizeof(src), "198.18.13.%u", i);
+		send_all(f, src, 2, DROP);
+	}
+	assert_int_equal(fx_counter(f, RW_REASON_SRC_NEW, RW_VERDICT_DROP).packets, 14);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.rw_global), &zero, &g1),
+			 0);
+	/* the entry budget was not touched */
+	assert_int_equal(g1.event_src_tat, g0.event_src_tat);
+	assert_int_equal(g1.event_src_tat, 0);
+
+	k = ev_key("198.18.13.3", 0, RW_REASON_SRC_NEW, RW_VERDICT_DROP);
+	assert_false(entry_get(f, &k, &e));
+	assert_true(entry_get(f, &other, &e));
+	assert_int_equal(e.packets, 14);
+	all = entries_read(f);
+	assert_int_equal(all->n, 1);
+	free(all);
+	l = ring_drain(f);
+	assert_int_equal(l->n, 1);
+	assert_key_equal(&l->ev[0].key, &other);
+	assert_int_equal(l->ev[0].packets, 1);
+	free(l);
+	assert_stats(f, 1, 0, 14, 0);
+}
+
+/* `events: { interval: off }`: refusals are dropped and counted as ever,
+ * but make no entry and no event. */
+static void test_events_off(void **state)
+{
+	struct fx *f = *state;
+	struct ev_entries *all;
+	struct ev_list *l;
+
+	fx_policy(f, "deny: [198.18.14.0/24]\nevents: { interval: off }\n");
+	send_all(f, "198.18.14.1", 5, DROP);
+	send_all(f, "198.18.14.2", 3, DROP);
+	assert_int_equal(fx_counter(f, RW_REASON_DENY, RW_VERDICT_DROP).packets, 8);
+	all = entries_read(f);
+	assert_int_equal(all->n, 0);
+	free(all);
+	l = ring_drain(f);
+	assert_int_equal(l->n, 0);
+	free(l);
+	assert_stats(f, 0, 0, 0, 0);
+	/* and back on: the next refusal reports again */
+	fx_policy(f, "deny: [198.18.14.0/24]\n");
+	send_all(f, "198.18.14.1", 2, DROP);
+	all = entries_read(f);
+	assert_int_equal(all->n, 1);
+	assert_int_equal(all->packets, 2);
+	free(all);
+	assert_stats(f, 1, 0, 0, 0);
+}
+
+/* ---- the entry budget and the ring buffer --------------------------------- */
+
+/*
+ * More new sources than the entry budget's burst, refused at once: the
+ * first RW_EVENT_NEW_BURST get entries (and a few more as the budget
+ * refills, one per ms), the rest count under the class's "other sources"
+ * entry; not one refusal is lost.
+ */
+static void test_entry_budget_spills_to_other_sources(void **state)
+{
+	struct fx *f = *state;
+	const unsigned int n = 1500;
+	const uint64_t refill_ns = RW_NS_PER_SEC / RW_EVENT_NEW_RATE;
+	struct rw_event_key other = ev_other(0, RW_REASON_DENY, RW_VERDICT_DROP), k;
+	struct rw_event_entry e;
+	struct ev_entries *all;
+	struct ev_list *l;
+	uint64_t t0, t1, n_own = 0, n_other, max_own;
+	char src[32];
+
+	fx_policy(f, deny_benchmark);
+	t0 = fx_now_ns();
+	for (unsigned int i = 0; i < n; i++) {
+		bench_addr(i, src, sizeof(src));
+		send_all(f, src, 1, DROP);
+	}
+	t1 = fx_now_ns();
+	max_own = RW_EVENT_NEW_BURST + (t1 - t0) / refill_ns + 1;
+	printf("# entry budget: %u sources in %.3f ms\n", n, (t1 - t0) / 1e6);
+
+	all = entries_read(f);
+	for (unsigned int i = 0; i < all->n; i++) {
+		if (all->key[i].family == 0) {
+			assert_key_equal(&all->key[i], &other);
+			continue;
+		}
+		assert_int_equal(all->key[i].family, 4);
+		assert_int_equal(all->key[i].class_id, 0);
+		assert_int_equal(all->key[i].reason, RW_REASON_DENY);
+		assert_int_equal(all->key[i].verdict, RW_VERDICT_DROP);
+		assert_int_equal(all->val[i].packets, 1);
+		n_own++;
+	}
+	/* nothing lost: every refusal is in some entry */
+	assert_int_equal(all->packets, n);
+	free(all);
+	assert_in_range(n_own, RW_EVENT_NEW_BURST, max_own);
+	/* the budget must have run out, or this proves nothing */
+	assert_true(n_own < n);
+	n_other = n - n_own;
+	assert_true(entry_get(f, &other, &e));
+	assert_int_equal(e.packets, n_other);
+	/* the burst covers the first sources, whatever the timing */
+	for (unsigned int i = 0; i < RW_EVENT_NEW_BURST; i++) {
+		bench_addr(i, src, sizeof(src));
+		k = ev_key(src, 0, RW_REASON_DENY, RW_VERDICT_DROP);
+		assert_true(entry_get(f, &k, &e));
+		assert_int_equal(e.packets, 1);
+	}
+	/* one event per own entry, one for "other sources" */
+	l = ring_drain(f);
+	assert_int_equal(l->n, n_own + 1);
+	for (size_t i = 0; i < l->n; i++)
+		assert_int_equal(l->ev[i].packets, 1);
+	free(l);
+	assert_stats(f, n_own + 1, 0, n_other, 0);
+
+	/* a source with an entry keeps counting in it, budget or not */
+	send_all(f, "198.18.0.0", 3, DROP);
+	k = ev_key("198.18.0.0", 0, RW_REASON_DENY, RW_VERDICT_DROP);
+	assert_true(entry_get(f, &k, &e));
+	assert_int_equal(e.packets, 4);
+	assert_stats(f, n_own + 1, 0, n_other, 0);
+}
+
+/*
+ * More events than the ring buffer holds, never consumed: the sends that
+ * found it full are counted, every refusal is still in its entry, and once
+ * the ring is read the next event carries the whole count.
+ */
+static void test_full_ring_loses_no_packet(void **state)
+{
+	struct fx *f = *state;
+	const unsigned int n = 1000, rounds = 6;
+	const uint64_t ring_max = RW_EVENT_RING_BYTES / sizeof(struct rw_event);
+	uint64_t s[RW_EVSTAT_MAX], sent;
+	struct ev_entries *all;
+	struct ev_list *l;
+	char src[32];
+
+	/* n new sources fit the entry budget's burst exactly */
+	assert_true(n <= RW_EVENT_NEW_BURST);
+	assert_true((uint64_t)n * rounds > ring_max);
+	fx_policy(f, "deny: [198.18.0.0/15]\nevents: { interval: 100ms }\n");
+	for (unsigned int r = 0; r < rounds; r++) {
+		/* every source's refusals more than an interval apart: each sends */
+		if (r)
+			fx_sleep_ns(115 * MS);
+		for (unsigned int i = 0; i < n; i++) {
+			bench_addr(i, src, sizeof(src));
+			send_all(f, src, 1, DROP);
+		}
+	}
+	stats_read(f, s);
+	printf("# ring: sent %llu, ring full %llu\n", (unsigned long long)s[RW_EVSTAT_SENT],
+	       (unsigned long long)s[RW_EVSTAT_RING_FULL]);
+	assert_int_equal(s[RW_EVSTAT_SENT] + s[RW_EVSTAT_RING_FULL], (uint64_t)n * rounds);
+	assert_true(s[RW_EVSTAT_RING_FULL] > 0);
+	assert_true(s[RW_EVSTAT_SENT] <= ring_max);
+	/* it holds several rounds: the loss is the ring's size, not something else */
+	assert_true(s[RW_EVSTAT_SENT] > 3 * n);
+	assert_int_equal(s[RW_EVSTAT_OTHER], 0);
+	assert_int_equal(s[RW_EVSTAT_NO_ENTRY], 0);
+	sent = s[RW_EVSTAT_SENT];
+
+	all = entries_read(f);
+	assert_int_equal(all->n, n);
+	assert_int_equal(all->packets, (uint64_t)n * rounds);
+	for (unsigned int i = 0; i < all->n; i++)
+		assert_int_equal(all->val[i].packets, rounds);
+	free(all);
+
+	/* what was sent is in order: round r's events carry r + 1 */
+	l = ring_drain(f);
+	assert_int_equal(l->n, sent);
+	for (size_t i = 0; i < l->n; i++)
+		assert_int_equal(l->ev[i].packets, i / n + 1);
+	free(l);
+
+	/* read, the ring takes the next round whole, each carrying every packet */
+	fx_sleep_ns(115 * MS);
+	for (unsigned int i = 0; i < n; i++) {
+		bench_addr(i, src, sizeof(src));
+		send_all(f, src, 1, DROP);
+	}
+	l = ring_drain(f);
+	assert_int_equal(l->n, n);
+	for (size_t i = 0; i < l->n; i++)
+		assert_int_equal(l->ev[i].packets, rounds + 1);
+	free(l);
+	assert_stats(f, sent + n, (uint64_t)n * rounds - sent, 0, 0);
+}
+
+/* ---- the daemon's accounting (user/event_stream) --------------------------- */
+
+struct tally {
+	uint64_t sum;
+	uint64_t calls;
+	struct {
+		struct rw_event_key key;
+		uint64_t packets;
+	} by_key[16];
+	size_t n_keys;
+};
+
+static int on_record(const struct event_record *r, void *ctx)
+{
+	struct tally *t = ctx;
+	size_t i;
+
+	t->sum += r->packets;
+	t->calls++;
+	for (i = 0; i < t->n_keys; i++)
+		if (!memcmp(&t->by_key[i].key, &r->key, sizeof(r->key)))
+			break;
+	if (i == t->n_keys) {
+		if (t->n_keys == sizeof(t->by_key) / sizeof(t->by_key[0]))
+			return 0;
+		t->by_key[t->n_keys++].key = r->key;
+	}
+	t->by_key[i].packets += r->packets;
+	return 0;
+}
+
+static uint64_t tally_of(const struct tally *t, const char *src)
+{
+	struct rw_event_key k = ev_key(src, 0, RW_REASON_DENY, RW_VERDICT_DROP);
+
+	for (size_t i = 0; i < t->n_keys; i++)
+		if (!memcmp(&t->by_key[i].key, &k, sizeof(k)))
+			return t->by_key[i].packets;
+	return 0;
+}
+
+static void event_maps_of(struct fx *f, struct event_maps *m)
+{
+	m->ring_fd = bpf_map__fd(f->skel->maps.rw_events);
+	m->entries_fd = entries_fd(f);
+	m->acct_fd = bpf_map__fd(f->skel->maps.rw_event_acct);
+	m->stats_fd = bpf_map__fd(f->skel->maps.rw_event_stats);
+}
+
+static uint64_t acct_written(struct fx *f, const char *src, bool *found)
+{
+	struct rw_event_key k = ev_key(src, 0, RW_REASON_DENY, RW_VERDICT_DROP);
+	struct rw_event_acct a;
+
+	*found = bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.rw_event_acct), &k, &a) == 0;
+	return *found ? a.written : 0;
+}
+
+/*
+ * Events and quiet entries become exact counts: what the ring carries at
+ * once, the rest when the entry has been quiet for an interval; never a
+ * packet twice, not after a flush again nor after a restart (a second
+ * stream on the same maps), and an entry made anew counts from zero.
+ */
+static void test_stream_counts_every_refusal_once(void **state)
+{
+	struct fx *f = *state;
+	const char *a = "198.18.11.1", *b = "198.18.11.2", *c = "2001:db8:11::3";
+	const char *d = "198.18.11.4";
+	const uint32_t interval_ms = RW_EVENT_INTERVAL_MAX_MS; /* no second event, however slow */
+	const uint64_t later = 2ULL * interval_ms * MS;
+	struct tally t = { 0 }, t2 = { 0 };
+	struct event_stream s, s2;
+	struct event_maps m;
+	struct rw_event_key kb = ev_key(b, 0, RW_REASON_DENY, RW_VERDICT_DROP);
+	uint64_t st[RW_EVSTAT_MAX];
+	bool found;
+
+	fx_policy(f, "deny: [198.18.11.0/24, 2001:db8:11::/48]\nevents: { interval: 60m }\n");
+	event_maps_of(f, &m);
+	assert_int_equal(event_stream_open(&s, &m, on_record, &t), 0);
+	assert_true(event_stream_fd(&s) >= 0);
+	send_all(f, a, 5, DROP);
+	send_all(f, b, 3, DROP);
+	send_all(f, c, 2, DROP);
+
+	/* the ring: one event each, carrying the first refusal */
+	assert_int_equal(event_stream_consume(&s), 0);
+	assert_int_equal(t.sum, 3);
+	assert_int_equal(t.calls, 3);
+	assert_int_equal(s.records, 3);
+	/* within the interval nothing is flushed: the next event will carry it */
+	assert_int_equal(event_stream_flush(&s, fx_now_ns(), interval_ms), 0);
+	assert_int_equal(t.sum, 3);
+	assert_int_equal(s.flushed, 0);
+	/* quiet for an interval: the rest, exactly */
+	assert_int_equal(event_stream_flush(&s, fx_now_ns() + later, interval_ms), 0);
+	assert_int_equal(t.sum, 10);
+	assert_int_equal(tally_of(&t, a), 5);
+	assert_int_equal(tally_of(&t, b), 3);
+	assert_int_equal(tally_of(&t, c), 2);
+	assert_int_equal(s.flushed, 3);
+	assert_int_equal(acct_written(f, a, &found), 5);
+	assert_true(found);
+	/* again: nothing new */
+	assert_int_equal(event_stream_flush(&s, fx_now_ns() + later, interval_ms), 0);
+	assert_int_equal(t.sum, 10);
+	assert_int_equal(t.calls, 6);
+	assert_int_equal(s.acct_errors, 0);
+
+	/* a restart reads the same maps and writes nothing twice */
+	assert_int_equal(event_stream_open(&s2, &m, on_record, &t2), 0);
+	assert_int_equal(event_stream_consume(&s2), 0);
+	assert_int_equal(event_stream_flush(&s2, fx_now_ns() + later, interval_ms), 0);
+	assert_int_equal(t2.sum, 0);
+	assert_int_equal(t2.calls, 0);
+	event_stream_close(&s2);
+
+	/* more refusals: only the new ones */
+	send_all(f, a, 2, DROP);
+	send_all(f, d, 4, DROP);
+	assert_int_equal(event_stream_consume(&s), 0);
+	assert_int_equal(event_stream_flush(&s, fx_now_ns() + later, interval_ms), 0);
+	assert_int_equal(t.sum, 16);
+	assert_int_equal(tally_of(&t, a), 7);
+	assert_int_equal(tally_of(&t, d), 4);
+	assert_int_equal(tally_of(&t, b), 3);
+	assert_int_equal(tally_of(&t, c), 2);
+
+	/* an entry gone (evicted) takes its account with it at the next flush */
+	assert_int_equal(bpf_map_delete_elem(m.entries_fd, &kb), 0);
+	assert_int_equal(event_stream_flush(&s, fx_now_ns() + later, interval_ms), 0);
+	acct_written(f, b, &found);
+	assert_false(found);
+	assert_int_equal(t.sum, 16);
+	/* and the source made anew counts from its first refusal again */
+	send_all(f, b, 3, DROP);
+	assert_int_equal(event_stream_consume(&s), 0);
+	assert_int_equal(tally_of(&t, b), 4);
+	assert_int_equal(event_stream_flush(&s, fx_now_ns() + later, interval_ms), 0);
+	assert_int_equal(tally_of(&t, b), 6);
+	assert_int_equal(t.sum, 19);
+	assert_int_equal(fx_counter(f, RW_REASON_DENY, RW_VERDICT_DROP).packets, 19);
+
+	assert_int_equal(event_stats_read(m.stats_fd, st), 0);
+	assert_int_equal(st[RW_EVSTAT_SENT], 5);
+	assert_int_equal(st[RW_EVSTAT_RING_FULL], 0);
+	assert_int_equal(s.acct_errors, 0);
+	event_stream_close(&s);
+}
+
+/* An entry made again after eviction while its old account is still there
+ * (no flush between): the new incarnation counts from zero, not from the
+ * old account's total. */
+static void test_stream_new_incarnation_is_not_the_old_account(void **state)
+{
+	struct fx *f = *state;
+	const char *a = "198.18.12.1";
+	const uint64_t later = 2 * RW_NS_PER_SEC;
+	struct rw_event_key ka = ev_key(a, 0, RW_REASON_DENY, RW_VERDICT_DROP);
+	struct tally t = { 0 };
+	struct event_stream s;
+	struct event_maps m;
+
+	fx_policy(f, "deny: [198.18.12.0/24]\n");
+	event_maps_of(f, &m);
+	assert_int_equal(event_stream_open(&s, &m, on_record, &t), 0);
+	send_all(f, a, 6, DROP);
+	assert_int_equal(event_stream_flush(&s, fx_now_ns() + later, 1000), 0);
+	assert_int_equal(t.sum, 6);
+	assert_int_equal(bpf_map_delete_elem(m.entries_fd, &ka), 0);
+	/* born_ns must differ from the old one */
+	fx_sleep_ns(1000);
+	send_all(f, a, 2, DROP);
+	assert_int_equal(event_stream_flush(&s, fx_now_ns() + later, 1000), 0);
+	assert_int_equal(t.sum, 8);
+	assert_int_equal(tally_of(&t, a), 8);
+	event_stream_close(&s);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_refusals_aggregate_in_one_entry, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_interval_from_the_policy, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_default_interval_holds_events_back, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_observe_counts_would_drop, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_admitted_packets_make_no_entry, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_ipv6_entry_keeps_the_whole_address, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_reasons_and_classes_are_separate_entries,
+						fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_src_new_counts_under_other_sources, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_events_off, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_entry_budget_spills_to_other_sources, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_full_ring_loses_no_packet, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_stream_counts_every_refusal_once, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_stream_new_incarnation_is_not_the_old_account,
+						fx_setup, fx_teardown),
+	};
+
+	(void)argc;
+	if (fx_require_root(argv[0]))
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,15 +23,14 @@ classes:
     ports: [udp/9000]
     source: { packets: { rate: 100/s, burst: 10 } }
 EOF
-# The scrape config the README shows, with a short interval for the test.
-cat >"$TMPD/prometheus.yml" <<EOF
-global:
-  scrape_interval: 1s
-scrape_configs:
-  - job_name: ratewall
-    static_configs:
-      - targets: ['$M']
-EOF
+# The example scrape config and alert rules, sped up for the test.
+sed -e 's/scrape_interval: 5s/scrape_interval: 1s\n  evaluation_interval: 1s/' \
+	-e "s/127.0.0.1:9464/$M/" "$RW_ROOT/examples/prometheus.yml" >"$TMPD/prometheus.yml"
+cp "$RW_ROOT/examples/prometheus-rules.yml" "$TMPD/"
+expect_true "promtool accepts the example rules" \
+	promtool check rules "$TMPD/prometheus-rules.yml" >/dev/null
+expect_true "promtool accepts the example config" \
+	promtool check config "$TMPD/prometheus.yml" >/dev/null
 rw_attach "$GW" gw0 mode native policy "$TMPD/policy.yaml" || die "attach failed"
 rw_daemon "$GW" "$TMPD/daemon.err" dev gw0 metrics "$M" events none
 wait_healthy "$GW" "$M" || die "the daemon never became healthy: $(cat "$TMPD/daemon.err")"
@@ -66,4 +65,19 @@ expect_eq "Prometheus stored the drops the limiter counted" "$got" "$drops"
 expect_eq "the target is up" "$(query 'up{job="ratewall"}')" 1
 expect_eq "the policy info series reached Prometheus" \
 	"$(query 'count(ratewall_policy_info)')" 1
+# The refusal-ratio alert: web refused most of what it got, so the rule
+# must fire (pending: it waits 10 minutes before it alerts).
+state=none
+for ((i = 0; i < 100; i++)); do
+	state=$(in_ns "$GW" curl -sS --max-time 5 "http://$P/api/v1/alerts" |
+		jq -r '[.data.alerts[] | select(.labels.alertname == "RatewallRefusalRatioHigh"
+			and .labels.class == "web") | .state][0] // "none"')
+	[ "$state" != none ] && break
+	sleep 0.2
+done
+expect_eq "RatewallRefusalRatioHigh is pending for web" "$state" pending
+expect_eq "both rules loaded and healthy" \
+	"$(in_ns "$GW" curl -sS --max-time 5 "http://$P/api/v1/rules" |
+		jq -r '[.data.groups[].rules[] | select(.health == "ok") | .name] | sort | join(" ")')" \
+	"RatewallRefusalRatioHigh RatewallShedSpike"
 finish

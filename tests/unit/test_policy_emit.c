@@ -83,6 +83,7 @@ static void assert_models_equal(const struct policy *a, const struct policy *b)
 		assert_buckets_equal(&x->all, &y->all);
 		for (size_t c = 0; c < RW_MAX_CLASSES; c++)
 			assert_buckets_equal(&x->per_class[c], &y->per_class[c]);
+		assert_string_equal(x->mesh_node_id, y->mesh_node_id);
 	}
 	assert_int_equal(a->n_allow, b->n_allow);
 	assert_cidrs_equal(a->allow, b->allow, a->n_allow);
@@ -90,6 +91,10 @@ static void assert_models_equal(const struct policy *a, const struct policy *b)
 	assert_cidrs_equal(a->deny, b->deny, a->n_deny);
 	assert_int_equal(a->conn_table, b->conn_table);
 	assert_string_equal(a->cgroup, b->cgroup);
+	assert_int_equal(a->event_interval_ms, b->event_interval_ms);
+	assert_int_equal(a->events_off, b->events_off);
+	assert_int_equal(a->client_id, b->client_id);
+	assert_string_equal(a->client_key, b->client_key);
 }
 
 /* The compiled hash of a model; the image's stored text must be the emitter's. */
@@ -504,6 +509,140 @@ static const char small_golden[] =
 	"  table: 4096\n"
 	"  cgroup: /sys/fs/cgroup/gateway.slice\n";
 
+/* The compiled hash of policy text. */
+static void hash_of_text(const char *yaml, uint8_t hash[32])
+{
+	struct policy p;
+	struct policy_image *img;
+
+	parse_ok("hashed", yaml, &p);
+	img = policy_image_new(&p);
+	assert_non_null(img);
+	memcpy(hash, img->policy.hash, 32);
+	policy_image_delete(img);
+	policy_free(&p);
+}
+
+static void events_and_mesh_ids_round_trip(void **state)
+{
+	static const char yaml[] =
+		"events:\n"
+		"  interval: 1500ms\n"
+		"  client_id: hashed\n"
+		"  client_key: /etc/ratewall/client.key\n"
+		"tenants:\n"
+		"  - name: edge\n"
+		"    cidrs: [198.18.1.0/24]\n"
+		"    mesh_node_id: node-1.eu_west:a\n"
+		"  - name: plain\n"
+		"    cidrs: [198.18.2.0/24]\n"
+		"  - name: core\n"
+		"    cidrs: ['2001:db8::/32']\n"
+		"    mesh_node_id: \"123\"\n";
+	static const char *const cases[] = {
+		"events: { interval: 100ms }\n",
+		"events: { interval: 2m }\n",
+		"events: { interval: 60m }\n",
+		"events: { interval: 1s }\n",
+		"events: { interval: 90s }\n",
+		"events: { interval: off }\n",
+		"events: { interval: off, client_id: hashed, client_key: /k }\n",
+		/* a path YAML would misread unquoted */
+		"events: { client_id: hashed, client_key: \"/k: #x, [y] 'z'\" }\n",
+		"tenants:\n  - name: t\n    cidrs: [10.0.0.0/8]\n    mesh_node_id: \"true\"\n",
+		"tenants:\n  - name: t\n    cidrs: [10.0.0.0/8]\n    mesh_node_id: \"0x1f\"\n",
+		"tenants:\n  - name: t\n    cidrs: [10.0.0.0/8]\n    mesh_node_id: \"-\"\n",
+	};
+	struct policy p;
+	char *text;
+
+	(void)state;
+	parse_ok("input", yaml, &p);
+	assert_int_equal(p.event_interval_ms, 1500);
+	assert_int_equal(p.client_id, POLICY_CLIENT_HASHED);
+	assert_string_equal(p.tenants[0].mesh_node_id, "node-1.eu_west:a");
+	assert_string_equal(p.tenants[1].mesh_node_id, "");
+	assert_string_equal(p.tenants[2].mesh_node_id, "123");
+	text = round_trip_model(&p);
+	assert_non_null(strstr(text, "events:\n  interval: 1500ms\n  client_id: hashed\n"
+				     "  client_key: /etc/ratewall/client.key\n"));
+	/* quoted: another YAML reader must read 123 or off as text too */
+	assert_non_null(strstr(text, "  mesh_node_id: 'node-1.eu_west:a'\n"));
+	assert_non_null(strstr(text, "  mesh_node_id: '123'\n"));
+	/* only the tenants with an id have the key */
+	assert_non_null(strstr(text, "- name: plain\n  cidrs:\n  - 198.18.2.0/24\n- name: core\n"));
+	free(text);
+	policy_free(&p);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		round_trip_free(cases[i]);
+
+	/* in the unit it was written in, or the largest that holds it */
+	text = round_trip("events: { interval: 120s }\n");
+	assert_non_null(strstr(text, "events:\n  interval: 2m\n"));
+	free(text);
+	text = round_trip("events: { interval: 2000ms }\n");
+	assert_non_null(strstr(text, "events:\n  interval: 2s\n"));
+	free(text);
+	text = round_trip("events: { interval: off }\n");
+	assert_non_null(strstr(text, "events:\n  interval: 'off'\n"));
+	free(text);
+	/* nothing set, nothing written */
+	text = round_trip("events: {}\n");
+	assert_null(strstr(text, "events"));
+	free(text);
+	text = round_trip("events: { client_id: address }\n");
+	assert_null(strstr(text, "events"));
+	free(text);
+}
+
+/*
+ * Event settings count in the hash only when set: a policy without them
+ * keeps its hash (written with `events: {}` or not), and each setting,
+ * when set, changes it.
+ */
+static void event_settings_in_the_hash_only_when_set(void **state)
+{
+	static const char base[] = "default:\n  source:\n    packets: { rate: 100/s }\n"
+				   "tenants:\n  - name: t\n    cidrs: [198.18.0.0/24]\n";
+	static const char *const differ[] = {
+		"events: { interval: 1s }\n",
+		"events: { interval: 2s }\n",
+		"events: { interval: off }\n",
+		"events: { client_id: hashed, client_key: /k1 }\n",
+		"events: { client_id: hashed, client_key: /k2 }\n",
+	};
+	uint8_t plain[32], same[32], h[RW_MAX_CLASSES][32], mesh1[32], mesh2[32];
+	char text[512];
+
+	(void)state;
+	hash_of_text(base, plain);
+	snprintf(text, sizeof(text), "%sevents: {}\n", base);
+	hash_of_text(text, same);
+	assert_memory_equal(plain, same, 32);
+	snprintf(text, sizeof(text), "%sevents: { client_id: address }\n", base);
+	hash_of_text(text, same);
+	assert_memory_equal(plain, same, 32);
+	for (size_t i = 0; i < sizeof(differ) / sizeof(differ[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s", base, differ[i]);
+		hash_of_text(text, h[i]);
+		assert_memory_not_equal(h[i], plain, 32);
+		for (size_t j = 0; j < i; j++)
+			assert_memory_not_equal(h[i], h[j], 32);
+	}
+	/* the same setting, spelled otherwise, hashes alike */
+	snprintf(text, sizeof(text), "%sevents: { interval: 1000ms }\n", base);
+	hash_of_text(text, same);
+	assert_memory_equal(same, h[0], 32);
+	/* a tenant's mesh id counts, and which one */
+	snprintf(text, sizeof(text), "%s    mesh_node_id: n1\n", base);
+	hash_of_text(text, mesh1);
+	snprintf(text, sizeof(text), "%s    mesh_node_id: n2\n", base);
+	hash_of_text(text, mesh2);
+	assert_memory_not_equal(mesh1, plain, 32);
+	assert_memory_not_equal(mesh1, mesh2, 32);
+}
+
 static void small_policy_has_this_exact_text(void **state)
 {
 	char *text;
@@ -589,6 +728,8 @@ int main(void)
 		cmocka_unit_test(connections_section_round_trips),
 		cmocka_unit_test(tenants_and_classes_at_the_limits_round_trip),
 		cmocka_unit_test(names_yaml_would_misread_round_trip),
+		cmocka_unit_test(events_and_mesh_ids_round_trip),
+		cmocka_unit_test(event_settings_in_the_hash_only_when_set),
 		cmocka_unit_test(small_policy_has_this_exact_text),
 		cmocka_unit_test(minimal_policy_is_the_default_class_alone),
 		cmocka_unit_test(models_built_in_code_are_written_as_they_are),

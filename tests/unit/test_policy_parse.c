@@ -538,6 +538,148 @@ static void bad_connection_settings(void **state)
 		expect_error(cases[i].text, cases[i].where, cases[i].message);
 }
 
+static void events_settings(void **state)
+{
+	static const struct {
+		const char *interval;
+		uint32_t ms;
+	} ok[] = {
+		{ "500ms", 500 },  { "1s", 1000 },      { "2m", 120000 },  { "100ms", 100 },
+		{ "1500ms", 1500 }, { "3600s", 3600000 }, { "60m", 3600000 },
+	};
+	char text[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text), "events:\n  interval: %s\n", ok[i].interval);
+		if (parse(text))
+			print_error("%s refused:\n%s\n", ok[i].interval, err);
+		assert_int_equal(parse(text), 0);
+		assert_int_equal(pol.event_interval_ms, ok[i].ms);
+		assert_int_equal(pol.client_id, POLICY_CLIENT_ADDRESS);
+		assert_string_equal(pol.client_key, "");
+		policy_free(&pol);
+	}
+	assert_int_equal(parse("version: 1\n"
+			       "events:\n"
+			       "  interval: 2m\n"
+			       "  client_id: hashed\n"
+			       "  client_key: /etc/ratewall/client.key\n"),
+			 0);
+	assert_int_equal(pol.event_interval_ms, 120000);
+	assert_int_equal(pol.client_id, POLICY_CLIENT_HASHED);
+	assert_string_equal(pol.client_key, "/etc/ratewall/client.key");
+	policy_free(&pol);
+	assert_int_equal(parse("events: { client_id: address }\n"), 0);
+	assert_int_equal(pol.event_interval_ms, 0);
+	assert_int_equal(pol.client_id, POLICY_CLIENT_ADDRESS);
+	policy_free(&pol);
+	/* off: no events at all */
+	assert_int_equal(parse("events:\n  interval: off\n"), 0);
+	assert_true(pol.events_off);
+	assert_int_equal(pol.event_interval_ms, 0);
+	policy_free(&pol);
+	/* absent, or empty: nothing set, the attach default applies */
+	assert_int_equal(parse("events: {}\n"), 0);
+	assert_false(pol.events_off);
+	assert_int_equal(pol.event_interval_ms, 0);
+	assert_int_equal(pol.client_id, POLICY_CLIENT_ADDRESS);
+	assert_string_equal(pol.client_key, "");
+	policy_free(&pol);
+	assert_int_equal(parse("allow: []\n"), 0);
+	assert_int_equal(pol.event_interval_ms, 0);
+	assert_int_equal(pol.client_id, POLICY_CLIENT_ADDRESS);
+	policy_free(&pol);
+}
+
+static void bad_events_settings(void **state)
+{
+	static const char *const bad_intervals[] = { "50ms", "99ms", "2h", "1", "s", "-1s",
+						     "61m", "3601s", "1.5s", "0ms", "ms",
+						     "1 s", "1S", "99999999999999999999ms" };
+	static const struct {
+		const char *text, *where, *message;
+	} cases[] = {
+		{ "events:\n  client_id: hashed\n", "p.yaml:2: ",
+		  "client_id hashed needs client_key" },
+		{ "events:\n  interval: 1s\n  client_key: /etc/k\n", "p.yaml:3: ",
+		  "client_key is only used with client_id: hashed" },
+		{ "events:\n  client_id: address\n  client_key: /etc/k\n", "p.yaml:3: ",
+		  "client_key is only used with client_id: hashed" },
+		{ "events:\n  client_id: hashed\n  client_key: keys/client.key\n", "p.yaml:3: ",
+		  "client_key \"keys/client.key\" must be an absolute path" },
+		{ "events:\n  client_id: anonymous\n", "p.yaml:2: ",
+		  "client_id \"anonymous\" must be address or hashed" },
+		{ "events:\n  interval: 1s\n  intervals: 2s\n", "p.yaml:3: ",
+		  "unknown key \"intervals\" in events; valid keys: interval, client_id, client_key" },
+		{ "events: 1s\n", "p.yaml:1: ", "events must be" },
+		{ "events:\n  interval: [1s]\n", "p.yaml:2: ", "interval must be" },
+	};
+	char text[256], want[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_intervals) / sizeof(bad_intervals[0]); i++) {
+		snprintf(text, sizeof(text), "version: 1\nevents:\n  interval: \"%s\"\n",
+			 bad_intervals[i]);
+		snprintf(want, sizeof(want), "interval \"%s\" must be ", bad_intervals[i]);
+		expect_error(text, "p.yaml:3: ", want);
+		expect_error(text, "p.yaml:3: ", "a duration like 500ms, 1s or 2m, from 100ms to 60m");
+	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		expect_error(cases[i].text, cases[i].where, cases[i].message);
+}
+
+static void tenant_mesh_node_id(void **state)
+{
+	char text[512], id[80];
+
+	(void)state;
+	assert_int_equal(parse("tenants:\n"
+			       "  - name: a\n"
+			       "    cidrs: [198.18.1.0/24]\n"
+			       "    mesh_node_id: node-7.eu_west:A\n"
+			       "  - name: b\n"
+			       "    cidrs: [198.18.2.0/24]\n"),
+			 0);
+	assert_int_equal(pol.n_tenants, 2);
+	assert_string_equal(pol.tenants[0].mesh_node_id, "node-7.eu_west:A");
+	assert_string_equal(pol.tenants[1].mesh_node_id, "");
+	policy_free(&pol);
+
+	/* 63 characters is the longest */
+	memset(id, 'x', 63);
+	id[63] = 0;
+	snprintf(text, sizeof(text), "tenants:\n  - name: a\n    cidrs: [198.18.1.0/24]\n"
+				     "    mesh_node_id: %s\n", id);
+	assert_int_equal(parse(text), 0);
+	assert_string_equal(pol.tenants[0].mesh_node_id, id);
+	policy_free(&pol);
+
+	/* each refused, the message naming the value as written */
+	static const struct {
+		const char *yaml, *message;
+	} bad[] = {
+		{ "\"\"", "mesh_node_id \"\" must be 1 to 63 letters, digits or . _ : -" },
+		{ "\"node 7\"", "mesh_node_id \"node 7\" must be 1 to 63 letters, digits or . _ : -" },
+		{ "node/7", "mesh_node_id \"node/7\" must be 1 to 63 letters, digits or . _ : -" },
+		{ "n\\u00e9x", "mesh_node_id \"n\\\\u00e9x\" must be 1 to 63 letters" },
+		{ "\"n\\u00e9x\"", "mesh_node_id \"n" }, /* UTF-8 é: not a letter here */
+		{ "\"a\\tb\"", "mesh_node_id \"a" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "tenants:\n  - name: a\n    cidrs: [198.18.1.0/24]\n"
+					     "    mesh_node_id: %s\n", bad[i].yaml);
+		expect_error(text, "p.yaml:4: ", bad[i].message);
+	}
+	/* 64 characters: one too many */
+	memset(id, 'y', 64);
+	id[64] = 0;
+	snprintf(text, sizeof(text), "tenants:\n  - name: a\n    cidrs: [198.18.1.0/24]\n"
+				     "    mesh_node_id: %s\n", id);
+	expect_error(text, "p.yaml:4: ", "must be 1 to 63 letters, digits or . _ : -");
+	expect_error(text, "p.yaml:4: ", "mesh_node_id \"yyyyyyyyyyyyyyyyyyyy");
+}
+
 static void bad_port_specs(void **state)
 {
 	static const struct {
@@ -817,6 +959,9 @@ int main(void)
 		cmocka_unit_test(bad_mode),
 		cmocka_unit_test(connection_caps_and_settings),
 		cmocka_unit_test(bad_connection_settings),
+		cmocka_unit_test(events_settings),
+		cmocka_unit_test(bad_events_settings),
+		cmocka_unit_test(tenant_mesh_node_id),
 		cmocka_unit_test(bad_port_specs),
 		cmocka_unit_test(a_port_belongs_to_one_class),
 		cmocka_unit_test(bad_cidrs),
