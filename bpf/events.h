@@ -21,11 +21,15 @@ static __always_inline void event_stat(__u32 which)
 		(*n)++;
 }
 
-static __always_inline void other_sources(struct rw_event_key *k)
+/* This CPU's slot of the class's other sources; the key then names the CPU. */
+static __always_inline struct rw_event_entry *other_sources(struct rw_event_key *k)
 {
-	event_stat(RW_EVSTAT_OTHER);
+	__u32 idx = rw_counter_index(k->class_id & (RW_MAX_CLASSES - 1), k->reason, k->verdict);
+
 	__builtin_memset(k->addr, 0, sizeof(k->addr));
 	k->family = 0;
+	k->addr[0] = bpf_get_smp_processor_id();
+	return bpf_map_lookup_elem(&rw_event_other, &idx);
 }
 
 /*
@@ -51,14 +55,12 @@ static __always_inline struct rw_event_entry *event_entry(struct rw_event_key *k
 	struct rw_event_entry *e;
 
 	if (k->reason == RW_REASON_SRC_NEW)
-		other_sources(k);
+		return other_sources(k);
 	e = bpf_map_lookup_elem(&rw_event_entries, k);
-	if (!e && k->family && entry_budget_spent(now_ns)) {
-		other_sources(k);
-		e = bpf_map_lookup_elem(&rw_event_entries, k);
-	}
 	if (e)
 		return e;
+	if (entry_budget_spent(now_ns))
+		return other_sources(k);
 	/* Another CPU may make it first: then count in the one it made. */
 	bpf_map_update_elem(&rw_event_entries, k, &fresh, BPF_NOEXIST);
 	return bpf_map_lookup_elem(&rw_event_entries, k);
@@ -67,7 +69,8 @@ static __always_inline struct rw_event_entry *event_entry(struct rw_event_key *k
 /*
  * Counts one refusal in its entry and sends the entry's count when its
  * interval has passed since the last send. One CPU wins the send by
- * compare-and-swap on sent_ns. A full ring buffer loses no packets: the
+ * compare-and-swap on sent_ns (an other-sources slot is one CPU's alone,
+ * where the atomics cost little). A full ring buffer loses no packets: the
  * count stays in the entry for the next event. `refused` is
  * refusal_word(); `now` the bucket clock in ticks, 0 when not read yet.
  */

@@ -107,6 +107,14 @@ struct {
 	__type(value, struct rw_event_acct);
 } rw_event_acct SEC(".maps");
 
+/* Each class's other sources, per CPU, indexed by rw_counter_index(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RW_COUNTER_SLOTS);
+	__type(key, __u32);
+	__type(value, struct rw_event_entry);
+} rw_event_other SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, RW_EVENT_RING_BYTES);

@@ -417,8 +417,10 @@ struct rw_global_state {
  * Entries are made for new sources only while a budget of
  * RW_EVENT_NEW_RATE a second lasts, so a spoofed flood costs no LRU
  * insert per packet; past it, a refusal counts under its class's "other
- * sources" entry (family 0, address zero). So do all `src_new` refusals:
- * those sources have no state by definition.
+ * sources". So do all `src_new` refusals: those sources have no state by
+ * definition. Other sources are counted per CPU (rw_event_other, indexed
+ * like the counters), so that a flood spread over CPUs never bounces one
+ * shared line; their key has family 0 and the CPU in addr[0].
  */
 #define RW_EVENT_ENTRIES 16384
 #define RW_EVENT_RING_BYTES (256 * 1024)
@@ -429,7 +431,7 @@ struct rw_global_state {
 #define RW_EVENT_INTERVAL_MAX_MS 3600000U
 
 struct rw_event_key {
-	__u32 addr[4];  /* the source address as sent, unmasked; zero for other sources */
+	__u32 addr[4];  /* the source address as sent, unmasked; other sources: the CPU, 0, 0, 0 */
 	__u16 class_id;
 	__u8 family;    /* 4, 6, or 0 for a class's other sources */
 	__u8 reason;    /* enum rw_reason */
@@ -462,8 +464,6 @@ enum rw_event_stat {
 	RW_EVSTAT_SENT = 0,   /* events put into the ring buffer */
 	RW_EVSTAT_RING_FULL,  /* events not sent: the ring buffer was full (the packets are
 			       * carried by the entry's next event) */
-	RW_EVSTAT_OTHER,      /* refusals counted under "other sources" (src_new, or the
-			       * entry budget was spent) */
 	RW_EVSTAT_NO_ENTRY,   /* refusals not counted in any entry (the table refused an insert) */
 	RW_EVSTAT_MAX,
 };

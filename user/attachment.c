@@ -43,6 +43,7 @@ static const struct {
 	{ RW_PIN_EVENT_ENTRIES, offsetof(struct attachment, events.entries_fd) },
 	{ RW_PIN_EVENT_ACCT, offsetof(struct attachment, events.acct_fd) },
 	{ RW_PIN_EVENT_STATS, offsetof(struct attachment, events.stats_fd) },
+	{ RW_PIN_EVENT_OTHER, offsetof(struct attachment, events.other_fd) },
 };
 #define N_PINS (sizeof(pins) / sizeof(pins[0]))
 

@@ -8,6 +8,7 @@ struct event_maps {
 	int entries_fd; /* per (source, limit) counts, LRU */
 	int acct_fd;    /* what the daemon has written of each entry */
 	int stats_fd;   /* per-CPU rw_event_stat counters */
+	int other_fd;   /* per-CPU other-sources slots, by rw_counter_index() */
 };
 
 #endif

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -76,7 +77,8 @@ int event_stream_consume(struct event_stream *s)
 	return n < 0 ? n : 0;
 }
 
-/* Forgets the accounts of entries gone from the table or made anew. */
+/* Forgets the accounts of entries gone from the table or made anew (other
+ * sources' slots are never gone). */
 static void forget_gone(struct event_stream *s)
 {
 	struct rw_event_key key, next;
@@ -87,11 +89,62 @@ static void forget_gone(struct event_stream *s)
 	while (more) {
 		key = next;
 		more = bpf_map_get_next_key(s->maps.acct_fd, &key, &next) == 0;
-		if (bpf_map_lookup_elem(s->maps.acct_fd, &key, &acct))
+		if (!key.family || bpf_map_lookup_elem(s->maps.acct_fd, &key, &acct))
 			continue;
 		if (bpf_map_lookup_elem(s->maps.entries_fd, &key, &e) || e.born_ns != acct.born_ns)
 			bpf_map_delete_elem(s->maps.acct_fd, &key);
 	}
+}
+
+/* One entry's packets after its last event, when no event will carry them:
+ * a recent event means the next refusal sends another. */
+static void flush_entry(struct event_stream *s, const struct rw_event_key *key,
+			const struct rw_event_entry *e, uint64_t now_ns, uint64_t interval_ns)
+{
+	struct event_record r;
+
+	if (e->sent_ns && now_ns - e->sent_ns < interval_ns)
+		return;
+	r.key = *key;
+	r.ts_ns = now_ns;
+	r.packets = take_unwritten(s, key, e->born_ns, e->packets);
+	if (r.packets) {
+		s->flushed++;
+		s->emit(&r, s->ctx);
+	}
+}
+
+/* The other-sources slots: one key per class, reason, verdict and CPU. */
+static int flush_other(struct event_stream *s, uint64_t now_ns, uint64_t interval_ns)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct rw_event_entry *per_cpu;
+	int err = 0;
+
+	if (ncpus <= 0)
+		return ncpus ? ncpus : -EINVAL;
+	per_cpu = calloc((size_t)ncpus, sizeof(*per_cpu));
+	if (!per_cpu)
+		return -ENOMEM;
+	for (uint32_t idx = 0; idx < RW_COUNTER_SLOTS && !err; idx++) {
+		struct rw_event_key key = {
+			.class_id = (uint16_t)(idx / (RW_REASON_MAX * RW_VERDICT_MAX)),
+			.reason = (uint8_t)(idx / RW_VERDICT_MAX % RW_REASON_MAX),
+			.verdict = (uint8_t)(idx % RW_VERDICT_MAX),
+		};
+
+		if (bpf_map_lookup_elem(s->maps.other_fd, &idx, per_cpu)) {
+			err = -errno;
+			break;
+		}
+		for (int cpu = 0; cpu < ncpus; cpu++) {
+			key.addr[0] = (uint32_t)cpu;
+			if (per_cpu[cpu].packets)
+				flush_entry(s, &key, &per_cpu[cpu], now_ns, interval_ns);
+		}
+	}
+	free(per_cpu);
+	return err;
 }
 
 int event_stream_flush(struct event_stream *s, uint64_t now_ns, uint32_t interval_ms)
@@ -99,7 +152,6 @@ int event_stream_flush(struct event_stream *s, uint64_t now_ns, uint32_t interva
 	uint64_t interval_ns = (uint64_t)interval_ms * 1000000;
 	struct rw_event_key key, next;
 	struct rw_event_entry e;
-	struct event_record r;
 	int err = bpf_map_get_next_key(s->maps.entries_fd, NULL, &next) ? -errno : 0;
 
 	/* Events first: what they carry must not be written as a flush. */
@@ -107,22 +159,38 @@ int event_stream_flush(struct event_stream *s, uint64_t now_ns, uint32_t interva
 	while (err == 0) {
 		key = next;
 		err = bpf_map_get_next_key(s->maps.entries_fd, &key, &next) ? -errno : 0;
-		if (bpf_map_lookup_elem(s->maps.entries_fd, &key, &e))
-			continue;
-		/* A recent event means the next refusal sends another, carrying these. */
-		if (e.sent_ns && now_ns - e.sent_ns < interval_ns)
-			continue;
-		r.key = key;
-		r.ts_ns = now_ns;
-		r.packets = take_unwritten(s, &key, e.born_ns, e.packets);
-		if (r.packets) {
-			s->flushed++;
-			s->emit(&r, s->ctx);
-		}
+		if (bpf_map_lookup_elem(s->maps.entries_fd, &key, &e) == 0)
+			flush_entry(s, &key, &e, now_ns, interval_ns);
 	}
 	if (err != -ENOENT)
 		return err;
+	err = flush_other(s, now_ns, interval_ns);
+	if (err)
+		return err;
 	forget_gone(s);
+	return 0;
+}
+
+int event_other_packets(const struct event_maps *maps, uint64_t *out)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct rw_event_entry *per_cpu;
+
+	*out = 0;
+	if (ncpus <= 0)
+		return ncpus ? ncpus : -EINVAL;
+	per_cpu = calloc((size_t)ncpus, sizeof(*per_cpu));
+	if (!per_cpu)
+		return -ENOMEM;
+	for (uint32_t idx = 0; idx < RW_COUNTER_SLOTS; idx++) {
+		if (bpf_map_lookup_elem(maps->other_fd, &idx, per_cpu)) {
+			free(per_cpu);
+			return -errno;
+		}
+		for (int cpu = 0; cpu < ncpus; cpu++)
+			*out += per_cpu[cpu].packets;
+	}
+	free(per_cpu);
 	return 0;
 }
 

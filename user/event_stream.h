@@ -47,6 +47,9 @@ int event_stream_consume(struct event_stream *s);
 int event_stream_flush(struct event_stream *s, uint64_t now_ns, uint32_t interval_ms);
 void event_stream_close(struct event_stream *s);
 
+/* Refusals counted under other sources, every class and CPU together. */
+int event_other_packets(const struct event_maps *maps, uint64_t *out);
+
 /* The kernel's rw_event_stat counters, summed over CPUs. */
 int event_stats_read(int stats_fd, uint64_t out[RW_EVSTAT_MAX]);
 

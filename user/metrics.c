@@ -220,17 +220,18 @@ static void map_fill(FILE *f, const struct attachment *a, const struct rw_config
 
 static void event_path(FILE *f, const struct attachment *a, const struct daemon_health *d)
 {
-	uint64_t st[RW_EVSTAT_MAX] = { 0 };
+	uint64_t st[RW_EVSTAT_MAX] = { 0 }, other = 0;
 
 	event_stats_read(a->events.stats_fd, st);
+	event_other_packets(&a->events, &other);
 	counter1(f, "ratewall_events_sent_total",
 		 "Refusal events XDP put into the ring buffer.", st[RW_EVSTAT_SENT]);
 	counter1(f, "ratewall_events_dropped_total",
 		 "Refusal events lost to a full ring buffer (their packets ride the next event).",
 		 st[RW_EVSTAT_RING_FULL]);
 	counter1(f, "ratewall_event_other_source_packets_total",
-		 "Refusals counted under their class's other sources: the entry budget was spent.",
-		 st[RW_EVSTAT_OTHER]);
+		 "Refusals counted under their class's other sources (src_new, or past the entry budget).",
+		 other);
 	counter1(f, "ratewall_event_unrecorded_packets_total",
 		 "Refusals no event entry could count (the entry table refused an insert).",
 		 st[RW_EVSTAT_NO_ENTRY]);

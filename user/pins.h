@@ -46,6 +46,7 @@
 #define RW_PIN_EVENT_ENTRIES "event_entries"
 #define RW_PIN_EVENT_ACCT "event_acct"
 #define RW_PIN_EVENT_STATS "event_stats"
+#define RW_PIN_EVENT_OTHER "event_other"
 
 /* An interface name as its pin directory is named, and back. Decoding
  * refuses (-EINVAL) what encoding a valid interface name cannot produce,

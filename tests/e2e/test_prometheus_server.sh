@@ -44,16 +44,20 @@ ready() { http_get "$GW" "http://$P/-/ready" 2>/dev/null | grep -qi ready; }
 for ((i = 0; i < 150; i++)); do ready && break; sleep 0.1; done
 ready || die "prometheus did not start: $(tail -5 "$TMPD/prometheus.log")"
 
+# query EXPR: the first instant value Prometheus gives for an expression.
+query() {
+	in_ns "$GW" curl -sS --max-time 5 -G "http://$P/api/v1/query" --data-urlencode "query=$1" |
+		jq -r '.data.result[0].value[1] // "none"'
+}
+# A scrape before the traffic, so that the counters' increase is stored
+# (a rate needs a sample from before it).
+for ((i = 0; i < 100; i++)); do [ "$(query 'up{job="ratewall"}')" = 1 ] && break; sleep 0.1; done
+expect_eq "the target is up before the traffic" "$(query 'up{job="ratewall"}')" 1
 sent=$(json_get "$(burst "$CL" 198.18.0.1 9000 500 pps 2000)" .sent)
 rw_settle "$GW" gw0 "$sent"
 drops=$(rw_count "$GW" gw0 src_pkt drop)
 expect_true "some were dropped" test "$drops" -gt 0
 
-# query NAME: the instant value Prometheus holds for one ratewall series.
-query() {
-	in_ns "$GW" curl -sS --max-time 5 -G "http://$P/api/v1/query" --data-urlencode "query=$1" |
-		jq -r '.data.result[0].value[1] // "none"'
-}
 q='ratewall_packets_total{class="web",verdict="drop",reason="src_pkt"}'
 got=none
 for ((i = 0; i < 100; i++)); do
@@ -62,7 +66,6 @@ for ((i = 0; i < 100; i++)); do
 	sleep 0.2
 done
 expect_eq "Prometheus stored the drops the limiter counted" "$got" "$drops"
-expect_eq "the target is up" "$(query 'up{job="ratewall"}')" 1
 expect_eq "the policy info series reached Prometheus" \
 	"$(query 'count(ratewall_policy_info)')" 1
 # The refusal-ratio alert: web refused most of what it got, so the rule
