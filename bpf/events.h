@@ -81,7 +81,7 @@ static __always_inline __u32 refusal_word(__u32 class_id, __u32 reason, __u32 ve
 }
 
 static __noinline void report_refusal(const struct packet_info *pi, __u32 refused,
-				      __u32 interval_ms, __u64 now)
+				      const struct rw_policy *pol, __u64 now)
 {
 	struct rw_event_key k = {
 		.class_id = (__u16)(refused >> 16),
@@ -103,7 +103,7 @@ static __noinline void report_refusal(const struct packet_info *pi, __u32 refuse
 	}
 	__sync_fetch_and_add(&e->packets, 1);
 	sent = *(volatile __u64 *)&e->sent_ns;
-	if (sent && now - sent < (__u64)interval_ms * 1000000)
+	if (sent && now - sent < (__u64)pol->event_interval_ms * 1000000)
 		return;
 	if (__sync_val_compare_and_swap(&e->sent_ns, sent, now) != sent)
 		return;
@@ -116,6 +116,8 @@ static __noinline void report_refusal(const struct packet_info *pi, __u32 refuse
 	ev->ts_ns = now;
 	ev->born_ns = e->born_ns;
 	ev->packets = *(volatile __u64 *)&e->packets;
+	__builtin_memcpy(ev->class_name, pol->class_names[k.class_id & (RW_MAX_CLASSES - 1)],
+			 sizeof(ev->class_name));
 	bpf_ringbuf_submit(ev, 0);
 	event_stat(RW_EVSTAT_SENT);
 }

@@ -368,7 +368,6 @@ judged:
 	/* One exit for every packet with a source: one copy of the talker update. */
 	note_talker(&key, hash, verdict != RW_VERDICT_PASS, now);
 	if (verdict != RW_VERDICT_PASS && pol->event_interval_ms)
-		report_refusal(&pi, refusal_word(class_id, verdict_reason, verdict),
-			       pol->event_interval_ms, now);
+		report_refusal(&pi, refusal_word(class_id, verdict_reason, verdict), pol, now);
 	return finish(class_id, verdict_reason, verdict, bytes);
 }

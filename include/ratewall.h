@@ -295,7 +295,7 @@ struct rw_policy {
 	__u32 text_len;      /* bytes of this slot's text in rw_policy_text */
 	__u32 pad3;
 	__u8 hash[32];       /* SHA-256 of the compiled policy, see policy_hash() */
-	char class_names[RW_MAX_CLASSES][RW_NAME_MAX];
+	char class_names[RW_MAX_CLASSES][RW_NAME_MAX]; /* also copied into refusal events */
 };
 
 /*
@@ -451,6 +451,9 @@ struct rw_event {
 	__u64 ts_ns;    /* CLOCK_MONOTONIC */
 	__u64 born_ns;
 	__u64 packets;  /* the entry's count when sent, not the count since the last event */
+	/* the class's name in the policy that judged the packet: read later,
+	 * the id may belong to another class by then */
+	char class_name[RW_NAME_MAX];
 };
 
 /* What the daemon has written of an entry (userspace only). */

@@ -165,3 +165,33 @@ if [ "$opened" != "opened 3 of 8" ] || [ "$refused" -ne 5 ]; then
 	echo "demo: unexpected result: the cap of 3 should admit 3 connections and drop 5 SYNs" >&2
 	exit 1
 fi
+
+# Fourth act: the daemon. It serves the counters to Prometheus on the
+# gateway's loopback and writes one JSON line per refusal event; the burst
+# client floods the observed class again and the lines add up to what the
+# counters say would have been dropped.
+echo
+echo "== ratewall daemon dev eth0 metrics 127.0.0.1:9464 events events.jsonl (in the gateway)"
+rw_daemon "$GW" "$tmp/daemon.err" dev eth0 metrics 127.0.0.1:9464 events "$tmp/events.jsonl" \
+	instance-id demo-gw
+wait_healthy "$GW" 127.0.0.1:9464 || die "the daemon did not start: $(cat "$tmp/daemon.err")"
+series='ratewall_packets_total{class="uploads",verdict="would_drop",reason="src_pkt"}'
+http_get "$GW" http://127.0.0.1:9464/metrics >"$tmp/m0.txt"
+start=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
+nsenter --net="/run/netns/$FLOOD" "$UDP_BURST" 198.18.0.1 "$PORT" "$count" \
+	pps "$BURST_PPS" >"$tmp/burst3.json" || die "burst sender failed"
+sleep 1.7 # the last packets of a quiet source are written within 1.5 s
+http_get "$GW" http://127.0.0.1:9464/metrics >"$tmp/m1.txt"
+grep -E '^ratewall_(packets_total\{class="uploads"|class_rate|policy_info|events_sent)' "$tmp/m1.txt" |
+	grep -v ' 0$'
+echo "-- event lines (the first ones were waiting in the ring buffer from the acts before):"
+cat "$tmp/events.jsonl"
+delta=$(($(metric "$tmp/m1.txt" "$series") - $(metric "$tmp/m0.txt" "$series")))
+lines=$(jq -s --arg t "$start" '[.[] | select(.ts >= $t and .route_class == "uploads"
+	and .action == "would_drop") | .packets] | add // 0' "$tmp/events.jsonl")
+echo "would_drop counted $delta more; the event lines since then carry $lines packets"
+rw_daemon_stop "$RW_DAEMON_PID"
+if [ "$delta" -le 0 ] || [ "$lines" -ne "$delta" ] || [ "$RW_DAEMON_RC" -ne 0 ]; then
+	echo "demo: unexpected result: the event lines should carry every would_drop" >&2
+	exit 1
+fi

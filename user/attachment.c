@@ -39,11 +39,11 @@ static const struct {
 	{ RW_PIN_POLICY_TEXT, offsetof(struct attachment, maps.text_fd) },
 	{ RW_PIN_TALKERS, offsetof(struct attachment, talkers_fd) },
 	{ RW_PIN_GLOBAL, offsetof(struct attachment, global_fd) },
-	{ RW_PIN_EVENTS, offsetof(struct attachment, events.ring_fd) },
-	{ RW_PIN_EVENT_ENTRIES, offsetof(struct attachment, events.entries_fd) },
-	{ RW_PIN_EVENT_ACCT, offsetof(struct attachment, events.acct_fd) },
-	{ RW_PIN_EVENT_STATS, offsetof(struct attachment, events.stats_fd) },
-	{ RW_PIN_EVENT_OTHER, offsetof(struct attachment, events.other_fd) },
+	{ RW_PIN_EVENTS, offsetof(struct attachment, maps.events.ring_fd) },
+	{ RW_PIN_EVENT_ENTRIES, offsetof(struct attachment, maps.events.entries_fd) },
+	{ RW_PIN_EVENT_ACCT, offsetof(struct attachment, maps.events.acct_fd) },
+	{ RW_PIN_EVENT_STATS, offsetof(struct attachment, maps.events.stats_fd) },
+	{ RW_PIN_EVENT_OTHER, offsetof(struct attachment, maps.events.other_fd) },
 };
 #define N_PINS (sizeof(pins) / sizeof(pins[0]))
 

@@ -15,7 +15,6 @@
 #include "ratewall.h"
 #include "conns.h"
 #include "policy_maps.h"
-#include "event_maps.h"
 
 struct attachment {
 	char ifname[IF_NAMESIZE];   /* the interface's name now (pin name if defunct) */
@@ -35,7 +34,6 @@ struct attachment {
 	int global_fd;              /* the new-source budget's state */
 	struct policy_maps maps; /* config, counters and the policy's maps */
 	struct conn_maps conns;  /* open-connection counts */
-	struct event_maps events; /* refusal events */
 };
 
 enum attachment_status {

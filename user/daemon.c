@@ -376,7 +376,7 @@ static int daemon_start(struct daemon *d)
 	d->lines.realtime_offset_ns = realtime_offset_ns();
 	d->health.start_time = real_seconds();
 	if (d->o->events) {
-		err = event_stream_open(&d->stream, &d->a.events, write_record, d);
+		err = event_stream_open(&d->stream, &d->a.maps.events, write_record, d);
 		if (err)
 			return err;
 		d->health.stream = &d->stream;

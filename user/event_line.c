@@ -139,8 +139,10 @@ json_object *event_line_build(struct event_line_ctx *c, const struct event_recor
 	json_object_object_add(o, "mesh_node_id", mesh);
 	json_object_object_add(o, "tenant", tenant);
 	json_object_object_add(o, "route_class",
-			       json_object_new_string(live_class_name(c->active, k->class_id,
-								      class_name, sizeof(class_name))));
+			       json_object_new_string(r->class_name[0] ? r->class_name
+								       : live_class_name(c->active, k->class_id,
+											 class_name,
+											 sizeof(class_name))));
 	json_object_object_add(o, "limit_name", json_object_new_string(reason_name(k->reason)));
 	json_object_object_add(o, "client_id", client);
 	json_object_object_add(o, "action", json_object_new_string(event_action(k)));

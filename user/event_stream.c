@@ -41,6 +41,8 @@ static int on_ring_event(void *ctx, void *data, size_t size)
 		return 0;
 	r.key = ev->key;
 	r.ts_ns = ev->ts_ns;
+	memcpy(r.class_name, ev->class_name, sizeof(r.class_name));
+	r.class_name[sizeof(r.class_name) - 1] = 0;
 	r.packets = take_unwritten(s, &ev->key, ev->born_ns, ev->packets);
 	s->records++;
 	if (r.packets)
@@ -107,6 +109,7 @@ static void flush_entry(struct event_stream *s, const struct rw_event_key *key,
 		return;
 	r.key = *key;
 	r.ts_ns = now_ns;
+	r.class_name[0] = 0;
 	r.packets = take_unwritten(s, key, e->born_ns, e->packets);
 	if (r.packets) {
 		s->flushed++;

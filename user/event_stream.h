@@ -16,6 +16,9 @@ struct event_record {
 	struct rw_event_key key;
 	uint64_t ts_ns;   /* CLOCK_MONOTONIC of the event, or of the flush */
 	uint64_t packets; /* refusals this record stands for */
+	/* the class's name when the packet was judged; "" for a flush, whose
+	 * entries a renaming apply has removed (the live name is right) */
+	char class_name[RW_NAME_MAX];
 };
 
 /* Called with each record; a nonzero return is counted as a lost line,

@@ -198,7 +198,7 @@ static void map_fill(FILE *f, const struct attachment *a, const struct rw_config
 		     const struct daemon_health *d)
 {
 	int64_t conns = map_count_entries(a->conns.conns_fd);
-	int64_t events = map_count_entries(a->events.entries_fd);
+	int64_t events = map_count_entries(a->maps.events.entries_fd);
 
 	family(f, "ratewall_map_entries", "gauge", "Entries in each table.");
 	if (d->tracked_at)
@@ -222,8 +222,8 @@ static void event_path(FILE *f, const struct attachment *a, const struct daemon_
 {
 	uint64_t st[RW_EVSTAT_MAX] = { 0 }, other = 0;
 
-	event_stats_read(a->events.stats_fd, st);
-	event_other_packets(&a->events, &other);
+	event_stats_read(a->maps.events.stats_fd, st);
+	event_other_packets(&a->maps.events, &other);
 	counter1(f, "ratewall_events_sent_total",
 		 "Refusal events XDP put into the ring buffer.", st[RW_EVSTAT_SENT]);
 	counter1(f, "ratewall_events_dropped_total",

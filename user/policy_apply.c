@@ -293,7 +293,8 @@ static int reset_renamed(const struct policy_maps *m, const bool renamed[RW_MAX_
 		if (zero_class_counters(m->counters_fd, c))
 			return -errno;
 	}
-	return 0;
+	/* Event entries of the old class would be written under the new name. */
+	return event_entries_forget_classes(&m->events, renamed);
 }
 
 int policy_read_active(const struct policy_maps *m, uint32_t *slot, struct rw_policy *out)

@@ -15,4 +15,9 @@ void policy_maps_of_skeleton(struct ratewall_bpf *skel, struct policy_maps *m)
 	m->class_state_fd = bpf_map__fd(skel->maps.rw_class_state);
 	m->counters_fd = bpf_map__fd(skel->maps.rw_counters);
 	m->text_fd = bpf_map__fd(skel->maps.rw_policy_text);
+	m->events.ring_fd = bpf_map__fd(skel->maps.rw_events);
+	m->events.entries_fd = bpf_map__fd(skel->maps.rw_event_entries);
+	m->events.acct_fd = bpf_map__fd(skel->maps.rw_event_acct);
+	m->events.stats_fd = bpf_map__fd(skel->maps.rw_event_stats);
+	m->events.other_fd = bpf_map__fd(skel->maps.rw_event_other);
 }

@@ -3,6 +3,8 @@
 #ifndef RW_POLICY_MAPS_H
 #define RW_POLICY_MAPS_H
 
+#include "event_maps.h"
+
 struct policy_maps {
 	int config_fd;
 	int policy_fd;
@@ -13,6 +15,7 @@ struct policy_maps {
 	int class_state_fd;
 	int counters_fd;
 	int text_fd; /* the slots' policy text (rw_policy_text) */
+	struct event_maps events; /* refusal events, reset with a renamed class */
 };
 
 struct ratewall_bpf;
