@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
 #include <errno.h>
-#include <stdlib.h>
 #include <time.h>
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 
 #include "event_maps.h"
+#include "percpu.h"
 
 static int forget_entries(int fd, const bool classes[RW_MAX_CLASSES])
 {
@@ -23,33 +22,18 @@ static int forget_entries(int fd, const bool classes[RW_MAX_CLASSES])
 	return err == -ENOENT ? 0 : err;
 }
 
+/* A new incarnation of the classes' other-sources slots on every CPU. */
 static int renew_other_slots(int fd, const bool classes[RW_MAX_CLASSES])
 {
-	int ncpus = libbpf_num_possible_cpus();
-	struct rw_event_entry *fresh;
+	struct rw_event_entry fresh = { 0 };
 	struct timespec ts;
 	int err = 0;
 
-	if (ncpus <= 0)
-		return ncpus ? ncpus : -EINVAL;
-	fresh = calloc((size_t)ncpus, sizeof(*fresh));
-	if (!fresh)
-		return -ENOMEM;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	for (int cpu = 0; cpu < ncpus; cpu++)
-		fresh[cpu].born_ns = (uint64_t)ts.tv_sec * RW_NS_PER_SEC + (uint64_t)ts.tv_nsec;
-	for (uint32_t c = 0; c < RW_MAX_CLASSES && !err; c++) {
-		if (!classes[c])
-			continue;
-		for (uint32_t r = 0; r < RW_REASON_MAX && !err; r++)
-			for (uint32_t v = 0; v < RW_VERDICT_MAX && !err; v++) {
-				uint32_t idx = rw_counter_index(c, r, v);
-
-				if (bpf_map_update_elem(fd, &idx, fresh, BPF_ANY))
-					err = -errno;
-			}
-	}
-	free(fresh);
+	fresh.born_ns = (uint64_t)ts.tv_sec * RW_NS_PER_SEC + (uint64_t)ts.tv_nsec;
+	for (uint32_t c = 0; c < RW_MAX_CLASSES && !err; c++)
+		if (classes[c])
+			err = percpu_set_class(fd, c, &fresh, sizeof(fresh));
 	return err;
 }
 

@@ -174,27 +174,20 @@ int event_stream_flush(struct event_stream *s, uint64_t now_ns, uint32_t interva
 	return 0;
 }
 
+_Static_assert(sizeof(struct rw_event_entry) == 3 * sizeof(uint64_t),
+	       "event_other_packets reads an entry as three words");
+
 int event_other_packets(const struct event_maps *maps, uint64_t *out)
 {
-	int ncpus = libbpf_num_possible_cpus();
-	struct rw_event_entry *per_cpu;
+	/* born, sent and packets of each slot, summed over CPUs: packets is the third */
+	uint64_t *sums = calloc(RW_COUNTER_SLOTS * 3, sizeof(*sums));
+	int err = sums ? percpu_sum(maps->other_fd, RW_COUNTER_SLOTS, 3, sums) : -ENOMEM;
 
 	*out = 0;
-	if (ncpus <= 0)
-		return ncpus ? ncpus : -EINVAL;
-	per_cpu = calloc((size_t)ncpus, sizeof(*per_cpu));
-	if (!per_cpu)
-		return -ENOMEM;
-	for (uint32_t idx = 0; idx < RW_COUNTER_SLOTS; idx++) {
-		if (bpf_map_lookup_elem(maps->other_fd, &idx, per_cpu)) {
-			free(per_cpu);
-			return -errno;
-		}
-		for (int cpu = 0; cpu < ncpus; cpu++)
-			*out += per_cpu[cpu].packets;
-	}
-	free(per_cpu);
-	return 0;
+	for (uint32_t idx = 0; !err && idx < RW_COUNTER_SLOTS; idx++)
+		*out += sums[idx * 3 + 2];
+	free(sums);
+	return err;
 }
 
 void event_stream_close(struct event_stream *s)

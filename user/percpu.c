@@ -6,6 +6,7 @@
 #include <bpf/libbpf.h>
 
 #include "percpu.h"
+#include "ratewall.h"
 
 int percpu_sum(int fd, uint32_t n_keys, size_t words, uint64_t *sums)
 {
@@ -30,5 +31,29 @@ int percpu_sum(int fd, uint32_t n_keys, size_t words, uint64_t *sums)
 				sums[key * words + w] += percpu[c * words + w];
 	}
 	free(percpu);
+	return err;
+}
+
+int percpu_set_class(int fd, uint32_t class_id, const void *value, size_t value_size)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	char *all;
+	int err = 0;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	all = malloc((size_t)ncpu * value_size);
+	if (!all)
+		return -ENOMEM;
+	for (int c = 0; c < ncpu; c++)
+		memcpy(all + (size_t)c * value_size, value, value_size);
+	for (uint32_t r = 0; r < RW_REASON_MAX && !err; r++)
+		for (uint32_t v = 0; v < RW_VERDICT_MAX && !err; v++) {
+			uint32_t idx = rw_counter_index(class_id, r, v);
+
+			if (bpf_map_update_elem(fd, &idx, all, BPF_ANY))
+				err = -errno;
+		}
+	free(all);
 	return err;
 }

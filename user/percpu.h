@@ -12,4 +12,11 @@
  */
 int percpu_sum(int fd, uint32_t n_keys, size_t words, uint64_t *sums);
 
+/*
+ * Writes `value` (value_size bytes, a multiple of 8) as every CPU's value
+ * of each (reason, verdict) slot of `class_id` in a per-CPU array indexed
+ * by rw_counter_index(). 0 or -errno.
+ */
+int percpu_set_class(int fd, uint32_t class_id, const void *value, size_t value_size);
+
 #endif

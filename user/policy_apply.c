@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "map_mmap.h"
+#include "percpu.h"
 #include "policy_apply.h"
 
 /*
@@ -199,29 +200,6 @@ fail:
 	return NULL;
 }
 
-/* Zeroes the counters of one class: a renamed id starts counting afresh. */
-static int zero_class_counters(int fd, uint32_t class_id)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	struct rw_counter *zeros;
-	int err = 0;
-
-	if (ncpu <= 0)
-		return ncpu ? ncpu : -EINVAL;
-	zeros = calloc((size_t)ncpu, sizeof(*zeros));
-	if (!zeros)
-		return -ENOMEM;
-	for (uint32_t r = 0; r < RW_REASON_MAX && !err; r++)
-		for (uint32_t v = 0; v < RW_VERDICT_MAX && !err; v++) {
-			uint32_t idx = rw_counter_index(class_id, r, v);
-
-			if (bpf_map_update_elem(fd, &idx, zeros, BPF_ANY))
-				err = -errno;
-		}
-	free(zeros);
-	return err;
-}
-
 /* Class ids whose name the new policy changes: their shared state starts afresh. */
 static void renamed_classes(const struct rw_policy *old, const struct policy_image *img,
 			    bool renamed[RW_MAX_CLASSES])
@@ -284,14 +262,18 @@ static int seed_tenant_state(const struct policy_maps *m, uint32_t live_slot, ui
 static int reset_renamed(const struct policy_maps *m, const bool renamed[RW_MAX_CLASSES])
 {
 	static const struct rw_class_state empty_class;
+	static const struct rw_counter zero;
+	int err;
 
 	for (uint32_t c = 0; c < RW_MAX_CLASSES; c++) {
 		if (!renamed[c])
 			continue;
 		if (bpf_map_update_elem(m->class_state_fd, &c, &empty_class, BPF_ANY))
 			return -errno;
-		if (zero_class_counters(m->counters_fd, c))
-			return -errno;
+		/* a renamed id starts counting afresh */
+		err = percpu_set_class(m->counters_fd, c, &zero, sizeof(zero));
+		if (err)
+			return err;
 	}
 	/* Event entries of the old class would be written under the new name. */
 	return event_entries_forget_classes(&m->events, renamed);
