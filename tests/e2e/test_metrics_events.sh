@@ -150,6 +150,21 @@ expect_true "redacted client id is h: and 16 hex digits ($ids)" \
 expect_eq "one client, one id" "$(wc -l <<<"$ids")" 1
 expect_false "the address appears nowhere" grep -q '198\.18\.0\.2' "$ev"
 
+# --- an apply that gives web's id to another class -------------------------
+# Refusals waiting in the ring buffer when class id 1 changes name must be
+# written under the name that judged them, and none under the new one.
+rw_daemon_stop "$RW_DAEMON_PID"
+expect_eq "daemon exit status on SIGTERM" "$RW_DAEMON_RC" 0
+burst "$CL" 198.18.0.1 9000 300 pps 2000 >/dev/null
+sed -i 's|^classes:|classes:\n  - { name: first, ports: [udp/9100] }|' "$TMPD/policy.yaml"
+rw "$GW" policy apply dev gw0 "$TMPD/policy.yaml" >/dev/null || die "policy apply failed"
+expect_eq "web moved to id 2" "$(rw "$GW" -j class show dev gw0 web | jq '.classes[0].id')" 2
+rw_daemon "$GW" "$TMPD/daemon.err" dev gw0 metrics "$M" events "$TMPD/after_apply.jsonl"
+wait_healthy "$GW" "$M" || die "the daemon did not come back"
+sleep 1.2
+expect_true "the waiting events are written as web's" \
+	jq_true -s 'length > 0 and all(.route_class == "web")' "$TMPD/after_apply.jsonl"
+
 # --- stop: the limiter keeps running --------------------------------------
 rw_daemon_stop "$RW_DAEMON_PID"
 expect_eq "daemon exit status on SIGTERM" "$RW_DAEMON_RC" 0
