@@ -4,11 +4,17 @@
  * refused packet adds one to its (source, class, reason, verdict) entry,
  * the entry's first refusal and then at most one per interval goes to the
  * ring buffer carrying the entry's count, new entries are made only while
- * their budget lasts (the rest count under the class's "other sources"),
- * a full ring buffer loses no packet, and the daemon's accounting
- * (event_stream) turns events and quiet entries into exact packet counts,
- * never writing one twice. Every test gets a freshly loaded skeleton.
+ * their budget lasts (the rest, and every src_new refusal, count under
+ * the class's "other sources": a per-CPU slot of rw_event_other whose key
+ * has family 0 and the CPU in addr[0]), a full ring buffer loses no
+ * packet, and the daemon's accounting (event_stream) turns events and
+ * quiet entries into exact packet counts, never writing one twice. Every
+ * test gets a freshly loaded skeleton, and runs pinned to one CPU (the
+ * program runs on the caller's CPU), so which other-sources slot counts
+ * is known.
  */
+#define _GNU_SOURCE
+#include <sched.h>
 #include "fixture.h"
 #include "frames.h"
 #include "event_stream.h"
@@ -26,6 +32,64 @@ static const char four_per_minute[] =
 
 /* Everything in 198.18.0.0/15 is refused from its first packet. */
 static const char deny_benchmark[] = "deny: [198.18.0.0/15]\n";
+
+/* ---- the CPU the program runs on ---------------------------------------- */
+
+/* Where every test runs; away_cpu is another one, -1 if there is none. */
+static int home_cpu = -1, away_cpu = -1;
+
+/* Not cmocka-asserting: usable from setup. */
+static int pin_to(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		return -errno;
+	return sched_getcpu() == cpu ? 0 : -EAGAIN;
+}
+
+static void pin(int cpu)
+{
+	assert_int_equal(pin_to(cpu), 0);
+}
+
+/* Home: the highest CPU allowed (so that addr[0] is not 0 by accident
+ * where there are several), away: the lowest other one. */
+static int choose_cpus(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set)) {
+		perror("# sched_getaffinity");
+		return -1;
+	}
+	for (int c = 0; c < CPU_SETSIZE; c++) {
+		if (!CPU_ISSET(c, &set))
+			continue;
+		if (away_cpu < 0)
+			away_cpu = c;
+		home_cpu = c;
+	}
+	if (home_cpu < 0)
+		return -1;
+	if (away_cpu == home_cpu)
+		away_cpu = -1;
+	printf("# home cpu %d, away cpu %d\n", home_cpu, away_cpu);
+	return 0;
+}
+
+static int ev_setup(void **state)
+{
+	int err = pin_to(home_cpu);
+
+	if (err) {
+		fprintf(stderr, "# pinning to cpu %d: %s\n", home_cpu, strerror(-err));
+		return -1;
+	}
+	return fx_setup(state);
+}
 
 /* ---- reading the maps --------------------------------------------------- */
 
@@ -48,12 +112,13 @@ static struct rw_event_key ev_key(const char *src, uint16_t class_id, uint8_t re
 	return k;
 }
 
-/* The class's "other sources" entry. */
-static struct rw_event_key ev_other(uint16_t class_id, uint8_t reason, uint8_t verdict)
+/* The key of the class's "other sources" on one CPU. */
+static struct rw_event_key ev_other(uint16_t class_id, uint8_t reason, uint8_t verdict, int cpu)
 {
 	struct rw_event_key k;
 
 	memset(&k, 0, sizeof(k));
+	k.addr[0] = (uint32_t)cpu;
 	k.class_id = class_id;
 	k.reason = reason;
 	k.verdict = verdict;
@@ -102,6 +167,103 @@ static struct ev_entries *entries_read(struct fx *f)
 	return all;
 }
 
+static int other_fd(struct fx *f)
+{
+	return bpf_map__fd(f->skel->maps.rw_event_other);
+}
+
+static void event_maps_of(struct fx *f, struct event_maps *m)
+{
+	m->ring_fd = bpf_map__fd(f->skel->maps.rw_events);
+	m->entries_fd = entries_fd(f);
+	m->acct_fd = bpf_map__fd(f->skel->maps.rw_event_acct);
+	m->stats_fd = bpf_map__fd(f->skel->maps.rw_event_stats);
+	m->other_fd = other_fd(f);
+}
+
+/* One other-sources slot, one entry per possible CPU (the caller frees). */
+static struct rw_event_entry *other_slot(struct fx *f, uint16_t class_id, uint8_t reason,
+					 uint8_t verdict)
+{
+	uint32_t idx = rw_counter_index(class_id, reason, verdict);
+	struct rw_event_entry *v = calloc((size_t)f->ncpus, sizeof(*v));
+
+	assert_non_null(v);
+	assert_int_equal(bpf_map__value_size(f->skel->maps.rw_event_other), sizeof(*v));
+	assert_int_equal(bpf_map_lookup_elem(other_fd(f), &idx, v), 0);
+	return v;
+}
+
+/* The slot's entry on one CPU. */
+static struct rw_event_entry other_get(struct fx *f, uint16_t class_id, uint8_t reason,
+				       uint8_t verdict, int cpu)
+{
+	struct rw_event_entry *v = other_slot(f, class_id, reason, verdict), e;
+
+	assert_in_range(cpu, 0, f->ncpus - 1);
+	e = v[cpu];
+	free(v);
+	return e;
+}
+
+/* Every other-sources packet, each slot and CPU, read here; the daemon's
+ * event_other_packets() must agree. */
+static uint64_t other_total(struct fx *f)
+{
+	struct rw_event_entry *v = calloc((size_t)f->ncpus, sizeof(*v));
+	struct event_maps m;
+	uint64_t sum = 0, theirs = ~0ULL;
+
+	assert_non_null(v);
+	for (uint32_t idx = 0; idx < RW_COUNTER_SLOTS; idx++) {
+		assert_int_equal(bpf_map_lookup_elem(other_fd(f), &idx, v), 0);
+		for (int c = 0; c < f->ncpus; c++)
+			sum += v[c].packets;
+	}
+	free(v);
+	event_maps_of(f, &m);
+	assert_int_equal(event_other_packets(&m, &theirs), 0);
+	assert_int_equal(theirs, sum);
+	return sum;
+}
+
+/*
+ * The slot counts `packets` on `cpu` and nothing on any other CPU, and no
+ * other slot counts anything: all other sources are there. Born 0: never
+ * renewed by an apply renaming the class.
+ */
+static void assert_other_only(struct fx *f, uint16_t class_id, uint8_t reason, uint8_t verdict,
+			      int cpu, uint64_t packets)
+{
+	struct rw_event_entry *v = other_slot(f, class_id, reason, verdict);
+
+	for (int c = 0; c < f->ncpus; c++) {
+		assert_int_equal(v[c].born_ns, 0);
+		assert_int_equal(v[c].packets, c == cpu ? packets : 0);
+		if (c != cpu)
+			assert_int_equal(v[c].sent_ns, 0);
+	}
+	free(v);
+	assert_int_equal(other_total(f), packets);
+}
+
+/* A ring event of a class's other sources, counted on `cpu` (born 0: no
+ * apply in these tests renames a class, which would renew its slots). */
+static void assert_other_event(struct fx *f, const struct rw_event *ev, uint16_t class_id,
+			       uint8_t reason, uint8_t verdict, int cpu)
+{
+	struct rw_event_key want = ev_other(class_id, reason, verdict, cpu);
+
+	assert_int_equal(ev->key.family, 0);
+	assert_true(ev->key.addr[0] < (uint32_t)f->ncpus);
+	assert_int_equal(ev->key.addr[0], cpu);
+	assert_int_equal(ev->key.addr[1], 0);
+	assert_int_equal(ev->key.addr[2], 0);
+	assert_int_equal(ev->key.addr[3], 0);
+	assert_int_equal(ev->born_ns, 0);
+	assert_memory_equal(&ev->key, &want, sizeof(want));
+}
+
 static void stats_read(struct fx *f, uint64_t out[RW_EVSTAT_MAX])
 {
 	int fd = bpf_map__fd(f->skel->maps.rw_event_stats);
@@ -117,22 +279,24 @@ static void stats_read(struct fx *f, uint64_t out[RW_EVSTAT_MAX])
 	free(vals);
 }
 
+/* The event path's counters; `other` is what rw_event_other counts, every
+ * slot and CPU together. */
 static void assert_stats(struct fx *f, uint64_t sent, uint64_t ring_full, uint64_t other,
 			 uint64_t no_entry)
 {
-	uint64_t s[RW_EVSTAT_MAX];
+	uint64_t s[RW_EVSTAT_MAX], o;
 
 	stats_read(f, s);
-	if (s[RW_EVSTAT_SENT] != sent || s[RW_EVSTAT_RING_FULL] != ring_full ||
-	    s[RW_EVSTAT_OTHER] != other || s[RW_EVSTAT_NO_ENTRY] != no_entry)
+	o = other_total(f);
+	if (s[RW_EVSTAT_SENT] != sent || s[RW_EVSTAT_RING_FULL] != ring_full || o != other ||
+	    s[RW_EVSTAT_NO_ENTRY] != no_entry)
 		print_error("event stats sent %llu ring_full %llu other %llu no_entry %llu\n",
 			    (unsigned long long)s[RW_EVSTAT_SENT],
-			    (unsigned long long)s[RW_EVSTAT_RING_FULL],
-			    (unsigned long long)s[RW_EVSTAT_OTHER],
+			    (unsigned long long)s[RW_EVSTAT_RING_FULL], (unsigned long long)o,
 			    (unsigned long long)s[RW_EVSTAT_NO_ENTRY]);
 	assert_int_equal(s[RW_EVSTAT_SENT], sent);
 	assert_int_equal(s[RW_EVSTAT_RING_FULL], ring_full);
-	assert_int_equal(s[RW_EVSTAT_OTHER], other);
+	assert_int_equal(o, other);
 	assert_int_equal(s[RW_EVSTAT_NO_ENTRY], no_entry);
 }
 
@@ -455,7 +619,11 @@ static void test_reasons_and_classes_are_separate_entries(void **state)
 	assert_int_equal(fx_run(f, b, len, 1), PASS);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(fx_run(f, b, len, 1), DROP);
-	fx_policy(f, "deny: [198.18.10.0/24]\n");
+	/* mdns keeps its id's name: an apply that renamed it would forget its entries */
+	fx_policy(f, "deny: [198.18.10.0/24]\n"
+		     "classes:\n"
+		     "  - name: mdns\n"
+		     "    ports: [udp/5353]\n");
 	send_all(f, src, 4, DROP);
 
 	assert_true(entry_get(f, &k0, &e));
@@ -473,19 +641,21 @@ static void test_reasons_and_classes_are_separate_entries(void **state)
 
 /*
  * A source refused for want of the new-source budget (src_new) counts
- * under its class's "other sources" entry at once: no entry of its own,
- * and none of the entry budget spent.
+ * under its class's "other sources" at once, in the slot of the CPU it
+ * ran on: no entry of its own in rw_event_entries (not even a family-0
+ * one), and none of the entry budget spent.
  */
 static void test_src_new_counts_under_other_sources(void **state)
 {
 	struct fx *f = *state;
-	struct rw_event_key other = ev_other(0, RW_REASON_SRC_NEW, RW_VERDICT_DROP), k;
+	struct rw_event_key k;
 	struct rw_global_state g0, g1;
 	struct rw_event_entry e;
 	struct rw_config c;
 	struct ev_entries *all;
 	struct ev_list *l;
 	uint32_t zero = 0;
+	uint64_t t1, t2;
 	char src[32];
 
 	/* a new-source budget of 2 that does not refill during the test */
@@ -499,10 +669,12 @@ static void test_src_new_counts_under_other_sources(void **state)
 	send_all(f, "198.18.13.2", 1, PASS);
 	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.rw_global), &zero, &g0),
 			 0);
+	t1 = fx_now_ns();
 	for (unsigned int i = 3; i < 10; i++) {
 		snprintf(src, sizeof(src), "198.18.13.%u", i);
 		send_all(f, src, 2, DROP);
 	}
+	t2 = fx_now_ns();
 	assert_int_equal(fx_counter(f, RW_REASON_SRC_NEW, RW_VERDICT_DROP).packets, 14);
 	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.rw_global), &zero, &g1),
 			 0);
@@ -512,17 +684,44 @@ static void test_src_new_counts_under_other_sources(void **state)
 
 	k = ev_key("198.18.13.3", 0, RW_REASON_SRC_NEW, RW_VERDICT_DROP);
 	assert_false(entry_get(f, &k, &e));
-	assert_true(entry_get(f, &other, &e));
-	assert_int_equal(e.packets, 14);
 	all = entries_read(f);
-	assert_int_equal(all->n, 1);
+	assert_int_equal(all->n, 0);
+	free(all);
+	/* all 14 in this CPU's slot of (class 0, src_new, drop), nothing elsewhere */
+	assert_other_only(f, 0, RW_REASON_SRC_NEW, RW_VERDICT_DROP, home_cpu, 14);
+	e = other_get(f, 0, RW_REASON_SRC_NEW, RW_VERDICT_DROP, home_cpu);
+	assert_in_range(e.sent_ns, t1, t2);
+	l = ring_drain(f);
+	assert_int_equal(l->n, 1);
+	assert_other_event(f, &l->ev[0], 0, RW_REASON_SRC_NEW, RW_VERDICT_DROP, home_cpu);
+	assert_int_equal(l->ev[0].packets, 1);
+	assert_int_equal(l->ev[0].ts_ns, e.sent_ns);
+	free(l);
+	assert_stats(f, 1, 0, 14, 0);
+
+	/* another CPU counts in its own slot, and sends its own first event */
+	if (away_cpu < 0) {
+		printf("# one CPU only: not checking another CPU's slot\n");
+		return;
+	}
+	pin(away_cpu);
+	send_all(f, "198.18.13.10", 3, DROP);
+	pin(home_cpu);
+	assert_int_equal(fx_counter(f, RW_REASON_SRC_NEW, RW_VERDICT_DROP).packets, 17);
+	assert_int_equal(other_get(f, 0, RW_REASON_SRC_NEW, RW_VERDICT_DROP, home_cpu).packets, 14);
+	e = other_get(f, 0, RW_REASON_SRC_NEW, RW_VERDICT_DROP, away_cpu);
+	assert_int_equal(e.packets, 3);
+	assert_int_equal(e.born_ns, 0);
+	all = entries_read(f);
+	assert_int_equal(all->n, 0);
 	free(all);
 	l = ring_drain(f);
 	assert_int_equal(l->n, 1);
-	assert_key_equal(&l->ev[0].key, &other);
+	assert_other_event(f, &l->ev[0], 0, RW_REASON_SRC_NEW, RW_VERDICT_DROP, away_cpu);
 	assert_int_equal(l->ev[0].packets, 1);
+	assert_int_equal(l->ev[0].ts_ns, e.sent_ns);
 	free(l);
-	assert_stats(f, 1, 0, 14, 0);
+	assert_stats(f, 2, 0, 17, 0);
 }
 
 /* `events: { interval: off }`: refusals are dropped and counted as ever,
@@ -554,24 +753,78 @@ static void test_events_off(void **state)
 	assert_stats(f, 1, 0, 0, 0);
 }
 
+/* ---- what the daemon writes (user/event_stream) ----------------------------- */
+
+struct tally {
+	uint64_t sum;
+	uint64_t calls;
+	uint64_t other;  /* of those, other sources' (family 0) */
+	struct {
+		struct rw_event_key key;
+		uint64_t packets;
+	} by_key[2048]; /* more than the entry budget's burst */
+	size_t n_keys;
+};
+
+static int on_record(const struct event_record *r, void *ctx)
+{
+	struct tally *t = ctx;
+	size_t i;
+
+	t->sum += r->packets;
+	t->calls++;
+	if (r->key.family == 0)
+		t->other += r->packets;
+	for (i = 0; i < t->n_keys; i++)
+		if (!memcmp(&t->by_key[i].key, &r->key, sizeof(r->key)))
+			break;
+	if (i == t->n_keys) {
+		if (t->n_keys == sizeof(t->by_key) / sizeof(t->by_key[0]))
+			return 0;
+		t->by_key[t->n_keys++].key = r->key;
+	}
+	t->by_key[i].packets += r->packets;
+	return 0;
+}
+
+static uint64_t tally_key(const struct tally *t, const struct rw_event_key *k)
+{
+	for (size_t i = 0; i < t->n_keys; i++)
+		if (!memcmp(&t->by_key[i].key, k, sizeof(*k)))
+			return t->by_key[i].packets;
+	return 0;
+}
+
+static uint64_t tally_of(const struct tally *t, const char *src)
+{
+	struct rw_event_key k = ev_key(src, 0, RW_REASON_DENY, RW_VERDICT_DROP);
+
+	return tally_key(t, &k);
+}
+
 /* ---- the entry budget and the ring buffer --------------------------------- */
 
 /*
  * More new sources than the entry budget's burst, refused at once: the
  * first RW_EVENT_NEW_BURST get entries (and a few more as the budget
  * refills, one per ms), the rest count under the class's "other sources"
- * entry; not one refusal is lost.
+ * (this CPU's slot of rw_event_other, under their own reason); not one
+ * refusal is lost, and the daemon's accounting writes each exactly once.
  */
 static void test_entry_budget_spills_to_other_sources(void **state)
 {
 	struct fx *f = *state;
 	const unsigned int n = 1500;
 	const uint64_t refill_ns = RW_NS_PER_SEC / RW_EVENT_NEW_RATE;
-	struct rw_event_key other = ev_other(0, RW_REASON_DENY, RW_VERDICT_DROP), k;
+	const uint64_t later = 2 * RW_NS_PER_SEC;
+	struct rw_event_key other = ev_other(0, RW_REASON_DENY, RW_VERDICT_DROP, home_cpu), k;
 	struct rw_event_entry e;
 	struct ev_entries *all;
 	struct ev_list *l;
-	uint64_t t0, t1, n_own = 0, n_other, max_own;
+	struct event_stream s, s2;
+	struct event_maps m;
+	struct tally *t, *t2;
+	uint64_t t0, t1, n_own = 0, n_other, max_own, n_other_events = 0;
 	char src[32];
 
 	fx_policy(f, deny_benchmark);
@@ -586,10 +839,7 @@ static void test_entry_budget_spills_to_other_sources(void **state)
 
 	all = entries_read(f);
 	for (unsigned int i = 0; i < all->n; i++) {
-		if (all->key[i].family == 0) {
-			assert_key_equal(&all->key[i], &other);
-			continue;
-		}
+		/* other sources have no entry here */
 		assert_int_equal(all->key[i].family, 4);
 		assert_int_equal(all->key[i].class_id, 0);
 		assert_int_equal(all->key[i].reason, RW_REASON_DENY);
@@ -597,15 +847,16 @@ static void test_entry_budget_spills_to_other_sources(void **state)
 		assert_int_equal(all->val[i].packets, 1);
 		n_own++;
 	}
-	/* nothing lost: every refusal is in some entry */
-	assert_int_equal(all->packets, n);
+	assert_int_equal(all->packets, n_own);
 	free(all);
 	assert_in_range(n_own, RW_EVENT_NEW_BURST, max_own);
 	/* the budget must have run out, or this proves nothing */
 	assert_true(n_own < n);
 	n_other = n - n_own;
-	assert_true(entry_get(f, &other, &e));
-	assert_int_equal(e.packets, n_other);
+	/* nothing lost: every refusal is in its own entry or under other sources,
+	 * all of those in this CPU's slot of the refusals' own reason */
+	assert_int_equal(n_own + other_total(f), n);
+	assert_other_only(f, 0, RW_REASON_DENY, RW_VERDICT_DROP, home_cpu, n_other);
 	/* the burst covers the first sources, whatever the timing */
 	for (unsigned int i = 0; i < RW_EVENT_NEW_BURST; i++) {
 		bench_addr(i, src, sizeof(src));
@@ -616,8 +867,14 @@ static void test_entry_budget_spills_to_other_sources(void **state)
 	/* one event per own entry, one for "other sources" */
 	l = ring_drain(f);
 	assert_int_equal(l->n, n_own + 1);
-	for (size_t i = 0; i < l->n; i++)
+	for (size_t i = 0; i < l->n; i++) {
 		assert_int_equal(l->ev[i].packets, 1);
+		if (l->ev[i].key.family == 4)
+			continue;
+		assert_other_event(f, &l->ev[i], 0, RW_REASON_DENY, RW_VERDICT_DROP, home_cpu);
+		n_other_events++;
+	}
+	assert_int_equal(n_other_events, 1);
 	free(l);
 	assert_stats(f, n_own + 1, 0, n_other, 0);
 
@@ -627,6 +884,34 @@ static void test_entry_budget_spills_to_other_sources(void **state)
 	assert_true(entry_get(f, &k, &e));
 	assert_int_equal(e.packets, 4);
 	assert_stats(f, n_own + 1, 0, n_other, 0);
+
+	/* the daemon, its events read already, flushes everything exactly once:
+	 * each own entry and the other-sources slot */
+	t = calloc(1, sizeof(*t));
+	t2 = calloc(1, sizeof(*t2));
+	assert_non_null(t);
+	assert_non_null(t2);
+	event_maps_of(f, &m);
+	assert_int_equal(event_stream_open(&s, &m, on_record, t), 0);
+	assert_int_equal(event_stream_flush(&s, fx_now_ns() + later, 1000), 0);
+	assert_int_equal(t->sum, n + 3);
+	assert_int_equal(t->other, n_other);
+	assert_int_equal(tally_key(t, &other), n_other);
+	assert_int_equal(s.flushed, n_own + 1);
+	assert_int_equal(t->calls, n_own + 1);
+	/* again, and a restart: nothing new */
+	assert_int_equal(event_stream_flush(&s, fx_now_ns() + later, 1000), 0);
+	assert_int_equal(t->sum, n + 3);
+	assert_int_equal(t->calls, n_own + 1);
+	assert_int_equal(s.acct_errors, 0);
+	assert_int_equal(event_stream_open(&s2, &m, on_record, t2), 0);
+	assert_int_equal(event_stream_flush(&s2, fx_now_ns() + later, 1000), 0);
+	assert_int_equal(t2->calls, 0);
+	event_stream_close(&s2);
+	event_stream_close(&s);
+	assert_int_equal(fx_counter(f, RW_REASON_DENY, RW_VERDICT_DROP).packets, n + 3);
+	free(t);
+	free(t2);
 }
 
 /*
@@ -638,7 +923,10 @@ static void test_full_ring_loses_no_packet(void **state)
 {
 	struct fx *f = *state;
 	const unsigned int n = 1000, rounds = 6;
-	const uint64_t ring_max = RW_EVENT_RING_BYTES / sizeof(struct rw_event);
+	/* records of the event rounded up to 8 after an 8-byte header; the
+	 * producer stays at most (size - 1) ahead of the consumer */
+	const uint64_t rec = (sizeof(struct rw_event) + BPF_RINGBUF_HDR_SZ + 7) / 8 * 8;
+	const uint64_t ring_max = (RW_EVENT_RING_BYTES - 1) / rec;
 	uint64_t s[RW_EVSTAT_MAX], sent;
 	struct ev_entries *all;
 	struct ev_list *l;
@@ -647,6 +935,8 @@ static void test_full_ring_loses_no_packet(void **state)
 	/* n new sources fit the entry budget's burst exactly */
 	assert_true(n <= RW_EVENT_NEW_BURST);
 	assert_true((uint64_t)n * rounds > ring_max);
+	/* it holds several rounds: the loss is the ring's size, not something else */
+	assert_true(ring_max > 2 * n);
 	fx_policy(f, "deny: [198.18.0.0/15]\nevents: { interval: 100ms }\n");
 	for (unsigned int r = 0; r < rounds; r++) {
 		/* every source's refusals more than an interval apart: each sends */
@@ -662,10 +952,9 @@ static void test_full_ring_loses_no_packet(void **state)
 	       (unsigned long long)s[RW_EVSTAT_RING_FULL]);
 	assert_int_equal(s[RW_EVSTAT_SENT] + s[RW_EVSTAT_RING_FULL], (uint64_t)n * rounds);
 	assert_true(s[RW_EVSTAT_RING_FULL] > 0);
-	assert_true(s[RW_EVSTAT_SENT] <= ring_max);
-	/* it holds several rounds: the loss is the ring's size, not something else */
-	assert_true(s[RW_EVSTAT_SENT] > 3 * n);
-	assert_int_equal(s[RW_EVSTAT_OTHER], 0);
+	/* exactly what the ring holds: the loss is its size, not something else */
+	assert_int_equal(s[RW_EVSTAT_SENT], ring_max);
+	assert_int_equal(other_total(f), 0);
 	assert_int_equal(s[RW_EVSTAT_NO_ENTRY], 0);
 	sent = s[RW_EVSTAT_SENT];
 
@@ -699,60 +988,22 @@ static void test_full_ring_loses_no_packet(void **state)
 
 /* ---- the daemon's accounting (user/event_stream) --------------------------- */
 
-struct tally {
-	uint64_t sum;
-	uint64_t calls;
-	struct {
-		struct rw_event_key key;
-		uint64_t packets;
-	} by_key[16];
-	size_t n_keys;
-};
-
-static int on_record(const struct event_record *r, void *ctx)
+static uint64_t acct_of(struct fx *f, const struct rw_event_key *k, bool *found,
+		       uint64_t *born_ns)
 {
-	struct tally *t = ctx;
-	size_t i;
+	struct rw_event_acct a;
 
-	t->sum += r->packets;
-	t->calls++;
-	for (i = 0; i < t->n_keys; i++)
-		if (!memcmp(&t->by_key[i].key, &r->key, sizeof(r->key)))
-			break;
-	if (i == t->n_keys) {
-		if (t->n_keys == sizeof(t->by_key) / sizeof(t->by_key[0]))
-			return 0;
-		t->by_key[t->n_keys++].key = r->key;
-	}
-	t->by_key[i].packets += r->packets;
-	return 0;
-}
-
-static uint64_t tally_of(const struct tally *t, const char *src)
-{
-	struct rw_event_key k = ev_key(src, 0, RW_REASON_DENY, RW_VERDICT_DROP);
-
-	for (size_t i = 0; i < t->n_keys; i++)
-		if (!memcmp(&t->by_key[i].key, &k, sizeof(k)))
-			return t->by_key[i].packets;
-	return 0;
-}
-
-static void event_maps_of(struct fx *f, struct event_maps *m)
-{
-	m->ring_fd = bpf_map__fd(f->skel->maps.rw_events);
-	m->entries_fd = entries_fd(f);
-	m->acct_fd = bpf_map__fd(f->skel->maps.rw_event_acct);
-	m->stats_fd = bpf_map__fd(f->skel->maps.rw_event_stats);
+	*found = bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.rw_event_acct), k, &a) == 0;
+	if (born_ns)
+		*born_ns = *found ? a.born_ns : ~0ULL;
+	return *found ? a.written : 0;
 }
 
 static uint64_t acct_written(struct fx *f, const char *src, bool *found)
 {
 	struct rw_event_key k = ev_key(src, 0, RW_REASON_DENY, RW_VERDICT_DROP);
-	struct rw_event_acct a;
 
-	*found = bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.rw_event_acct), &k, &a) == 0;
-	return *found ? a.written : 0;
+	return acct_of(f, &k, found, NULL);
 }
 
 /*
@@ -845,6 +1096,9 @@ static void test_stream_counts_every_refusal_once(void **state)
 	assert_int_equal(st[RW_EVSTAT_SENT], 5);
 	assert_int_equal(st[RW_EVSTAT_RING_FULL], 0);
 	assert_int_equal(s.acct_errors, 0);
+	/* every source had its own entry: nothing under other sources */
+	assert_int_equal(t.other, 0);
+	assert_int_equal(other_total(f), 0);
 	event_stream_close(&s);
 }
 
@@ -877,35 +1131,170 @@ static void test_stream_new_incarnation_is_not_the_old_account(void **state)
 	event_stream_close(&s);
 }
 
+/*
+ * Other sources through the daemon: a slot's event, then its quiet rest,
+ * each CPU's slot a key of its own, every packet exactly once. The
+ * account of a family-0 key is never forgotten as gone (the next flush
+ * would write the slot's packets again): not by a flush again, nor by a
+ * restart.
+ */
+static void test_stream_counts_other_sources_once(void **state)
+{
+	struct fx *f = *state;
+	const uint32_t interval_ms = RW_EVENT_INTERVAL_MAX_MS; /* no second event, however slow */
+	const uint64_t later = 2ULL * interval_ms * MS;
+	struct rw_event_key home = ev_other(0, RW_REASON_SRC_NEW, RW_VERDICT_DROP, home_cpu), away;
+	struct tally t = { 0 }, t2 = { 0 };
+	struct event_stream s, s2;
+	struct event_maps m;
+	struct rw_config c;
+	struct ev_entries *all;
+	uint64_t st[RW_EVSTAT_MAX], born, total = 10, sent = 1;
+	bool found;
+
+	/* a new-source budget of 2 that does not refill during the test */
+	fx_config_compute(&c, 32, 64, 0);
+	c.new_limit = rw_limit_pack(gcra_interval_ticks(1), 2);
+	c.new_rate = 1;
+	c.new_burst = 2;
+	fx_write_config(f, &c);
+	fx_policy(f, "events: { interval: 60m }\n"
+		     "default:\n  source:\n    packets: { rate: 100/s, burst: 100 }\n");
+	send_all(f, "198.18.15.1", 1, PASS);
+	send_all(f, "198.18.15.2", 1, PASS);
+	event_maps_of(f, &m);
+	assert_int_equal(event_stream_open(&s, &m, on_record, &t), 0);
+	send_all(f, "198.18.15.3", 2, DROP);
+	send_all(f, "198.18.15.4", 2, DROP);
+	send_all(f, "198.18.15.5", 2, DROP);
+	assert_other_only(f, 0, RW_REASON_SRC_NEW, RW_VERDICT_DROP, home_cpu, 6);
+
+	/* the ring: the slot's first refusal */
+	assert_int_equal(event_stream_consume(&s), 0);
+	assert_int_equal(s.records, 1);
+	assert_int_equal(t.calls, 1);
+	assert_int_equal(t.sum, 1);
+	assert_int_equal(tally_key(&t, &home), 1);
+	/* within the interval nothing is flushed: the next event will carry it */
+	assert_int_equal(event_stream_flush(&s, fx_now_ns(), interval_ms), 0);
+	assert_int_equal(t.sum, 1);
+	assert_int_equal(s.flushed, 0);
+	/* quiet for an interval: the rest, exactly */
+	assert_int_equal(event_stream_flush(&s, fx_now_ns() + later, interval_ms), 0);
+	assert_int_equal(t.sum, 6);
+	assert_int_equal(t.other, 6);
+	assert_int_equal(tally_key(&t, &home), 6);
+	assert_int_equal(t.calls, 2);
+	assert_int_equal(s.flushed, 1);
+	assert_int_equal(acct_of(f, &home, &found, &born), 6);
+	assert_true(found);
+	assert_int_equal(born, 0);
+	/* again: nothing new, and the account outlived the flush */
+	assert_int_equal(event_stream_flush(&s, fx_now_ns() + later, interval_ms), 0);
+	assert_int_equal(t.sum, 6);
+	assert_int_equal(t.calls, 2);
+	assert_int_equal(acct_of(f, &home, &found, NULL), 6);
+	assert_true(found);
+
+	/* a restart reads the same maps and writes nothing twice */
+	assert_int_equal(event_stream_open(&s2, &m, on_record, &t2), 0);
+	assert_int_equal(event_stream_consume(&s2), 0);
+	assert_int_equal(event_stream_flush(&s2, fx_now_ns() + later, interval_ms), 0);
+	assert_int_equal(t2.calls, 0);
+	event_stream_close(&s2);
+
+	/* more refusals: only the new ones, by flush (no second event in 60 m) */
+	send_all(f, "198.18.15.6", 4, DROP);
+	assert_int_equal(event_stream_consume(&s), 0);
+	assert_int_equal(s.records, 1);
+	assert_int_equal(event_stream_flush(&s, fx_now_ns() + later, interval_ms), 0);
+	assert_int_equal(t.sum, 10);
+	assert_int_equal(tally_key(&t, &home), 10);
+	assert_int_equal(t.calls, 3);
+	assert_int_equal(acct_of(f, &home, &found, NULL), 10);
+
+	/* another CPU's slot is a key of its own, with its own event */
+	if (away_cpu >= 0) {
+		away = ev_other(0, RW_REASON_SRC_NEW, RW_VERDICT_DROP, away_cpu);
+		pin(away_cpu);
+		send_all(f, "198.18.15.7", 3, DROP);
+		pin(home_cpu);
+		assert_int_equal(event_stream_consume(&s), 0);
+		assert_int_equal(s.records, 2);
+		assert_int_equal(tally_key(&t, &away), 1);
+		assert_int_equal(t.sum, 11);
+		assert_int_equal(event_stream_flush(&s, fx_now_ns() + later, interval_ms), 0);
+		assert_int_equal(tally_key(&t, &away), 3);
+		assert_int_equal(tally_key(&t, &home), 10);
+		assert_int_equal(t.sum, 13);
+		assert_int_equal(t.calls, 5);
+		assert_int_equal(acct_of(f, &away, &found, NULL), 3);
+		assert_true(found);
+		assert_int_equal(acct_of(f, &home, &found, NULL), 10);
+		assert_int_equal(event_stream_flush(&s, fx_now_ns() + later, interval_ms), 0);
+		assert_int_equal(t.sum, 13);
+		assert_int_equal(t.calls, 5);
+		total = 13;
+		sent = 2;
+	} else {
+		printf("# one CPU only: not checking another CPU's slot\n");
+	}
+
+	/* and a restart still writes nothing */
+	memset(&t2, 0, sizeof(t2));
+	assert_int_equal(event_stream_open(&s2, &m, on_record, &t2), 0);
+	assert_int_equal(event_stream_consume(&s2), 0);
+	assert_int_equal(event_stream_flush(&s2, fx_now_ns() + later, interval_ms), 0);
+	assert_int_equal(t2.calls, 0);
+	event_stream_close(&s2);
+
+	/* every refusal written once, all of them as other sources */
+	assert_int_equal(t.sum, total);
+	assert_int_equal(t.other, total);
+	assert_int_equal(other_total(f), total);
+	assert_int_equal(fx_counter(f, RW_REASON_SRC_NEW, RW_VERDICT_DROP).packets, total);
+	all = entries_read(f);
+	assert_int_equal(all->n, 0);
+	free(all);
+	assert_int_equal(event_stats_read(m.stats_fd, st), 0);
+	assert_int_equal(st[RW_EVSTAT_SENT], sent);
+	assert_int_equal(st[RW_EVSTAT_RING_FULL], 0);
+	assert_int_equal(st[RW_EVSTAT_NO_ENTRY], 0);
+	assert_int_equal(s.acct_errors, 0);
+	event_stream_close(&s);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_refusals_aggregate_in_one_entry, fx_setup,
+		cmocka_unit_test_setup_teardown(test_refusals_aggregate_in_one_entry, ev_setup,
 						fx_teardown),
-		cmocka_unit_test_setup_teardown(test_interval_from_the_policy, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_default_interval_holds_events_back, fx_setup,
+		cmocka_unit_test_setup_teardown(test_interval_from_the_policy, ev_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_default_interval_holds_events_back, ev_setup,
 						fx_teardown),
-		cmocka_unit_test_setup_teardown(test_observe_counts_would_drop, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_admitted_packets_make_no_entry, fx_setup,
+		cmocka_unit_test_setup_teardown(test_observe_counts_would_drop, ev_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_admitted_packets_make_no_entry, ev_setup,
 						fx_teardown),
-		cmocka_unit_test_setup_teardown(test_ipv6_entry_keeps_the_whole_address, fx_setup,
+		cmocka_unit_test_setup_teardown(test_ipv6_entry_keeps_the_whole_address, ev_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_reasons_and_classes_are_separate_entries,
-						fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_src_new_counts_under_other_sources, fx_setup,
+						ev_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_src_new_counts_under_other_sources, ev_setup,
 						fx_teardown),
-		cmocka_unit_test_setup_teardown(test_events_off, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_entry_budget_spills_to_other_sources, fx_setup,
+		cmocka_unit_test_setup_teardown(test_events_off, ev_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_entry_budget_spills_to_other_sources, ev_setup,
 						fx_teardown),
-		cmocka_unit_test_setup_teardown(test_full_ring_loses_no_packet, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_stream_counts_every_refusal_once, fx_setup,
+		cmocka_unit_test_setup_teardown(test_full_ring_loses_no_packet, ev_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_stream_counts_every_refusal_once, ev_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_stream_new_incarnation_is_not_the_old_account,
-						fx_setup, fx_teardown),
+						ev_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_stream_counts_other_sources_once, ev_setup,
+						fx_teardown),
 	};
 
 	(void)argc;
-	if (fx_require_root(argv[0]))
+	if (fx_require_root(argv[0]) || choose_cpus())
 		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
