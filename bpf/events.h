@@ -103,7 +103,8 @@ static __noinline void report_refusal(const struct packet_info *pi, __u32 refuse
 	}
 	__sync_fetch_and_add(&e->packets, 1);
 	sent = *(volatile __u64 *)&e->sent_ns;
-	if (sent && now - sent < (__u64)pol->event_interval_ms * 1000000)
+	/* signed: another CPU may have sent after this packet read the clock */
+	if (sent && (__s64)(now - sent) < (__s64)pol->event_interval_ms * 1000000)
 		return;
 	if (__sync_val_compare_and_swap(&e->sent_ns, sent, now) != sent)
 		return;
@@ -118,6 +119,7 @@ static __noinline void report_refusal(const struct packet_info *pi, __u32 refuse
 	ev->packets = *(volatile __u64 *)&e->packets;
 	__builtin_memcpy(ev->class_name, pol->class_names[k.class_id & (RW_MAX_CLASSES - 1)],
 			 sizeof(ev->class_name));
+	ev->hashed_client_ids = pol->hashed_client_ids;
 	bpf_ringbuf_submit(ev, 0);
 	event_stat(RW_EVSTAT_SENT);
 }

@@ -98,11 +98,12 @@ struct {
 	__type(value, struct rw_event_entry);
 } rw_event_entries SEC(".maps");
 
-/* Never touched by the program: what the daemon has written of each entry. */
+/* Never touched by the program: what the daemon has written of each entry;
+ * sized by the loader (entries, evicted ones, other-sources slots). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, RW_EVENT_ENTRIES);
+	__uint(max_entries, 2 * RW_EVENT_ENTRIES);
 	__type(key, struct rw_event_key);
 	__type(value, struct rw_event_acct);
 } rw_event_acct SEC(".maps");

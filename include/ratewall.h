@@ -293,7 +293,8 @@ struct rw_policy {
 	__u32 n_cidrs;
 	__u32 live_edits;    /* command-line changes since a policy file was applied */
 	__u32 text_len;      /* bytes of this slot's text in rw_policy_text */
-	__u32 pad3;
+	__u8 hashed_client_ids; /* events name clients by keyed hash: copied into each event */
+	__u8 pad3[3];
 	__u8 hash[32];       /* SHA-256 of the compiled policy, see policy_hash() */
 	char class_names[RW_MAX_CLASSES][RW_NAME_MAX]; /* also copied into refusal events */
 };
@@ -454,6 +455,8 @@ struct rw_event {
 	/* the class's name in the policy that judged the packet: read later,
 	 * the id may belong to another class by then */
 	char class_name[RW_NAME_MAX];
+	__u8 hashed_client_ids; /* that policy's: the address must not be written */
+	__u8 pad[7];
 };
 
 /* What the daemon has written of an entry (userspace only). */

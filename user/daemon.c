@@ -7,10 +7,12 @@
  * tick share one epoll loop, so nothing needs a lock.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -56,6 +58,7 @@ struct daemon {
 	int policy_err;      /* reading it failed: -errno */
 	bool key_failed;     /* its client_key could not be read */
 	uint64_t last_tick_ns, last_flush_ns, last_count_ns, last_pins_ns;
+	int dir_fd;          /* the pin directory, locked: one daemon per attachment */
 	bool opened, stop, detached;
 };
 
@@ -96,8 +99,9 @@ static int map_id(int fd, uint32_t *id)
 	return 0;
 }
 
-/* Attaches when nothing is attached; applies `policy FILE` when something is. */
-static int ensure_attached(const struct daemon_opts *o)
+/* Attaches when nothing is attached (*attached_here then true); applies
+ * `policy FILE` when something is. */
+static int ensure_attached(const struct daemon_opts *o, bool *attached_here)
 {
 	struct policy_image *img = NULL;
 	char dir[4096];
@@ -124,6 +128,7 @@ static int ensure_attached(const struct daemon_opts *o)
 
 		limit_opts_default(&lo);
 		err = loader_attach(o->ifname, o->mode, &lo, img);
+		*attached_here = !err;
 		if (!err)
 			rw_err("attached to %s", o->ifname);
 	}
@@ -148,10 +153,16 @@ static int refresh_policy(struct daemon *d, bool force)
 	if (!force && slot == d->tried_slot && pol.generation == d->tried_generation &&
 	    !memcmp(pol.hash, d->tried_hash, sizeof(pol.hash)))
 		return d->key_failed ? -ENOKEY : d->policy_err;
+	/* a change in progress holds the lock: try again at the next tick */
+	lock = force ? pins_lock(false) : pins_try_lock_shared();
+	if (lock == -EWOULDBLOCK)
+		return 0;
 	d->tried_slot = slot;
 	d->tried_generation = pol.generation;
 	memcpy(d->tried_hash, pol.hash, sizeof(pol.hash));
-	lock = pins_lock(false);
+	/* until the new policy is read, lines name no client (fail closed) */
+	d->lines.key.len = 0;
+	d->lines.redact = true;
 	if (lock < 0)
 		return d->policy_err = lock;
 	policy_free(&d->model);
@@ -159,7 +170,6 @@ static int refresh_policy(struct daemon *d, bool force)
 	pins_unlock(lock);
 	if (d->policy_err)
 		return d->policy_err;
-	d->lines.key.len = 0;
 	d->lines.redact = d->model.client_id == POLICY_CLIENT_HASHED;
 	/* Until a policy with a readable key comes, lines name no client. */
 	d->key_failed = d->lines.redact && client_key_read(d->model.client_key, &d->lines.key);
@@ -350,6 +360,30 @@ static int open_outputs(struct daemon *d)
 	return 0;
 }
 
+/*
+ * One daemon per attachment: two would both drain the ring and both keep
+ * the accounts, writing lines twice or not at all. The lock is on the
+ * attachment's pin directory and goes with the process.
+ */
+static int one_daemon(struct daemon *d)
+{
+	d->dir_fd = open(d->a.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->dir_fd < 0) {
+		rw_err("cannot open %s: %s", d->a.dir, strerror(errno));
+		return -errno;
+	}
+	if (flock(d->dir_fd, LOCK_EX | LOCK_NB)) {
+		int err = -errno;
+
+		if (err == -EWOULDBLOCK)
+			rw_err("another ratewall daemon runs for %s", d->o->ifname);
+		else
+			rw_err("cannot lock %s: %s", d->a.dir, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
 static int daemon_start(struct daemon *d)
 {
 	int lock, err;
@@ -362,10 +396,13 @@ static int daemon_start(struct daemon *d)
 	if (err)
 		return err;
 	d->opened = true;
-	err = map_id(d->a.maps.config_fd, &d->config_map_id);
+	err = one_daemon(d);
+	if (!err)
+		err = map_id(d->a.maps.config_fd, &d->config_map_id);
 	if (!err)
 		err = refresh_policy(d, true);
-	if (err)
+	/* an unreadable key is said, and lines name no client until it reads */
+	if (err && err != -ENOKEY)
 		return err;
 	d->lines.instance_id = d->o->instance_id;
 	d->lines.model = &d->model;
@@ -400,10 +437,13 @@ static void daemon_stop(struct daemon *d)
 	policy_free(&d->model);
 	if (d->opened)
 		attachment_close(&d->a);
+	if (d->dir_fd > 0)
+		close(d->dir_fd);
 }
 
 int cli_daemon(struct arg_cursor *cur)
 {
+	bool attached_here = false, failed_start = false;
 	struct daemon_opts o;
 	struct daemon *d;
 	sigset_t sigs;
@@ -436,17 +476,22 @@ int cli_daemon(struct arg_cursor *cur)
 	d->o = &o;
 	err = open_outputs(d);
 	if (!err)
-		err = ensure_attached(&o);
-	if (!err)
+		err = ensure_attached(&o, &attached_here);
+	if (!err) {
 		err = daemon_start(d);
+		/* what failed to start leaves nothing it attached behind */
+		failed_start = err != 0;
+	}
 	if (!err)
 		err = run_loop(d, sfd);
 	daemon_stop(d);
 	close(sfd);
-	if (!err && o.detach_on_exit && !d->detached) {
-		err = loader_detach(o.ifname);
-		if (!err)
+	if (!d->detached && ((!err && o.detach_on_exit) || (failed_start && attached_here))) {
+		int derr = loader_detach(o.ifname);
+
+		if (!derr)
 			rw_err("detached from %s", o.ifname);
+		err = err ? err : derr;
 	}
 	free(d);
 	return err ? CLI_FAIL : CLI_OK;

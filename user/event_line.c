@@ -98,6 +98,7 @@ static const char *mesh_node_id(const struct policy *p, const char *tenant)
 json_object *event_line_build(struct event_line_ctx *c, const struct event_record *r,
 			      uint64_t now_ns)
 {
+	static const struct client_key no_key;
 	const struct rw_event_key *k = &r->key;
 	json_object *o = json_object_new_object();
 	json_object *client = NULL, *wait = NULL, *tenant = NULL, *mesh = NULL;
@@ -118,9 +119,12 @@ json_object *event_line_build(struct event_line_ctx *c, const struct event_recor
 		struct explain_result x;
 
 		memcpy(pkt.addr, k->addr, sizeof(pkt.addr));
-		/* never the address when the policy asked to hide it */
-		if (!c->redact || c->key.len) {
-			client_id_format(&c->key, k->family, k->addr, id);
+		/* never the address when the policy that judged it, or the
+		 * live one, asks to hide it */
+		bool hash = r->hashed_client_ids == 1 || (r->hashed_client_ids < 0 && c->redact);
+
+		if (!hash || c->key.len) {
+			client_id_format(hash ? &c->key : &no_key, k->family, k->addr, id);
 			client = json_object_new_string(id);
 		}
 		if (explain(&c->maps, &pkt, now_ns, &x) == 0) {

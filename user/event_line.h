@@ -20,7 +20,8 @@ struct event_line_ctx {
 	const struct policy *model;      /* the live policy */
 	const struct rw_policy *active;  /* its slot, for class names */
 	struct explain_maps maps;
-	bool redact;                     /* the policy asks for hashed client ids */
+	bool redact;                     /* the live policy asks for hashed client ids (or
+					  * could not be read: then no id is written) */
 	struct client_key key;           /* their key; len 0 while it cannot be read */
 	int64_t realtime_offset_ns;      /* CLOCK_REALTIME - CLOCK_MONOTONIC */
 	/* accept-queue depth by class, read at most every 100 ms */

@@ -8,11 +8,10 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 
 struct event_sink {
 	char path[4096]; /* "-" for standard output */
-	FILE *f;
+	int fd;
 	uint64_t lines;        /* written whole */
 	uint64_t write_errors; /* lines lost to a failed write */
 	uint64_t reopens;
@@ -23,8 +22,8 @@ struct event_sink {
 int event_sink_open(struct event_sink *s, const char *path);
 /* Opens the path again; on failure keeps writing to the old file. */
 int event_sink_reopen(struct event_sink *s);
-/* Writes one line (a newline is added) and flushes it, so that a reader
- * never sees half a line and a crash loses none written. */
+/* Writes one line (a newline is added) with one write(2), so that a
+ * reader never sees half a line and a crash loses none written. */
 int event_sink_write(struct event_sink *s, const char *line);
 void event_sink_close(struct event_sink *s);
 

@@ -20,14 +20,23 @@ static uint64_t take_unwritten(struct event_stream *s, const struct rw_event_key
 	struct rw_event_acct acct;
 	uint64_t written = 0;
 
-	if (bpf_map_lookup_elem(s->maps.acct_fd, key, &acct) == 0 && acct.born_ns == born_ns)
-		written = acct.written;
+	if (bpf_map_lookup_elem(s->maps.acct_fd, key, &acct) == 0) {
+		/* a late record of an entry made again since: written already */
+		if (born_ns < acct.born_ns)
+			return 0;
+		if (acct.born_ns == born_ns)
+			written = acct.written;
+	}
 	if (total <= written)
 		return 0;
 	acct.born_ns = born_ns;
 	acct.written = total;
-	if (bpf_map_update_elem(s->maps.acct_fd, key, &acct, BPF_ANY))
+	/* Unrecorded, a line would be written again: keep the packets for a
+	 * later record instead (never twice, at worst late). */
+	if (bpf_map_update_elem(s->maps.acct_fd, key, &acct, BPF_ANY)) {
 		s->acct_errors++;
+		return 0;
+	}
 	return total - written;
 }
 
@@ -43,6 +52,7 @@ static int on_ring_event(void *ctx, void *data, size_t size)
 	r.ts_ns = ev->ts_ns;
 	memcpy(r.class_name, ev->class_name, sizeof(r.class_name));
 	r.class_name[sizeof(r.class_name) - 1] = 0;
+	r.hashed_client_ids = ev->hashed_client_ids ? 1 : 0;
 	r.packets = take_unwritten(s, &ev->key, ev->born_ns, ev->packets);
 	s->records++;
 	if (r.packets)
@@ -110,6 +120,7 @@ static void flush_entry(struct event_stream *s, const struct rw_event_key *key,
 	r.key = *key;
 	r.ts_ns = now_ns;
 	r.class_name[0] = 0;
+	r.hashed_client_ids = -1;
 	r.packets = take_unwritten(s, key, e->born_ns, e->packets);
 	if (r.packets) {
 		s->flushed++;
@@ -170,6 +181,8 @@ int event_stream_flush(struct event_stream *s, uint64_t now_ns, uint32_t interva
 	err = flush_other(s, now_ns, interval_ns);
 	if (err)
 		return err;
+	/* an account whose entry is gone may still have an event in the ring */
+	event_stream_consume(s);
 	forget_gone(s);
 	return 0;
 }
@@ -177,15 +190,15 @@ int event_stream_flush(struct event_stream *s, uint64_t now_ns, uint32_t interva
 _Static_assert(sizeof(struct rw_event_entry) == 3 * sizeof(uint64_t),
 	       "event_other_packets reads an entry as three words");
 
-int event_other_packets(const struct event_maps *maps, uint64_t *out)
+int event_other_packets(const struct event_maps *maps, uint64_t out[RW_MAX_CLASSES])
 {
 	/* born, sent and packets of each slot, summed over CPUs: packets is the third */
 	uint64_t *sums = calloc(RW_COUNTER_SLOTS * 3, sizeof(*sums));
 	int err = sums ? percpu_sum(maps->other_fd, RW_COUNTER_SLOTS, 3, sums) : -ENOMEM;
 
-	*out = 0;
+	memset(out, 0, RW_MAX_CLASSES * sizeof(*out));
 	for (uint32_t idx = 0; !err && idx < RW_COUNTER_SLOTS; idx++)
-		*out += sums[idx * 3 + 2];
+		out[idx / (RW_REASON_MAX * RW_VERDICT_MAX)] += sums[idx * 3 + 2];
 	free(sums);
 	return err;
 }

@@ -19,6 +19,9 @@ struct event_record {
 	/* the class's name when the packet was judged; "" for a flush, whose
 	 * entries a renaming apply has removed (the live name is right) */
 	char class_name[RW_NAME_MAX];
+	/* whether that policy hashes client ids: 1, 0, or -1 for a flush
+	 * (the live policy says) */
+	int hashed_client_ids;
 };
 
 /* Called with each record; a nonzero return is counted as a lost line,
@@ -32,7 +35,7 @@ struct event_stream {
 	void *ctx;
 	uint64_t records;      /* from the ring buffer */
 	uint64_t flushed;      /* written by the daemon for quiet entries */
-	uint64_t acct_errors;  /* rw_event_acct refused an update */
+	uint64_t acct_errors;  /* rw_event_acct refused an update: packets held back */
 };
 
 /* 0, or -errno after one error line. */
@@ -50,8 +53,8 @@ int event_stream_consume(struct event_stream *s);
 int event_stream_flush(struct event_stream *s, uint64_t now_ns, uint32_t interval_ms);
 void event_stream_close(struct event_stream *s);
 
-/* Refusals counted under other sources, every class and CPU together. */
-int event_other_packets(const struct event_maps *maps, uint64_t *out);
+/* Refusals counted under other sources, by class id, every CPU together. */
+int event_other_packets(const struct event_maps *maps, uint64_t out[RW_MAX_CLASSES]);
 
 /* The kernel's rw_event_stat counters, summed over CPUs. */
 int event_stats_read(int stats_fd, uint64_t out[RW_EVSTAT_MAX]);

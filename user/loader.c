@@ -275,6 +275,12 @@ static int attach_locked(const char *ifname, unsigned int ifindex, enum rw_attac
 		err = bpf_map__set_max_entries(skel->maps.rw_seen, seen_filter_words(o->entries));
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.rw_conns, cfg.conn_entries);
+	/* an account per entry, per entry evicted since the last flush, and
+	 * per other-sources slot of every CPU */
+	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.rw_event_acct,
+					       2 * RW_EVENT_ENTRIES +
+						       RW_COUNTER_SLOTS * (uint32_t)libbpf_num_possible_cpus());
 	if (!err)
 		err = ratewall_bpf__load(skel);
 	if (err) {

@@ -218,20 +218,29 @@ static void map_fill(FILE *f, const struct attachment *a, const struct rw_config
 		       d->tracked_at);
 }
 
-static void event_path(FILE *f, const struct attachment *a, const struct daemon_health *d)
+static void event_path(FILE *f, const struct attachment *a, const struct rw_policy *pol,
+		       const struct daemon_health *d)
 {
-	uint64_t st[RW_EVSTAT_MAX] = { 0 }, other = 0;
+	uint64_t st[RW_EVSTAT_MAX] = { 0 }, other[RW_MAX_CLASSES];
+	char class_name[RW_NAME_MAX];
 
 	event_stats_read(a->maps.events.stats_fd, st);
-	event_other_packets(&a->maps.events, &other);
+	/* by class: an apply that renames one restarts its count alone */
+	family(f, "ratewall_event_other_source_packets_total", "counter",
+	       "Refusals counted under their class's other sources (src_new, or past the entry budget).");
+	if (event_other_packets(&a->maps.events, other) == 0)
+		for (uint32_t c = 0; c < RW_MAX_CLASSES; c++) {
+			if (!other[c] && c >= pol->n_classes)
+				continue;
+			fputs("ratewall_event_other_source_packets_total{", f);
+			label(f, "class", live_class_name(pol, c, class_name, sizeof(class_name)), true);
+			value_u64(f, other[c]);
+		}
 	counter1(f, "ratewall_events_sent_total",
 		 "Refusal events XDP put into the ring buffer.", st[RW_EVSTAT_SENT]);
 	counter1(f, "ratewall_events_dropped_total",
 		 "Refusal events lost to a full ring buffer (their packets ride the next event).",
 		 st[RW_EVSTAT_RING_FULL]);
-	counter1(f, "ratewall_event_other_source_packets_total",
-		 "Refusals counted under their class's other sources (src_new, or past the entry budget).",
-		 other);
 	counter1(f, "ratewall_event_unrecorded_packets_total",
 		 "Refusals no event entry could count (the entry table refused an insert).",
 		 st[RW_EVSTAT_NO_ENTRY]);
@@ -331,7 +340,7 @@ int metrics_render(const struct attachment *a, const struct daemon_health *d, ch
 	class_state(f, a, &lp->policy);
 	connection_events(f, a);
 	map_fill(f, a, &cfg, d);
-	event_path(f, a, d);
+	event_path(f, a, &lp->policy, d);
 	policy_info(f, &lp->policy, &cfg);
 	family(f, "ratewall_build_info", "gauge", "The ratewall version serving these metrics.");
 	fprintf(f, "ratewall_build_info{version=\"%s\"} 1\n", RW_VERSION);

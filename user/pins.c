@@ -204,7 +204,7 @@ void pins_unmount_if_empty(void)
 		umount2(RW_BPFFS, UMOUNT_NOFOLLOW);
 }
 
-int pins_lock(bool exclusive)
+static int lock_with(int how)
 {
 	int fd, err;
 
@@ -219,13 +219,24 @@ int pins_lock(bool exclusive)
 		rw_err("cannot open %s to lock it: %s", RW_LOCK_FILE, strerror(err));
 		return -err;
 	}
-	if (flock(fd, exclusive ? LOCK_EX : LOCK_SH) < 0) {
+	if (flock(fd, how) < 0) {
 		err = errno;
-		rw_err("cannot lock %s: %s", RW_LOCK_FILE, strerror(err));
+		if (err != EWOULDBLOCK)
+			rw_err("cannot lock %s: %s", RW_LOCK_FILE, strerror(err));
 		close(fd);
 		return -err;
 	}
 	return fd;
+}
+
+int pins_lock(bool exclusive)
+{
+	return lock_with(exclusive ? LOCK_EX : LOCK_SH);
+}
+
+int pins_try_lock_shared(void)
+{
+	return lock_with(LOCK_SH | LOCK_NB);
 }
 
 void pins_unlock(int fd)

@@ -99,6 +99,9 @@ void pins_unmount_if_empty(void);
 #define RW_LOCK_DIR "/run"
 #define RW_LOCK_FILE RW_LOCK_DIR "/ratewall.lock"
 int pins_lock(bool exclusive);
+/* The shared lock if nobody holds it exclusively now, else -EWOULDBLOCK
+ * without a message: for a loop that must not wait on a change. */
+int pins_try_lock_shared(void);
 void pins_unlock(int fd);
 
 #endif

@@ -219,17 +219,27 @@ static void hash_image(struct policy_image *img)
 	EVP_MD_CTX_free(ctx);
 }
 
+uint32_t policy_event_interval_ms(const struct policy *p)
+{
+	if (p->events_off)
+		return 0;
+	return p->event_interval_ms ? p->event_interval_ms : RW_DEFAULT_EVENT_INTERVAL_MS;
+}
+
 /* What the policy says about events, as one string for the hash: "" when
- * it says nothing. */
+ * it asks for the defaults. */
 static void event_settings(const struct policy *p, char *buf, size_t len)
 {
 	size_t used = 0;
 
+	uint32_t interval = policy_event_interval_ms(p);
+
+	/* what the settings do, not how they were written: the default
+	 * interval written out hashes like no interval */
 	buf[0] = 0;
-	if (p->event_interval_ms || p->events_off || p->client_id != POLICY_CLIENT_ADDRESS)
-		used += (size_t)snprintf(buf, len, "interval=%u off=%d id=%d key=%s;",
-					 p->event_interval_ms, (int)p->events_off, (int)p->client_id,
-					 p->client_key);
+	if (interval != RW_DEFAULT_EVENT_INTERVAL_MS || p->client_id != POLICY_CLIENT_ADDRESS)
+		used += (size_t)snprintf(buf, len, "interval=%u id=%d key=%s;", interval,
+					 (int)p->client_id, p->client_key);
 	for (size_t t = 0; t < p->n_tenants && used < len; t++)
 		if (p->tenants[t].mesh_node_id[0])
 			used += (size_t)snprintf(buf + used, len - used, "%s=%s;", p->tenants[t].name,
@@ -251,9 +261,8 @@ int policy_compile(const struct policy *p, struct policy_image *img)
 	img->conn_table = p->conn_table;
 	snprintf(img->cgroup, sizeof(img->cgroup), "%s", p->cgroup);
 	/* 0 in the kernel: no refusal is reported */
-	img->policy.event_interval_ms = p->events_off	     ? 0
-					: p->event_interval_ms ? p->event_interval_ms
-							       : RW_DEFAULT_EVENT_INTERVAL_MS;
+	img->policy.event_interval_ms = policy_event_interval_ms(p);
+	img->policy.hashed_client_ids = p->client_id == POLICY_CLIENT_HASHED;
 	event_settings(p, img->event_settings, sizeof(img->event_settings));
 	for (size_t t = 0; t < p->n_tenants; t++) {
 		const struct policy_tenant *pt = &p->tenants[t];

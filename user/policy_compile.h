@@ -37,6 +37,9 @@ struct policy_image {
 /* The bucket word of a limit: rw_limit_pack(interval, burst), 0 when absent. */
 uint64_t policy_limit_word(const struct policy_limit *l);
 
+/* The interval the program uses: 0 for `interval: off`, else as written or the default. */
+uint32_t policy_event_interval_ms(const struct policy *p);
+
 /* Fills a fresh *img (heap-allocate it: it is large). 0 or -ENOMEM. */
 int policy_compile(const struct policy *p, struct policy_image *img);
 void policy_image_free(struct policy_image *img);

@@ -65,6 +65,9 @@ expect_eq "daemon start time moved" \
 	"$([ "$(metric "$TMPD/m2.txt" ratewall_daemon_start_time_seconds)" != \
 		"$(metric "$TMPD/m1.txt" ratewall_daemon_start_time_seconds)" ] && echo yes)" yes
 
+expect_fail --has "another ratewall daemon runs for gw0" \
+	rw "$GW" daemon dev gw0 metrics none events none
+
 # --- detached under the daemon: it stops by itself -------------------------
 rw "$GW" link detach dev gw0 >/dev/null || die "detach failed"
 for ((i = 0; i < 30; i++)); do kill -0 "$second" 2>/dev/null || break; sleep 0.1; done

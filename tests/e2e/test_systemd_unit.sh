@@ -22,7 +22,11 @@ sed -e "s|/usr/local/sbin/ratewall|$RATEWALL|" -e "s|/etc/ratewall|$TMPD/etc|g" 
 	-e "s|/var/log/ratewall|$TMPD/log|g" "$UNIT" >"$TMPD/ratewall@gw0.service"
 expect_true "systemd-analyze verify accepts the unit" \
 	systemd-analyze verify --man=no "$TMPD/ratewall@gw0.service"
-exec_start=$(sed -n 's/^ExecStart=//p' "$TMPD/ratewall@gw0.service" | sed 's/%i/gw0/g')
+# systemd's expansion of %i and of the default RATEWALL_METRICS
+metrics=$(sed -n 's/^Environment=RATEWALL_METRICS=//p' "$UNIT")
+expect_eq "default metrics address" "$metrics" 127.0.0.1:9464
+exec_start=$(sed -n 's/^ExecStart=//p' "$TMPD/ratewall@gw0.service" | sed -e 's/%i/gw0/g' \
+	-e "s/\${RATEWALL_METRICS}/$metrics/")
 expect_true "ExecStart runs ratewall daemon" grep -q "^$RATEWALL daemon " <<<"$exec_start"
 expect_true "ExecReload sends SIGHUP" grep -qx 'ExecReload=/bin/kill -HUP $MAINPID' "$UNIT"
 
@@ -51,5 +55,6 @@ for ((i = 0; i < 30; i++)); do [ -e "$TMPD/log/gw0.events.jsonl" ] && break; sle
 expect_true "the reload reopened the log file" test -e "$TMPD/log/gw0.events.jsonl"
 rw_daemon_stop "$pid"
 expect_eq "stopped with 0" "$RW_DAEMON_RC" 0
+expect_eq "the events file is not world-readable" "$(stat -c %a "$TMPD/log/gw0.events.jsonl")" 640
 expect_eq "the limiter outlives the unit" "$(rw_get "$GW" gw0 .mode)" native
 finish

@@ -597,16 +597,16 @@ static void events_and_mesh_ids_round_trip(void **state)
 }
 
 /*
- * Event settings count in the hash only when set: a policy without them
- * keeps its hash (written with `events: {}` or not), and each setting,
- * when set, changes it.
+ * Event settings count in the hash by what they do: a policy without them
+ * keeps its hash (written with `events: {}`, the default interval or
+ * address ids, or not at all), and each other setting changes it.
  */
 static void event_settings_in_the_hash_only_when_set(void **state)
 {
 	static const char base[] = "default:\n  source:\n    packets: { rate: 100/s }\n"
 				   "tenants:\n  - name: t\n    cidrs: [198.18.0.0/24]\n";
 	static const char *const differ[] = {
-		"events: { interval: 1s }\n",
+		"events: { interval: 500ms }\n",
 		"events: { interval: 2s }\n",
 		"events: { interval: off }\n",
 		"events: { client_id: hashed, client_key: /k1 }\n",
@@ -623,6 +623,9 @@ static void event_settings_in_the_hash_only_when_set(void **state)
 	snprintf(text, sizeof(text), "%sevents: { client_id: address }\n", base);
 	hash_of_text(text, same);
 	assert_memory_equal(plain, same, 32);
+	snprintf(text, sizeof(text), "%sevents: { interval: 1s }\n", base);
+	hash_of_text(text, same);
+	assert_memory_equal(plain, same, 32);
 	for (size_t i = 0; i < sizeof(differ) / sizeof(differ[0]); i++) {
 		snprintf(text, sizeof(text), "%s%s", base, differ[i]);
 		hash_of_text(text, h[i]);
@@ -631,9 +634,9 @@ static void event_settings_in_the_hash_only_when_set(void **state)
 			assert_memory_not_equal(h[i], h[j], 32);
 	}
 	/* the same setting, spelled otherwise, hashes alike */
-	snprintf(text, sizeof(text), "%sevents: { interval: 1000ms }\n", base);
+	snprintf(text, sizeof(text), "%sevents: { interval: 2000ms }\n", base);
 	hash_of_text(text, same);
-	assert_memory_equal(same, h[0], 32);
+	assert_memory_equal(same, h[1], 32);
 	/* a tenant's mesh id counts, and which one */
 	snprintf(text, sizeof(text), "%s    mesh_node_id: n1\n", base);
 	hash_of_text(text, mesh1);
