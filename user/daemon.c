@@ -59,6 +59,7 @@ struct daemon {
 	bool key_failed;     /* its client_key could not be read */
 	uint64_t last_tick_ns, last_flush_ns, last_count_ns, last_pins_ns;
 	int dir_fd;          /* the pin directory, locked: one daemon per attachment */
+	uint64_t acct_errors_seen; /* at the flush before the last */
 	bool opened, stop, detached;
 };
 
@@ -254,6 +255,10 @@ static void tick(struct daemon *d)
 	else if (err)
 		snprintf(d->unhealthy, sizeof(d->unhealthy), "cannot read the live policy: %s",
 			 strerror(-err));
+	else if (d->stream.acct_errors != d->acct_errors_seen)
+		snprintf(d->unhealthy, sizeof(d->unhealthy),
+			 "the event accounts are full: %llu records held back",
+			 (unsigned long long)(d->stream.acct_errors - d->acct_errors_seen));
 	else if (d->sink.failing)
 		snprintf(d->unhealthy, sizeof(d->unhealthy), "the last event line could not be written to %.300s",
 			 d->sink.path);
@@ -262,6 +267,7 @@ static void tick(struct daemon *d)
 	/* half an interval: a quiet source's last packets are written within 1.5 intervals */
 	if (d->o->events && now - d->last_flush_ns >= (uint64_t)interval_ms * 500000) {
 		d->last_flush_ns = now;
+		d->acct_errors_seen = d->stream.acct_errors;
 		event_stream_flush(&d->stream, now, interval_ms);
 	}
 	if (d->http && (!d->last_count_ns || now - d->last_count_ns >= COUNT_SOURCES_EVERY_NS)) {
