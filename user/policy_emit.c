@@ -68,9 +68,7 @@ static void emit(struct emit_ctx *c, yaml_event_t *ev, int made)
 		c->ok = false;
 }
 
-/* A plain-tagged scalar: libyaml picks plain style when it reads back as
- * the same text and quotes it otherwise. */
-static void scalar(struct emit_ctx *c, const char *text)
+static void styled_scalar(struct emit_ctx *c, const char *text, yaml_scalar_style_t style)
 {
 	yaml_event_t ev;
 
@@ -78,7 +76,14 @@ static void scalar(struct emit_ctx *c, const char *text)
 		return;
 	emit(c, &ev,
 	     yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)text, (int)strlen(text),
-					  1, 1, YAML_ANY_SCALAR_STYLE));
+					  1, 1, style));
+}
+
+/* A plain-tagged scalar: libyaml picks plain style when it reads back as
+ * the same text and quotes it otherwise. */
+static void scalar(struct emit_ctx *c, const char *text)
+{
+	styled_scalar(c, text, YAML_ANY_SCALAR_STYLE);
 }
 
 /*
@@ -92,29 +97,18 @@ static void name_scalar(struct emit_ctx *c, const char *name)
 	static const char *const special[] = { "null", "true", "false", "yes", "no", "on",
 					       "off", "y", "n", NULL };
 	yaml_scalar_style_t style = YAML_ANY_SCALAR_STYLE;
-	yaml_event_t ev;
 
 	for (size_t i = 0; special[i]; i++)
 		if (!strcmp(name, special[i]))
 			style = YAML_SINGLE_QUOTED_SCALAR_STYLE;
-	if (!c->ok)
-		return;
-	emit(c, &ev,
-	     yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)name, (int)strlen(name),
-					  1, 1, style));
+	styled_scalar(c, name, style);
 }
 
 /* Always quoted: an id like 123 or off is text, whatever another YAML
  * reader would make of it bare. */
 static void quoted_scalar(struct emit_ctx *c, const char *text)
 {
-	yaml_event_t ev;
-
-	if (!c->ok)
-		return;
-	emit(c, &ev,
-	     yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)text, (int)strlen(text),
-					  1, 1, YAML_SINGLE_QUOTED_SCALAR_STYLE));
+	styled_scalar(c, text, YAML_SINGLE_QUOTED_SCALAR_STYLE);
 }
 
 static void scalar_u64(struct emit_ctx *c, uint64_t n)
