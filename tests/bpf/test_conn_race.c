@@ -200,10 +200,17 @@ static void test_opens_then_closes_from_every_cpu(void **state)
 	struct race *r = *state;
 	int open_fd = prog(r, "open_first"), close_fd = prog(r, "close_first");
 
+	uint64_t lost;
+
 	race(&open_fd, 1);
 	assert_exact(r);
 	assert_true(r->skel->bss->opened[0] > 0);
+	/* As many closes as open attempts: those beyond the opens that
+	 * succeeded (a lost open holds no count) must fail and change nothing. */
+	lost = r->skel->bss->failed[RW_CONN_LOST];
 	race(&close_fd, 1);
+	assert_int_equal(r->skel->bss->closes_failed, lost);
+	r->skel->bss->closes_failed = 0;
 	assert_exact(r);
 	assert_int_equal(table_count(r, 0), -1);
 }
