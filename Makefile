@@ -128,6 +128,9 @@ install: $(BUILD)/ratewall
 	install -D -m 0755 $(BUILD)/ratewall $(DESTDIR)$(PREFIX)/sbin/ratewall
 	install -D -m 0644 man/ratewall.8 $(DESTDIR)$(PREFIX)/share/man/man8/ratewall.8
 	install -D -m 0644 completion/ratewall.bash $(DESTDIR)/usr/share/bash-completion/completions/ratewall
+	@mkdir -p $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|' systemd/ratewall@.service \
+		> $(DESTDIR)$(PREFIX)/lib/systemd/system/ratewall@.service
 
 clean:
 	rm -rf $(BUILD)
