@@ -26,7 +26,7 @@ USER_LIB_SRCS += user/cli.c user/cli_link.c user/cli_class.c user/cli_tenant.c \
 # The daemon: metrics, refusal events and what they read.
 USER_LIB_SRCS += user/accept_queue.c user/daemon.c user/daemon_opts.c user/event_stream.c \
 	user/event_line.c user/event_sink.c user/client_id.c user/metrics.c user/metrics_http.c \
-	user/event_maps.c
+	user/event_maps.c user/map_count.c
 USER_LIB_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_LIB_SRCS))
 BPF_OBJS := $(BUILD)/ratewall.bpf.o $(BUILD)/conns.bpf.o
 SKELS := $(BUILD)/ratewall.skel.h $(BUILD)/conns.skel.h
@@ -34,7 +34,7 @@ SKELS := $(BUILD)/ratewall.skel.h $(BUILD)/conns.skel.h
 TEST_UNIT := $(BUILD)/tests/unit_args $(BUILD)/tests/unit_limits $(BUILD)/tests/unit_pins \
 	$(BUILD)/tests/unit_policy_parse $(BUILD)/tests/unit_policy_compile \
 	$(BUILD)/tests/unit_policy_emit $(BUILD)/tests/unit_bucket_math \
-	$(BUILD)/tests/unit_accept_queue $(BUILD)/tests/unit_client_id
+	$(BUILD)/tests/unit_accept_queue $(BUILD)/tests/unit_map_count $(BUILD)/tests/unit_client_id
 TEST_BPF := $(BUILD)/tests/bpf_verdicts $(BUILD)/tests/bpf_new_sources $(BUILD)/tests/bpf_policy \
 	$(BUILD)/tests/bpf_concurrency $(BUILD)/tests/bpf_conn_caps $(BUILD)/tests/bpf_conn_race \
 	$(BUILD)/tests/bpf_explain $(BUILD)/tests/bpf_events

@@ -25,6 +25,7 @@
 #include "event_sink.h"
 #include "event_stream.h"
 #include "loader.h"
+#include "map_count.h"
 #include "log.h"
 #include "metrics.h"
 #include "metrics_http.h"
@@ -60,6 +61,7 @@ struct daemon {
 	uint64_t last_tick_ns, last_flush_ns, last_count_ns, last_pins_ns;
 	int dir_fd;          /* the pin directory, locked: one daemon per attachment */
 	uint64_t acct_errors_seen; /* at the flush before the last */
+	struct map_count sources;  /* counting the per-source table */
 	bool opened, stop, detached;
 };
 
@@ -270,11 +272,14 @@ static void tick(struct daemon *d)
 		d->acct_errors_seen = d->stream.acct_errors;
 		event_stream_flush(&d->stream, now, interval_ms);
 	}
-	if (d->http && (!d->last_count_ns || now - d->last_count_ns >= COUNT_SOURCES_EVERY_NS)) {
-		int64_t n = map_count_entries(d->a.sources_fd);
+	/* a pass over the per-source table in steps of 16 batches (about 5 ms
+	 * each), so that a million sources never hold the loop up */
+	if (d->http && (d->sources.running || !d->last_count_ns ||
+			now - d->last_count_ns >= COUNT_SOURCES_EVERY_NS)) {
+		int64_t n;
 
-		d->last_count_ns = now;
-		if (n >= 0) {
+		if (map_count_step(&d->sources, 16, &n) == 1) {
+			d->last_count_ns = now;
 			d->health.tracked_sources = (uint64_t)n;
 			d->health.tracked_at = real_seconds();
 		}
@@ -403,6 +408,7 @@ static int daemon_start(struct daemon *d)
 		return err;
 	d->opened = true;
 	err = one_daemon(d);
+	d->sources.fd = d->a.sources_fd;
 	if (!err)
 		err = map_id(d->a.maps.config_fd, &d->config_map_id);
 	if (!err)

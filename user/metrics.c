@@ -7,6 +7,7 @@
 
 #include "conns.h"
 #include "counters.h"
+#include "map_count.h"
 #include "metrics.h"
 #include "percpu.h"
 #include "policy_compile.h"
@@ -359,30 +360,4 @@ out:
 	free(t);
 	free(lp);
 	return err;
-}
-
-int64_t map_count_entries(int fd)
-{
-	/* keys only matter for the count: one buffer of the largest key and value */
-	static char keys[1024 * 64], values[1024 * 64];
-	struct bpf_map_info info = { 0 };
-	uint32_t info_len = sizeof(info), batch = 0, count;
-	uint64_t in_batch = 0, out_batch = 0;
-	int64_t total = 0;
-	int err;
-
-	if (bpf_obj_get_info_by_fd(fd, &info, &info_len))
-		return -errno;
-	if (info.key_size > 64 || info.value_size > 64)
-		return -EINVAL;
-	for (;;) {
-		count = 1024;
-		err = bpf_map_lookup_batch(fd, batch ? &in_batch : NULL, &out_batch, keys, values,
-					   &count, NULL);
-		total += count;
-		if (err)
-			return errno == ENOENT ? total : -errno;
-		in_batch = out_batch;
-		batch = 1;
-	}
 }

@@ -20,7 +20,8 @@ struct daemon_health {
 	double start_time;         /* CLOCK_REALTIME seconds */
 	bool healthy;              /* loop ticking, attachment present, events writable */
 	uint64_t tracked_sources;  /* entries of the per-source table, counted ... */
-	double tracked_at;         /* ... at this CLOCK_REALTIME second; 0: not yet */
+	double tracked_at;         /* ... by a pass that ended at this CLOCK_REALTIME
+				    * second; 0: not yet */
 	const struct event_sink *sink;     /* NULL without an events output */
 	const struct event_stream *stream;
 };
@@ -28,8 +29,5 @@ struct daemon_health {
 /* The exposition as one malloc'd string (*text, *len); 0 or -errno. */
 int metrics_render(const struct attachment *a, const struct daemon_health *d, char **text,
 		   size_t *len);
-
-/* Entries in a hash map, counted in batches; -errno on failure. */
-int64_t map_count_entries(int fd);
 
 #endif
