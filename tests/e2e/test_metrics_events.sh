@@ -87,6 +87,10 @@ hash=$(rw "$GW" -j policy show | jq -r .hash)
 expect_eq "policy info carries the live hash" \
 	"$(metric "$TMPD/after.txt" "ratewall_policy_info{hash=\"$hash\"}")" 1
 expect_eq "no ring-buffer drops" "$(metric "$TMPD/after.txt" ratewall_events_dropped_total)" 0
+expect_eq "event entries: one per (source, class, limit, action)" \
+	"$(metric "$TMPD/after.txt" 'ratewall_map_entries{map="event_entries"}')" 3
+expect_eq "per-source table capacity" \
+	"$(metric "$TMPD/after.txt" 'ratewall_map_capacity{map="sources"}')" 1048576
 expect_eq "daemon healthy" "$(metric "$TMPD/after.txt" ratewall_daemon_healthy)" 1
 expect_true "promtool check metrics passes" promtool check metrics <"$TMPD/after.txt"
 expect_false "no series per client address" grep -q '198\.18\.0\.2' "$TMPD/after.txt"
