@@ -43,6 +43,30 @@ static long gone_wait_step(__u32 i, void *ctx)
 }
 
 /*
+ * Give back one count held in entry `e` (the key's entry in the table, or
+ * an entry an insert has filled and not yet linked, in which the inserter
+ * still holds its own count). The change that leaves zero marks the entry
+ * gone (unless an open came in meanwhile) and deletes it; should the
+ * delete fail, the entry lives on at zero.
+ */
+static __always_inline void conn_put(struct rw_conn_entry *e, const struct rw_src_key *key)
+{
+	__u64 old, zero, gone;
+
+	old = __sync_fetch_and_add(&e->word, -RW_CONN_ONE);
+	if (rw_conn_open(old) != 1)
+		return;
+	zero = rw_conn_word(rw_conn_incarnation(old), 0, 0);
+	gone = rw_conn_word(rw_conn_incarnation(old), 0, 1);
+	if (__sync_val_compare_and_swap(&e->word, zero, gone) != zero)
+		return;
+	/* Nobody else deletes an entry this incarnation still holds, so the
+	 * key's entry is this one. */
+	if (bpf_map_delete_elem(&rw_conns, key))
+		__sync_val_compare_and_swap(&e->word, gone, zero);
+}
+
+/*
  * One more open connection for `key`: 0, or the rw_conn_event saying why
  * not. A gone entry is one whose last close is deleting it: the wait for
  * that delete has a budget of its own (RW_CONN_GONE_WAIT lookups), far
@@ -79,8 +103,16 @@ static __always_inline __u32 conn_open_one(const struct rw_src_key *key)
 		/* Its memory went to another key since the lookup: look again. */
 		if (!rw_src_key_equal(&e->key, key))
 			continue;
-		if (__sync_val_compare_and_swap(&e->word, old, old + RW_CONN_ONE) == old)
+		if (__sync_val_compare_and_swap(&e->word, old, old + RW_CONN_ONE) != old)
+			continue;
+		/* The word and key matched, but the lookup's entry may since have
+		 * been deleted and its memory filled by an insert of this same key
+		 * that has not linked it yet (the kernel copies the value before it
+		 * links the element): a close now would not find the count. Keep
+		 * it only in the entry the table holds for the key. */
+		if (bpf_map_lookup_elem(&rw_conns, key) == e)
 			return 0;
+		conn_put(e, key);
 	}
 	return RW_CONN_LOST;
 }
@@ -95,7 +127,7 @@ static __always_inline __u32 conn_open_one(const struct rw_src_key *key)
 static __always_inline __u32 conn_close_one(const struct rw_src_key *key)
 {
 	struct rw_conn_entry *e = bpf_map_lookup_elem(&rw_conns, key);
-	__u64 old, zero, gone;
+	__u64 old;
 
 	/* No entry, or nothing in it: the counts drifted; change nothing. */
 	if (!e)
@@ -103,17 +135,7 @@ static __always_inline __u32 conn_close_one(const struct rw_src_key *key)
 	old = *(volatile __u64 *)&e->word;
 	if (rw_conn_gone(old) || rw_conn_open(old) == 0)
 		return RW_CONN_LOST;
-	old = __sync_fetch_and_add(&e->word, -RW_CONN_ONE);
-	if (rw_conn_open(old) != 1)
-		return 0;
-	zero = rw_conn_word(rw_conn_incarnation(old), 0, 0);
-	gone = rw_conn_word(rw_conn_incarnation(old), 0, 1);
-	if (__sync_val_compare_and_swap(&e->word, zero, gone) != zero)
-		return 0;
-	/* Nobody else deletes an entry this incarnation still holds, so the
-	 * key's entry is this one. */
-	if (bpf_map_delete_elem(&rw_conns, key))
-		__sync_val_compare_and_swap(&e->word, gone, zero);
+	conn_put(e, key);
 	return 0;
 }
 
