@@ -489,7 +489,10 @@ enum rw_event_stat {
  * only while the word still carries the incarnation it was read with and
  * the entry still carries its key. The CPU whose change takes a count to
  * zero sets "gone" in that same compare-and-swap and alone deletes the
- * entry; a CPU that meets a gone entry looks the key up again.
+ * entry; a CPU that meets a gone entry looks the key up again. The kernel
+ * fills a reused element before it links it into the table, so an open
+ * keeps its count only if the table's entry for the key is the one it
+ * changed, and gives it back otherwise.
  */
 struct rw_conn_entry {
 	struct rw_src_key key;
