@@ -26,7 +26,7 @@ USER_LIB_SRCS += user/cli.c user/cli_link.c user/cli_class.c user/cli_tenant.c \
 # The daemon: metrics, refusal events and what they read.
 USER_LIB_SRCS += user/accept_queue.c user/daemon.c user/daemon_opts.c user/event_stream.c \
 	user/event_line.c user/event_sink.c user/client_id.c user/metrics.c user/metrics_http.c \
-	user/event_maps.c user/map_count.c
+	user/event_maps.c user/map_count.c user/clocks.c
 USER_LIB_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_LIB_SRCS))
 BPF_OBJS := $(BUILD)/ratewall.bpf.o $(BUILD)/conns.bpf.o
 SKELS := $(BUILD)/ratewall.skel.h $(BUILD)/conns.skel.h

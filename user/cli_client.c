@@ -5,12 +5,12 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <bpf/bpf.h>
 #include <json-c/json.h>
 
 #include "attachment.h"
 #include "cli.h"
+#include "clocks.h"
 #include "cli_objects.h"
 #include "conns.h"
 #include "conns_show.h"
@@ -41,14 +41,6 @@ static void usage(FILE *f)
 		"           slot) or, by conns, from the open-connection table\n"
 		"Example: ratewall client explain 198.18.0.10 port 443 syn\n",
 		TOP_DEFAULT, TOP_MAX);
-}
-
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * RW_NS_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
 static void explain_maps_of(const struct attachment *a, struct explain_maps *m)

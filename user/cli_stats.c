@@ -13,6 +13,7 @@
 
 #include "attachment.h"
 #include "cli.h"
+#include "clocks.h"
 #include "cli_objects.h"
 #include "counters_show.h"
 #include "log.h"
@@ -55,10 +56,7 @@ static int parse_interval(const char *value, double *out)
 
 static double monotonic_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)monotonic_ns() / 1e9;
 }
 
 static void sleep_s(double s)

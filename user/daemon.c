@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "cli_objects.h"
+#include "clocks.h"
 #include "daemon_opts.h"
 #include "event_line.h"
 #include "event_sink.h"
@@ -34,7 +35,7 @@
 #include "privileges.h"
 
 #define TICK_MS 100
-#define COUNT_SOURCES_EVERY_NS (15 * 1000000000ULL)
+#define COUNT_TABLES_EVERY_NS (15 * 1000000000ULL)
 #define CHECK_PINS_EVERY_NS 1000000000ULL
 /* /healthz fails when the loop has not ticked for this long */
 #define STALL_NS (3 * 1000000000ULL)
@@ -58,37 +59,22 @@ struct daemon {
 	uint8_t tried_hash[32];
 	int policy_err;      /* reading it failed: -errno */
 	bool key_failed;     /* its client_key could not be read */
-	uint64_t last_tick_ns, last_flush_ns, last_count_ns, last_pins_ns;
+	uint64_t last_tick_ns, last_flush_ns, last_pins_ns;
 	int dir_fd;          /* the pin directory, locked: one daemon per attachment */
 	uint64_t acct_errors_seen; /* at the flush before the last */
-	struct map_count sources;  /* counting the per-source table */
+	struct map_count counts[COUNTED_MAX]; /* counting the large tables */
+	uint64_t counted_ns[COUNTED_MAX];     /* when each pass ended */
 	bool opened, stop, detached;
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * RW_NS_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 static double real_seconds(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)realtime_ns() / 1e9;
 }
 
 static int64_t realtime_offset_ns(void)
 {
-	struct timespec r, m;
-
-	clock_gettime(CLOCK_REALTIME, &r);
-	clock_gettime(CLOCK_MONOTONIC, &m);
-	return ((int64_t)r.tv_sec - (int64_t)m.tv_sec) * (int64_t)RW_NS_PER_SEC +
-	       ((int64_t)r.tv_nsec - (int64_t)m.tv_nsec);
+	return (int64_t)(realtime_ns() - monotonic_ns());
 }
 
 static int map_id(int fd, uint32_t *id)
@@ -182,7 +168,7 @@ static int refresh_policy(struct daemon *d, bool force)
 static int write_record(const struct event_record *r, void *ctx)
 {
 	struct daemon *d = ctx;
-	json_object *line = event_line_build(&d->lines, r, mono_ns());
+	json_object *line = event_line_build(&d->lines, r, monotonic_ns());
 	int err;
 
 	if (!line) {
@@ -206,7 +192,7 @@ static bool healthy(void *ctx, char *why, size_t len)
 {
 	struct daemon *d = ctx;
 
-	if (mono_ns() - d->last_tick_ns > STALL_NS) {
+	if (monotonic_ns() - d->last_tick_ns > STALL_NS) {
 		snprintf(why, len, "the daemon's loop has not run for over 3 s");
 		return false;
 	}
@@ -234,7 +220,7 @@ static bool still_attached(struct daemon *d)
 
 static void tick(struct daemon *d)
 {
-	uint64_t now = mono_ns();
+	uint64_t now = monotonic_ns();
 	uint32_t interval_ms = d->active.event_interval_ms ? d->active.event_interval_ms
 							   : RW_DEFAULT_EVENT_INTERVAL_MS;
 	int err;
@@ -272,16 +258,18 @@ static void tick(struct daemon *d)
 		d->acct_errors_seen = d->stream.acct_errors;
 		event_stream_flush(&d->stream, now, interval_ms);
 	}
-	/* a pass over the per-source table in steps of 16 batches (about 5 ms
-	 * each), so that a million sources never hold the loop up */
-	if (d->http && (d->sources.running || !d->last_count_ns ||
-			now - d->last_count_ns >= COUNT_SOURCES_EVERY_NS)) {
+	/* passes over the large tables in steps of 16 batches (about 5 ms
+	 * each), so that millions of entries never hold the loop up */
+	for (int t = 0; d->http && t < COUNTED_MAX; t++) {
 		int64_t n;
 
-		if (map_count_step(&d->sources, 16, &n) == 1) {
-			d->last_count_ns = now;
-			d->health.tracked_sources = (uint64_t)n;
-			d->health.tracked_at = real_seconds();
+		if (!d->counts[t].running && d->health.counted_at[t] &&
+		    now - d->counted_ns[t] < COUNT_TABLES_EVERY_NS)
+			continue;
+		if (map_count_step(&d->counts[t], 16, &n) == 1) {
+			d->counted_ns[t] = now;
+			d->health.counted[t] = (uint64_t)n;
+			d->health.counted_at[t] = real_seconds();
 		}
 	}
 	if (d->http)
@@ -329,7 +317,7 @@ static int run_loop(struct daemon *d, int sfd)
 		return err;
 	}
 	while (!d->stop) {
-		uint64_t now = mono_ns();
+		uint64_t now = monotonic_ns();
 		int wait = TICK_MS, n;
 
 		if (now - d->last_tick_ns < (uint64_t)TICK_MS * 1000000)
@@ -343,7 +331,7 @@ static int run_loop(struct daemon *d, int sfd)
 			else if (evs[i].data.u32 == TAG_HTTP)
 				metrics_http_run(d->http);
 		}
-		if (mono_ns() - d->last_tick_ns >= (uint64_t)TICK_MS * 1000000)
+		if (monotonic_ns() - d->last_tick_ns >= (uint64_t)TICK_MS * 1000000)
 			tick(d);
 	}
 	close(ep);
@@ -408,7 +396,8 @@ static int daemon_start(struct daemon *d)
 		return err;
 	d->opened = true;
 	err = one_daemon(d);
-	d->sources.fd = d->a.sources_fd;
+	d->counts[COUNTED_SOURCES].fd = d->a.sources_fd;
+	d->counts[COUNTED_CONNS].fd = d->a.conns.conns_fd;
 	if (!err)
 		err = map_id(d->a.maps.config_fd, &d->config_map_id);
 	if (!err)
@@ -441,7 +430,7 @@ static void daemon_stop(struct daemon *d)
 	if (d->o->events && d->stream.ring) {
 		/* what the ring still holds and what quiet sources left, before going */
 		if (!d->detached)
-			event_stream_flush(&d->stream, mono_ns(), 0);
+			event_stream_flush(&d->stream, monotonic_ns(), 0);
 		event_stream_close(&d->stream);
 	}
 	event_sink_close(&d->sink);

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
 #include <errno.h>
-#include <time.h>
 #include <bpf/bpf.h>
 
 #include "event_maps.h"
+#include "clocks.h"
 #include "percpu.h"
 
 static int forget_entries(int fd, const bool classes[RW_MAX_CLASSES])
@@ -25,12 +25,9 @@ static int forget_entries(int fd, const bool classes[RW_MAX_CLASSES])
 /* A new incarnation of the classes' other-sources slots on every CPU. */
 static int renew_other_slots(int fd, const bool classes[RW_MAX_CLASSES])
 {
-	struct rw_event_entry fresh = { 0 };
-	struct timespec ts;
+	struct rw_event_entry fresh = { .born_ns = monotonic_ns() };
 	int err = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	fresh.born_ns = (uint64_t)ts.tv_sec * RW_NS_PER_SEC + (uint64_t)ts.tv_nsec;
 	for (uint32_t c = 0; c < RW_MAX_CLASSES && !err; c++)
 		if (classes[c])
 			err = percpu_set_class(fd, c, &fresh, sizeof(fresh));

@@ -19,6 +19,7 @@
 #include "conns.h"
 #include "log.h"
 #include "loader.h"
+#include "clocks.h"
 #include "map_mmap.h"
 #include "netns.h"
 #include "pins.h"
@@ -192,7 +193,6 @@ static int pin_map(struct bpf_map *map, const char *dir, const char *name)
 static int fill_config(struct rw_config *cfg, const struct limit_opts *o,
 		       unsigned int ifindex, enum rw_attach_mode mode)
 {
-	struct timespec now;
 	int err;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -214,8 +214,7 @@ static int fill_config(struct rw_config *cfg, const struct limit_opts *o,
 		rw_err("cannot read the network namespace cookie: %s", strerror(-err));
 		return err;
 	}
-	clock_gettime(CLOCK_REALTIME, &now);
-	cfg->attached_at_ns = (uint64_t)now.tv_sec * RW_NS_PER_SEC + now.tv_nsec;
+	cfg->attached_at_ns = realtime_ns();
 	return 0;
 }
 

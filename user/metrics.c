@@ -198,25 +198,27 @@ static void counter1(FILE *f, const char *name, const char *help, uint64_t v)
 static void map_fill(FILE *f, const struct attachment *a, const struct rw_config *cfg,
 		     const struct daemon_health *d)
 {
-	int64_t conns = map_count_entries(a->conns.conns_fd);
+	static const char *const counted[COUNTED_MAX] = { "sources", "conns" };
+	/* at most 16,384: counted at each scrape */
 	int64_t events = map_count_entries(a->maps.events.entries_fd);
 
 	family(f, "ratewall_map_entries", "gauge", "Entries in each table.");
-	if (d->tracked_at)
-		fprintf(f, "ratewall_map_entries{map=\"sources\"} %llu\n",
-			(unsigned long long)d->tracked_sources);
-	if (conns >= 0)
-		fprintf(f, "ratewall_map_entries{map=\"conns\"} %lld\n", (long long)conns);
+	for (int t = 0; t < COUNTED_MAX; t++)
+		if (d->counted_at[t])
+			fprintf(f, "ratewall_map_entries{map=\"%s\"} %llu\n", counted[t],
+				(unsigned long long)d->counted[t]);
 	if (events >= 0)
 		fprintf(f, "ratewall_map_entries{map=\"event_entries\"} %lld\n", (long long)events);
 	family(f, "ratewall_map_capacity", "gauge", "Entries each table holds at most.");
 	fprintf(f, "ratewall_map_capacity{map=\"sources\"} %u\n", cfg->max_entries);
 	fprintf(f, "ratewall_map_capacity{map=\"conns\"} %u\n", cfg->conn_entries);
 	fprintf(f, "ratewall_map_capacity{map=\"event_entries\"} %u\n", RW_EVENT_ENTRIES);
-	if (d->tracked_at)
-		gauge1(f, "ratewall_map_counted_timestamp_seconds",
-		       "When the per-source table was last counted (it is counted every 15 s).",
-		       d->tracked_at);
+	family(f, "ratewall_map_counted_timestamp_seconds", "gauge",
+	       "When the large tables were last counted (a pass every 15 s).");
+	for (int t = 0; t < COUNTED_MAX; t++)
+		if (d->counted_at[t])
+			fprintf(f, "ratewall_map_counted_timestamp_seconds{map=\"%s\"} %.17g\n",
+				counted[t], d->counted_at[t]);
 }
 
 static void event_path(FILE *f, const struct attachment *a, const struct rw_policy *pol,

@@ -15,13 +15,17 @@
 #include "event_sink.h"
 #include "event_stream.h"
 
+/* Tables too large to count at each scrape: the daemon counts them a few
+ * batches per tick (map_count.h), a pass every 15 s. */
+enum counted_table { COUNTED_SOURCES = 0, COUNTED_CONNS, COUNTED_MAX };
+
 /* What only the daemon knows. */
 struct daemon_health {
 	double start_time;         /* CLOCK_REALTIME seconds */
 	bool healthy;              /* loop ticking, attachment present, events writable */
-	uint64_t tracked_sources;  /* entries of the per-source table, counted ... */
-	double tracked_at;         /* ... by a pass that ended at this CLOCK_REALTIME
-				    * second; 0: not yet */
+	uint64_t counted[COUNTED_MAX];    /* entries of each table, counted ... */
+	double counted_at[COUNTED_MAX];   /* ... by a pass that ended at this CLOCK_REALTIME
+					   * second; 0: not yet */
 	const struct event_sink *sink;     /* NULL without an events output */
 	const struct event_stream *stream;
 };

@@ -9,6 +9,7 @@
 #include <bpf/libbpf.h>
 
 #include "log.h"
+#include "clocks.h"
 #include "map_mmap.h"
 #include "percpu.h"
 #include "policy_apply.h"
@@ -316,7 +317,6 @@ int policy_install(const struct policy_maps *m, const struct policy_image *img,
 	struct rw_policy old, next = img->policy;
 	bool renamed[RW_MAX_CLASSES];
 	uint32_t active = 0, target = 0;
-	struct timespec now;
 	int err;
 
 	if (!fresh) {
@@ -341,9 +341,8 @@ int policy_install(const struct policy_maps *m, const struct policy_image *img,
 		err = write_text(m->text_fd, target, img);
 	if (err)
 		return err;
-	clock_gettime(CLOCK_REALTIME, &now);
 	next.generation = fresh ? 1 : old.generation + 1;
-	next.applied_at_ns = (uint64_t)now.tv_sec * RW_NS_PER_SEC + (uint64_t)now.tv_nsec;
+	next.applied_at_ns = realtime_ns();
 	next.live_edits = kind == POLICY_EDIT ? old.live_edits + 1 : 0;
 	next.text_len = (uint32_t)img->text_len;
 	if (bpf_map_update_elem(m->policy_fd, &target, &next, BPF_ANY)) {

@@ -2,11 +2,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "talkers.h"
+#include "clocks.h"
 
 static int by_key(const void *a, const void *b)
 {
@@ -35,15 +35,12 @@ int talkers_read(int fd, enum talker_order by, struct talker **out, size_t *n)
 	struct rw_talker *per_cpu;
 	struct talker *all;
 	size_t used = 0, merged = 0;
-	struct timespec ts;
 	uint32_t epoch;
 
 	if (ncpu <= 0)
 		return ncpu ? ncpu : -EINVAL;
 	/* The program's clock for epochs (bpf_ktime_get_ns). */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	epoch = (uint32_t)((((uint64_t)ts.tv_sec * 1000000000ULL) + (uint64_t)ts.tv_nsec) >>
-			   RW_TALKER_EPOCH_SHIFT);
+	epoch = (uint32_t)(monotonic_ns() >> RW_TALKER_EPOCH_SHIFT);
 	per_cpu = calloc((size_t)ncpu, sizeof(*per_cpu));
 	all = calloc((size_t)ncpu * RW_TALKER_SLOTS, sizeof(*all));
 	if (!per_cpu || !all) {
