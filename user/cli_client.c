@@ -43,14 +43,6 @@ static void usage(FILE *f)
 		TOP_DEFAULT, TOP_MAX);
 }
 
-static void explain_maps_of(const struct attachment *a, struct explain_maps *m)
-{
-	m->policy = a->maps;
-	m->conns = a->conns;
-	m->sources_fd = a->sources_fd;
-	m->global_fd = a->global_fd;
-}
-
 static const char *list_name(enum rw_list list)
 {
 	return list == RW_LIST_ALLOW ? "allow" : list == RW_LIST_DENY ? "deny" : NULL;

@@ -408,9 +408,7 @@ static int daemon_start(struct daemon *d)
 	d->lines.instance_id = d->o->instance_id;
 	d->lines.model = &d->model;
 	d->lines.active = &d->active;
-	d->lines.maps = (struct explain_maps){ .policy = d->a.maps, .conns = d->a.conns,
-					       .sources_fd = d->a.sources_fd,
-					       .global_fd = d->a.global_fd };
+	explain_maps_of(&d->a, &d->lines.maps);
 	d->lines.realtime_offset_ns = realtime_offset_ns();
 	d->health.start_time = real_seconds();
 	if (d->o->events) {

@@ -46,18 +46,12 @@ static json_object *retry_after(const struct explain_result *x, unsigned int rea
 {
 	uint64_t wait = 0;
 
-	for (unsigned int i = 0; i < x->n_checks; i++) {
-		const struct explain_check *ck = &x->checks[i];
-
-		if (ck->reason != reason)
-			continue;
-		if (!ck->bucket)
-			return NULL;
-		wait = ck->wait_ns > wait ? ck->wait_ns : wait;
-	}
 	if (reason == RW_REASON_DENY || reason == RW_REASON_SHED || reason == RW_REASON_SRC_CONN ||
 	    reason == RW_REASON_CLASS_CONN)
 		return NULL;
+	for (unsigned int i = 0; i < x->n_checks; i++)
+		if (x->checks[i].reason == reason && x->checks[i].wait_ns > wait)
+			wait = x->checks[i].wait_ns;
 	return json_object_new_int64((int64_t)((wait + 999999) / 1000000));
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 
+#include "attachment.h"
 #include "explain.h"
 #include "policy_show.h"
 
@@ -32,6 +33,14 @@ uint64_t bucket_wait_ns(uint64_t tat, uint64_t limit, uint64_t now)
 	if (!limit || debt + interval <= window)
 		return 0;
 	return ((debt + interval - window) + (1ULL << RW_TICK_SHIFT) - 1) >> RW_TICK_SHIFT;
+}
+
+void explain_maps_of(const struct attachment *a, struct explain_maps *m)
+{
+	m->policy = a->maps;
+	m->conns = a->conns;
+	m->sources_fd = a->sources_fd;
+	m->global_fd = a->global_fd;
 }
 
 void explain_source_key(const struct rw_config *cfg, uint8_t family, const uint32_t addr[4],

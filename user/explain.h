@@ -69,6 +69,10 @@ struct explain_result {
 	int64_t retry_after_ms;
 };
 
+/* The maps explain reads, from an opened attachment. */
+struct attachment;
+void explain_maps_of(const struct attachment *a, struct explain_maps *m);
+
 /* Fills *out; 0 or -errno when a map cannot be read. `now_ns`: CLOCK_MONOTONIC. */
 int explain(const struct explain_maps *m, const struct explain_packet *pkt, uint64_t now_ns,
 	    struct explain_result *out);

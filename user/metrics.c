@@ -318,7 +318,7 @@ int metrics_render(const struct attachment *a, const struct daemon_health *d, ch
 		err = -errno;
 		goto out;
 	}
-	err = live_policy_read(&a->maps, lp);
+	err = live_policy_read_limits(&a->maps, lp);
 	if (!err)
 		err = counters_read(a->maps.counters_fd, t);
 	if (err)

@@ -28,19 +28,12 @@ const char *live_class_name(const struct rw_policy *p, uint32_t id, char *buf, s
 	return buf;
 }
 
-int live_policy_read(const struct policy_maps *m, struct live_policy *lp)
+int live_policy_read_limits(const struct policy_maps *m, struct live_policy *lp)
 {
 	int err = policy_read_active(m, &lp->slot, &lp->policy);
 
 	if (err)
 		return err;
-	for (uint32_t proto = 0; proto < RW_PROTO_MAX; proto++)
-		for (uint32_t i = 0; i < RW_PORT_ENTRIES_PER_PROTO; i++) {
-			uint32_t idx = rw_port_index(lp->slot, proto, i * RW_PORTS_PER_ENTRY);
-
-			if (bpf_map_lookup_elem(m->ports_fd, &idx, &lp->ports[proto][i]))
-				return -errno;
-		}
 	memset(lp->tenants, 0, sizeof(lp->tenants));
 	for (uint32_t t = 1; t <= lp->policy.n_tenants && t < RW_MAX_TENANTS; t++) {
 		uint32_t idx = rw_tenant_index(lp->slot, t);
@@ -49,6 +42,20 @@ int live_policy_read(const struct policy_maps *m, struct live_policy *lp)
 			return -errno;
 	}
 	return 0;
+}
+
+int live_policy_read(const struct policy_maps *m, struct live_policy *lp)
+{
+	int err = live_policy_read_limits(m, lp);
+
+	for (uint32_t proto = 0; !err && proto < RW_PROTO_MAX; proto++)
+		for (uint32_t i = 0; i < RW_PORT_ENTRIES_PER_PROTO; i++) {
+			uint32_t idx = rw_port_index(lp->slot, proto, i * RW_PORTS_PER_ENTRY);
+
+			if (bpf_map_lookup_elem(m->ports_fd, &idx, &lp->ports[proto][i]))
+				return -errno;
+		}
+	return err;
 }
 
 /*

@@ -17,6 +17,9 @@ struct live_policy {
 
 /* Fills *lp (heap-allocate it: it is large); 0 or -errno. */
 int live_policy_read(const struct policy_maps *m, struct live_policy *lp);
+/* The same without the port table (2,048 lookups): the slot, its policy
+ * and its tenants' limits, for readers that need no ports. */
+int live_policy_read_limits(const struct policy_maps *m, struct live_policy *lp);
 
 /* Packets per second a limit word stands for; 0 for an absent bucket. */
 double limit_word_rate(uint64_t word);
