@@ -62,6 +62,7 @@ struct daemon {
 	uint64_t last_tick_ns, last_flush_ns, last_pins_ns;
 	int dir_fd;          /* the pin directory, locked: one daemon per attachment */
 	uint64_t acct_errors_seen; /* at the flush before the last */
+	int flush_err;             /* the last flush failed: -errno */
 	struct map_count counts[COUNTED_MAX]; /* counting the large tables */
 	uint64_t counted_ns[COUNTED_MAX];     /* when each pass ended */
 	bool opened, stop, detached;
@@ -131,14 +132,22 @@ static int refresh_policy(struct daemon *d, bool force)
 {
 	struct rw_config cfg;
 	struct rw_policy pol;
-	uint32_t zero = 0, slot;
-	int lock;
+	uint32_t zero = 0, slot = 0;
+	int lock, err = 0;
 
-	if (bpf_map_lookup_elem(d->a.maps.config_fd, &zero, &cfg))
-		return -errno;
-	slot = cfg.policy_slot & (RW_POLICY_SLOTS - 1);
-	if (bpf_map_lookup_elem(d->a.maps.policy_fd, &slot, &pol))
-		return -errno;
+	if (bpf_map_lookup_elem(d->a.maps.config_fd, &zero, &cfg)) {
+		err = -errno;
+	} else {
+		slot = cfg.policy_slot & (RW_POLICY_SLOTS - 1);
+		if (bpf_map_lookup_elem(d->a.maps.policy_fd, &slot, &pol))
+			err = -errno;
+	}
+	if (err) {
+		/* at start a reason is due; later /healthz says it */
+		if (force)
+			rw_err("cannot read the live policy of %s: %s", d->o->ifname, strerror(-err));
+		return err;
+	}
 	if (!force && slot == d->tried_slot && pol.generation == d->tried_generation &&
 	    !memcmp(pol.hash, d->tried_hash, sizeof(pol.hash)))
 		return d->key_failed ? -ENOKEY : d->policy_err;
@@ -243,6 +252,9 @@ static void tick(struct daemon *d)
 	else if (err)
 		snprintf(d->unhealthy, sizeof(d->unhealthy), "cannot read the live policy: %s",
 			 strerror(-err));
+	else if (d->flush_err)
+		snprintf(d->unhealthy, sizeof(d->unhealthy), "cannot walk the event tables: %s",
+			 strerror(-d->flush_err));
 	else if (d->stream.acct_errors != d->acct_errors_seen)
 		snprintf(d->unhealthy, sizeof(d->unhealthy),
 			 "the event accounts are full: %llu records held back",
@@ -256,7 +268,7 @@ static void tick(struct daemon *d)
 	if (d->o->events && now - d->last_flush_ns >= (uint64_t)interval_ms * 500000) {
 		d->last_flush_ns = now;
 		d->acct_errors_seen = d->stream.acct_errors;
-		event_stream_flush(&d->stream, now, interval_ms);
+		d->flush_err = event_stream_flush(&d->stream, now, interval_ms);
 	}
 	/* passes over the large tables in steps of 16 batches (about 5 ms
 	 * each), so that millions of entries never hold the loop up */
@@ -304,8 +316,11 @@ static int run_loop(struct daemon *d, int sfd)
 	struct epoll_event evs[8];
 	int ep = epoll_create1(EPOLL_CLOEXEC), err;
 
-	if (ep < 0)
-		return -errno;
+	if (ep < 0) {
+		err = -errno;
+		rw_err("cannot poll: %s", strerror(-err));
+		return err;
+	}
 	err = add_fd(ep, sfd, TAG_SIGNAL);
 	if (!err && d->o->events)
 		err = add_fd(ep, event_stream_fd(&d->stream), TAG_RING);
@@ -368,8 +383,10 @@ static int one_daemon(struct daemon *d)
 {
 	d->dir_fd = open(d->a.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (d->dir_fd < 0) {
-		rw_err("cannot open %s: %s", d->a.dir, strerror(errno));
-		return -errno;
+		int err = -errno;
+
+		rw_err("cannot open %s: %s", d->a.dir, strerror(-err));
+		return err;
 	}
 	if (flock(d->dir_fd, LOCK_EX | LOCK_NB)) {
 		int err = -errno;
@@ -398,8 +415,9 @@ static int daemon_start(struct daemon *d)
 	err = one_daemon(d);
 	d->counts[COUNTED_SOURCES].fd = d->a.sources_fd;
 	d->counts[COUNTED_CONNS].fd = d->a.conns.conns_fd;
-	if (!err)
-		err = map_id(d->a.maps.config_fd, &d->config_map_id);
+	if (!err && (err = map_id(d->a.maps.config_fd, &d->config_map_id)))
+		rw_err("cannot identify the configuration map of %s: %s", d->o->ifname,
+		       strerror(-err));
 	if (!err)
 		err = refresh_policy(d, true);
 	/* an unreadable key is said, and lines name no client until it reads */
