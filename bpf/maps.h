@@ -116,6 +116,14 @@ struct {
 	__type(value, struct rw_event_entry);
 } rw_event_other SEC(".maps");
 
+/* Never touched by the program: the control loop's state, see rw_adapt. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rw_adapt);
+} rw_adapt SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, RW_EVENT_RING_BYTES);

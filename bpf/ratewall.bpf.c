@@ -327,7 +327,7 @@ int ratewall_xdp(struct xdp_md *ctx)
 		tenant_id = match & (RW_MAX_TENANTS - 1);
 	}
 	/* Shedding refuses new connections only: established flows drain. */
-	if (syn && (mode == RW_CLASS_SHED || cfg->shed_all))
+	if (syn && (mode == RW_CLASS_SHED || cl->control_shed || cfg->shed_all))
 		{ verdict_reason = RW_REASON_SHED; verdict = refused_as; goto judged; }
 
 	reason = 0;

@@ -270,7 +270,8 @@ struct rw_class_limits {
 	__u32 src_conn;  /* per source: open TCP connections; 0 = no cap */
 	__u32 class_conn; /* the whole class: open TCP connections; 0 = no cap */
 	__u8 mode;       /* enum rw_class_mode */
-	__u8 pad[7];
+	__u8 control_shed; /* 1: the control loop sheds the class's new connections */
+	__u8 pad[6];
 };
 
 /*
@@ -357,7 +358,7 @@ struct rw_class_state {
  * reads another build's attachment as its own (the config's size alone
  * misses changes that keep it).
  */
-#define RW_CONFIG_LAYOUT 8
+#define RW_CONFIG_LAYOUT 9
 
 /*
  * Live configuration, one entry in an array map. The program reads the
@@ -568,6 +569,49 @@ enum rw_conn_event {
 	RW_CONN_SEEDED,     /* counted by a sync: it was open before the attach */
 	RW_CONN_MOVED,      /* recounted by a sync under the class a new policy gives it */
 	RW_CONN_EVENT_MAX,
+};
+
+/*
+ * The adaptive control loop's state (README "The adaptive control loop").
+ * The daemon writes it each time it acts, the CLI shows it, and every
+ * policy install reads it, so that a new policy starts from the live
+ * multipliers rather than jumping back to its written rates. Classes are
+ * found by name, since an apply may renumber them. The program never
+ * reads it: the multipliers are already in the limits it reads. Signal
+ * values are integers (micro-units); -1 means unknown.
+ */
+#define RW_ADAPT_PPM 1000000U
+
+struct rw_adapt_class {
+	char name[RW_NAME_MAX];  /* "" : unused */
+	__u32 mult_ppm;          /* live rate = written rate x mult_ppm / RW_ADAPT_PPM */
+	__u8 shed;               /* the loop sheds its new connections now */
+	__u8 reason;             /* why it last moved (the controller's reason) */
+	__u8 pad[2];
+	__u64 changed_at_ns;     /* CLOCK_REALTIME of the last change */
+	__u64 changes;           /* multiplier changes since attach */
+};
+
+struct rw_adapt {
+	struct rw_adapt_class classes[RW_MAX_CLASSES];
+	__u32 controller;        /* the loop's controller kind; 0: no loop has run */
+	__u32 interval_ms;
+	__u8 shed;
+	__u8 shed_reason;
+	__u8 pad[6];
+	__u64 shed_changes;
+	__u64 samples;           /* samples the loop has acted on */
+	__u64 sampled_at_ns;     /* CLOCK_REALTIME of the last one */
+	__s64 health;            /* 0 none, 1 ok, 2 failed */
+	__s64 health_status;
+	__s64 probe_us;
+	__s64 latency_us;
+	__s64 error_ppm;
+	__s64 cpu_ppm;
+	__s64 queue_depth;
+	__s64 queue_backlog;
+	__s64 listen_drops;
+	__s64 target_us;         /* the latency the controller steers to */
 };
 
 #endif /* RATEWALL_H */

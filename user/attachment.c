@@ -44,6 +44,7 @@ static const struct {
 	{ RW_PIN_EVENT_ACCT, offsetof(struct attachment, maps.events.acct_fd) },
 	{ RW_PIN_EVENT_STATS, offsetof(struct attachment, maps.events.stats_fd) },
 	{ RW_PIN_EVENT_OTHER, offsetof(struct attachment, maps.events.other_fd) },
+	{ RW_PIN_ADAPT, offsetof(struct attachment, maps.adapt_fd) },
 };
 #define N_PINS (sizeof(pins) / sizeof(pins[0]))
 

@@ -288,13 +288,15 @@ int explain(const struct explain_maps *m, const struct explain_packet *pkt, uint
 		return 0;
 	}
 	r->tenant_id = info.tenant_id;
-	if (pkt->syn && (cl->mode == RW_CLASS_SHED || cfg.shed_all)) {
+	if (pkt->syn && (cl->mode == RW_CLASS_SHED || cl->control_shed || cfg.shed_all)) {
 		struct explain_check *c = add_check(r, "shed", RW_REASON_SHED);
 
 		if (c) {
 			c->outcome = EXPLAIN_REFUSE;
 			snprintf(c->detail, sizeof(c->detail), "%s",
-				 cfg.shed_all ? "every class sheds" : "the class sheds");
+				 cfg.shed_all ? "every class sheds" :
+				 cl->mode == RW_CLASS_SHED ? "the class sheds" :
+				 "the control loop sheds the class");
 		}
 	}
 	err = source_checks(m, &cfg, cl, pkt, now, r);

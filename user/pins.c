@@ -239,6 +239,11 @@ int pins_try_lock_shared(void)
 	return lock_with(LOCK_SH | LOCK_NB);
 }
 
+int pins_try_lock_exclusive(void)
+{
+	return lock_with(LOCK_EX | LOCK_NB);
+}
+
 void pins_unlock(int fd)
 {
 	if (fd >= 0)

@@ -47,6 +47,7 @@
 #define RW_PIN_EVENT_ACCT "event_acct"
 #define RW_PIN_EVENT_STATS "event_stats"
 #define RW_PIN_EVENT_OTHER "event_other"
+#define RW_PIN_ADAPT "adapt"
 
 /* An interface name as its pin directory is named, and back. Decoding
  * refuses (-EINVAL) what encoding a valid interface name cannot produce,
@@ -102,6 +103,8 @@ int pins_lock(bool exclusive);
 /* The shared lock if nobody holds it exclusively now, else -EWOULDBLOCK
  * without a message: for a loop that must not wait on a change. */
 int pins_try_lock_shared(void);
+/* The same, exclusive: the control loop's writes wait for no one. */
+int pins_try_lock_exclusive(void);
 void pins_unlock(int fd);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "clocks.h"
+#include "live_rates.h"
 #include "map_mmap.h"
 #include "percpu.h"
 #include "policy_apply.h"
@@ -319,6 +320,12 @@ int policy_install(const struct policy_maps *m, const struct policy_image *img,
 	uint32_t active = 0, target = 0;
 	int err;
 
+	/* adaptive classes go on at the control loop's live multipliers */
+	err = live_rates_seed(m->adapt_fd, img, &next);
+	if (err) {
+		rw_err("cannot read the control loop's multipliers: %s", strerror(-err));
+		return err;
+	}
 	if (!fresh) {
 		err = policy_read_active(m, &active, &old);
 		if (err) {

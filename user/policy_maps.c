@@ -20,4 +20,5 @@ void policy_maps_of_skeleton(struct ratewall_bpf *skel, struct policy_maps *m)
 	m->events.acct_fd = bpf_map__fd(skel->maps.rw_event_acct);
 	m->events.stats_fd = bpf_map__fd(skel->maps.rw_event_stats);
 	m->events.other_fd = bpf_map__fd(skel->maps.rw_event_other);
+	m->adapt_fd = bpf_map__fd(skel->maps.rw_adapt);
 }

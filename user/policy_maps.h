@@ -16,6 +16,7 @@ struct policy_maps {
 	int counters_fd;
 	int text_fd; /* the slots' policy text (rw_policy_text) */
 	struct event_maps events; /* refusal events, reset with a renamed class */
+	int adapt_fd;             /* the control loop's multipliers (rw_adapt) */
 };
 
 struct ratewall_bpf;
