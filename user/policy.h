@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "ratewall.h"
+#include "controller.h"
 
 /* One token bucket as written: `count` events per `period_ns`, `burst` at once.
  * count == 0 means the bucket is absent (no limit). */
@@ -45,6 +46,8 @@ struct policy_class {
 	size_t n_ports;
 	struct policy_buckets source; /* per source address (masked by the attach prefix) */
 	struct policy_buckets global; /* the whole class, every source together */
+	struct control_class_policy adaptive; /* `adaptive:`; .adaptive false when absent */
+	int adaptive_line;
 };
 
 /* A CIDR with its host bits clear (validation refuses set host bits). */
@@ -65,6 +68,26 @@ struct policy_tenant {
 	struct policy_buckets all;                      /* all its sources, every class */
 	struct policy_buckets per_class[RW_MAX_CLASSES]; /* by class id; absent: count 0 */
 	char mesh_node_id[POLICY_MESH_ID_MAX];           /* for its events; "" when not given */
+};
+
+/* `control:`, the daemon's adaptive loop; present false when absent. */
+#define POLICY_URL_MAX 1024
+#define POLICY_METRIC_MAX 128
+
+struct policy_control {
+	bool present;
+	int line;
+	struct control_policy law; /* its knobs; law.classes comes from the classes' adaptive: */
+	bool shed_latency_set;     /* shed_latency written (0 then means off) */
+	uint32_t cpu_for_ms;       /* how long CPU stays high before it cuts */
+	char health_url[POLICY_URL_MAX];
+	uint32_t health_timeout_ms;
+	char metrics_url[POLICY_URL_MAX];
+	uint32_t metrics_timeout_ms;
+	char latency_metric[POLICY_METRIC_MAX];
+	double quantile;
+	char requests_metric[POLICY_METRIC_MAX];
+	char netns[4096];          /* the gateway's network namespace; "" the daemon's */
 };
 
 /* How events name a client: its address, or a keyed hash of it. */
@@ -90,6 +113,7 @@ struct policy {
 	bool events_off;            /* `interval: off`: the program reports no refusals */
 	enum policy_client_id client_id;
 	char client_key[4096];      /* the key file of hashed client ids */
+	struct policy_control control;
 };
 
 /*

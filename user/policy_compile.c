@@ -207,6 +207,8 @@ static void hash_image(struct policy_image *img)
 	 * keep the hash they had before events existed. */
 	if (img->event_settings[0])
 		EVP_DigestUpdate(ctx, img->event_settings, strlen(img->event_settings) + 1);
+	if (img->control_settings[0])
+		EVP_DigestUpdate(ctx, img->control_settings, strlen(img->control_settings) + 1);
 	for (size_t i = 0; i < img->n_cidrs; i++) {
 		const struct policy_image_cidr *c = &img->cidrs[i];
 
@@ -246,6 +248,36 @@ static void event_settings(const struct policy *p, char *buf, size_t len)
 						 p->tenants[t].mesh_node_id);
 }
 
+/* What the control section does, as one string for the hash. */
+static void control_settings(const struct policy *p, char *buf, size_t len)
+{
+	const struct policy_control *pc = &p->control;
+	const struct control_policy *l = &pc->law;
+	size_t used;
+
+	buf[0] = 0;
+	if (!pc->present)
+		return;
+	used = (size_t)snprintf(buf, len,
+				"kind=%d interval=%u objective=%.9g shed=%.9g fail=%u recover=%u "
+				"errors=%.9g cpu=%.9g/%u step=%.9g,%.9g,%.9g,%.9g,%.9g,%u,%u "
+				"health=%s/%u metrics=%s/%u latency=%s/%.9g requests=%s netns=%s;",
+				(int)l->kind, l->interval_ms, l->objective_ms, l->shed_latency_ms,
+				l->fail_after, l->recover_after, l->error_ratio, l->cpu_high,
+				l->cpu_high_samples, l->step.fast_ms, l->step.slow_ms, l->step.up,
+				l->step.down, l->step.error_cut, l->step.latency_every_ms,
+				l->step.errors_every_ms, pc->health_url, pc->health_timeout_ms,
+				pc->metrics_url, pc->metrics_timeout_ms, pc->latency_metric,
+				pc->quantile, pc->requests_metric, pc->netns);
+	for (size_t id = 0; id < p->n_classes && used < len; id++) {
+		const struct control_class_policy *a = &p->classes[id].adaptive;
+
+		if (a->adaptive)
+			used += (size_t)snprintf(buf + used, len - used, "%zu=%.9g,%.9g,%d;", id,
+						 a->floor, a->ceiling, a->shed);
+	}
+}
+
 int policy_compile(const struct policy *p, struct policy_image *img)
 {
 	int err;
@@ -264,6 +296,9 @@ int policy_compile(const struct policy *p, struct policy_image *img)
 	img->policy.event_interval_ms = policy_event_interval_ms(p);
 	img->policy.hashed_client_ids = p->client_id == POLICY_CLIENT_HASHED;
 	event_settings(p, img->event_settings, sizeof(img->event_settings));
+	control_settings(p, img->control_settings, sizeof(img->control_settings));
+	for (size_t id = 0; id < p->n_classes; id++)
+		img->adaptive[id] = p->classes[id].adaptive;
 	for (size_t t = 0; t < p->n_tenants; t++) {
 		const struct policy_tenant *pt = &p->tenants[t];
 		struct rw_tenant_limits *tl = &img->tenants[t + 1];

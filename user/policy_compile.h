@@ -32,6 +32,10 @@ struct policy_image {
 	char cgroup[4096];
 	/* events: interval, client ids and tenants' mesh node ids, for the hash */
 	char event_settings[RW_MAX_TENANTS * (RW_NAME_MAX + POLICY_MESH_ID_MAX) + 4200];
+	/* control: every knob and each class's bounds, for the hash; "" without a control section */
+	char control_settings[2 * POLICY_URL_MAX + 2 * POLICY_METRIC_MAX + 4096 + 2048];
+	/* each class's bounds, so that an install starts it at its live multiplier */
+	struct control_class_policy adaptive[RW_MAX_CLASSES];
 };
 
 /* The bucket word of a limit: rw_limit_pack(interval, burst), 0 when absent. */

@@ -276,6 +276,31 @@ static void default_class(struct emit_ctx *c, const struct policy_class *cl)
 	map_end(c);
 }
 
+/* Fractions as percentages, durations in ms: what the parser reads back unchanged. */
+static void key_percent(struct emit_ctx *c, const char *key, double fraction)
+{
+	char text[32];
+
+	snprintf(text, sizeof(text), "%.6g%%", fraction * 100.0);
+	key_text(c, key, text);
+}
+
+static void key_ms(struct emit_ctx *c, const char *key, double ms)
+{
+	char text[32];
+
+	snprintf(text, sizeof(text), "%.0fms", ms);
+	key_text(c, key, text);
+}
+
+static void key_number(struct emit_ctx *c, const char *key, double v)
+{
+	char text[32];
+
+	snprintf(text, sizeof(text), "%.6g", v);
+	key_text(c, key, text);
+}
+
 static void class_item(struct emit_ctx *c, const struct policy_class *cl)
 {
 	char text[32];
@@ -295,6 +320,15 @@ static void class_item(struct emit_ctx *c, const struct policy_class *cl)
 	mode(c, cl->mode);
 	scope(c, "source", &cl->source);
 	scope(c, "global", &cl->global);
+	if (cl->adaptive.adaptive) {
+		scalar(c, "adaptive");
+		map_start(c, true);
+		key_percent(c, "floor", cl->adaptive.floor);
+		key_percent(c, "ceiling", cl->adaptive.ceiling);
+		if (cl->adaptive.shed)
+			key_text(c, "shed", "true");
+		map_end(c);
+	}
 	map_end(c);
 }
 
@@ -371,6 +405,67 @@ static void events(struct emit_ctx *c, const struct policy *p)
 	map_end(c);
 }
 
+/* The control section with every knob resolved, defaults included. */
+static void control(struct emit_ctx *c, const struct policy *p)
+{
+	const struct policy_control *pc = &p->control;
+	const struct control_policy *law = &pc->law;
+
+	if (!pc->present)
+		return;
+	scalar(c, "control");
+	map_start(c, false);
+	key_text(c, "controller", controller_kind_name(law->kind));
+	key_ms(c, "interval", law->interval_ms);
+	if (law->objective_ms > 0)
+		key_ms(c, "objective", law->objective_ms);
+	if (law->shed_latency_ms > 0)
+		key_ms(c, "shed_latency", law->shed_latency_ms);
+	else if (pc->shed_latency_set || law->objective_ms > 0)
+		key_text(c, "shed_latency", "off");
+	if (pc->health_url[0]) {
+		scalar(c, "health");
+		map_start(c, false);
+		key_text(c, "url", pc->health_url);
+		key_ms(c, "timeout", pc->health_timeout_ms);
+		key_u64(c, "fail_after", law->fail_after);
+		key_u64(c, "recover_after", law->recover_after);
+		map_end(c);
+	}
+	if (pc->metrics_url[0]) {
+		scalar(c, "metrics");
+		map_start(c, false);
+		key_text(c, "url", pc->metrics_url);
+		key_ms(c, "timeout", pc->metrics_timeout_ms);
+		if (pc->latency_metric[0]) {
+			key_text(c, "latency", pc->latency_metric);
+			key_number(c, "quantile", pc->quantile);
+		}
+		if (pc->requests_metric[0])
+			key_text(c, "requests", pc->requests_metric);
+		map_end(c);
+	}
+	key_percent(c, "error_ratio", law->error_ratio);
+	if (law->cpu_high > 0)
+		key_percent(c, "cpu_high", law->cpu_high);
+	else
+		key_text(c, "cpu_high", "off");
+	key_ms(c, "cpu_for", pc->cpu_for_ms);
+	if (pc->netns[0])
+		key_text(c, "netns", pc->netns);
+	scalar(c, "step");
+	map_start(c, true);
+	key_ms(c, "fast", law->step.fast_ms);
+	key_ms(c, "slow", law->step.slow_ms);
+	key_number(c, "up", law->step.up);
+	key_number(c, "down", law->step.down);
+	key_number(c, "error_cut", law->step.error_cut);
+	key_ms(c, "latency_every", law->step.latency_every_ms);
+	key_ms(c, "errors_every", law->step.errors_every_ms);
+	map_end(c);
+	map_end(c);
+}
+
 static void connections(struct emit_ctx *c, const struct policy *p)
 {
 	if (!p->conn_table && !p->cgroup[0])
@@ -413,6 +508,7 @@ static void document(struct emit_ctx *c, const struct policy *p)
 	cidrs(c, "deny", p->deny, p->n_deny, false);
 	connections(c, p);
 	events(c, p);
+	control(c, p);
 	map_end(c);
 	emit(c, &ev, yaml_document_end_event_initialize(&ev, 1));
 	emit(c, &ev, yaml_stream_end_event_initialize(&ev));

@@ -18,21 +18,16 @@
 #include "limits.h"
 #include "policy.h"
 #include "policy_checks.h"
+#include "policy_control.h"
 #include "policy_errors.h"
 #include "policy_values.h"
 
-struct parse_ctx {
-	yaml_document_t *doc;
-	struct policy *p;
-	struct policy_errors *e;
-};
-
-static int line_of(const yaml_node_t *node)
+int policy_node_line(const yaml_node_t *node)
 {
 	return (int)node->start_mark.line + 1;
 }
 
-static yaml_node_t *node_at(struct parse_ctx *c, int id)
+yaml_node_t *policy_node_at(struct parse_ctx *c, int id)
 {
 	return yaml_document_get_node(c->doc, id);
 }
@@ -50,7 +45,7 @@ static void describe(const yaml_node_t *node, char *buf, size_t len)
 		policy_quote((const char *)node->data.scalar.value, buf, len);
 }
 
-static bool expect_type(struct parse_ctx *c, const yaml_node_t *node, yaml_node_type_t type,
+bool policy_node_expect(struct parse_ctx *c, const yaml_node_t *node, yaml_node_type_t type,
 			const char *what)
 {
 	static const char *const kind[] = {
@@ -63,17 +58,17 @@ static bool expect_type(struct parse_ctx *c, const yaml_node_t *node, yaml_node_
 	if (node->type == type)
 		return true;
 	describe(node, seen, sizeof(seen));
-	policy_error(c->e, line_of(node), "%s must be %s, not %s", what, kind[type], seen);
+	policy_error(c->e, policy_node_line(node), "%s must be %s, not %s", what, kind[type], seen);
 	return false;
 }
 
 /* The text of a scalar, or NULL (reported) when it is not one or hides a NUL. */
-static const char *scalar_text(struct parse_ctx *c, const yaml_node_t *node, const char *what)
+const char *policy_node_scalar(struct parse_ctx *c, const yaml_node_t *node, const char *what)
 {
-	if (!expect_type(c, node, YAML_SCALAR_NODE, what))
+	if (!policy_node_expect(c, node, YAML_SCALAR_NODE, what))
 		return NULL;
 	if (strlen((const char *)node->data.scalar.value) != node->data.scalar.length) {
-		policy_error(c->e, line_of(node), "%s holds a NUL byte", what);
+		policy_error(c->e, policy_node_line(node), "%s holds a NUL byte", what);
 		return NULL;
 	}
 	return (const char *)node->data.scalar.value;
@@ -84,20 +79,20 @@ static const char *scalar_text(struct parse_ctx *c, const yaml_node_t *node, con
  * values[i] to the value of keys[i], or NULL when absent. Returns false
  * when node is not a mapping.
  */
-static bool read_mapping(struct parse_ctx *c, const yaml_node_t *node, const char *what,
+bool policy_node_mapping(struct parse_ctx *c, const yaml_node_t *node, const char *what,
 			 const char *const keys[], yaml_node_t *values[])
 {
-	int key_lines[8] = { 0 };
+	int key_lines[16] = { 0 };
 	size_t n_keys = 0;
 
 	while (keys[n_keys])
 		values[n_keys++] = NULL;
-	if (!expect_type(c, node, YAML_MAPPING_NODE, what))
+	if (!policy_node_expect(c, node, YAML_MAPPING_NODE, what))
 		return false;
 	for (yaml_node_pair_t *pair = node->data.mapping.pairs.start;
 	     pair < node->data.mapping.pairs.top && !policy_errors_stopped(c->e); pair++) {
-		yaml_node_t *key = node_at(c, pair->key);
-		const char *text = scalar_text(c, key, "a key");
+		yaml_node_t *key = policy_node_at(c, pair->key);
+		const char *text = policy_node_scalar(c, key, "a key");
 		char q[POLICY_MSG_MAX / 2], valid[POLICY_MSG_MAX / 2] = "";
 		size_t i, used = 0;
 
@@ -107,16 +102,16 @@ static bool read_mapping(struct parse_ctx *c, const yaml_node_t *node, const cha
 			;
 		policy_quote(text, q, sizeof(q));
 		if (i < n_keys && values[i]) {
-			policy_error(c->e, line_of(key), "duplicate key %s (first at line %d)", q,
+			policy_error(c->e, policy_node_line(key), "duplicate key %s (first at line %d)", q,
 				     key_lines[i]);
 		} else if (i < n_keys) {
-			values[i] = node_at(c, pair->value);
-			key_lines[i] = line_of(key);
+			values[i] = policy_node_at(c, pair->value);
+			key_lines[i] = policy_node_line(key);
 		} else {
 			for (size_t k = 0; k < n_keys; k++)
 				used += (size_t)snprintf(valid + used, sizeof(valid) - used, "%s%s",
 							 k ? ", " : "", keys[k]);
-			policy_error(c->e, line_of(key), "unknown key %s in %s; valid keys: %s", q,
+			policy_error(c->e, policy_node_line(key), "unknown key %s in %s; valid keys: %s", q,
 				     what, valid);
 		}
 	}
@@ -129,24 +124,24 @@ static void parse_limit(struct parse_ctx *c, const yaml_node_t *node, const char
 	static const char *const keys[] = { "rate", "burst", NULL };
 	yaml_node_t *v[2];
 	char msg[POLICY_MSG_MAX];
-	struct policy_limit limit = { .line = line_of(node) };
+	struct policy_limit limit = { .line = policy_node_line(node) };
 	const char *text;
 	bool ok = true;
 
-	if (!read_mapping(c, node, what, keys, v))
+	if (!policy_node_mapping(c, node, what, keys, v))
 		return;
 	if (!v[0]) {
-		policy_error(c->e, line_of(node), "%s needs a rate, like { rate: 200/s }", what);
+		policy_error(c->e, policy_node_line(node), "%s needs a rate, like { rate: 200/s }", what);
 		ok = false;
-	} else if (!(text = scalar_text(c, v[0], "rate"))) {
+	} else if (!(text = policy_node_scalar(c, v[0], "rate"))) {
 		ok = false;
 	} else if (!policy_parse_rate(text, &limit.count, &limit.period_ns, msg, sizeof(msg))) {
-		policy_error(c->e, line_of(v[0]), "%s", msg);
+		policy_error(c->e, policy_node_line(v[0]), "%s", msg);
 		ok = false;
 	}
-	if (v[1] && (text = scalar_text(c, v[1], "burst")) &&
+	if (v[1] && (text = policy_node_scalar(c, v[1], "burst")) &&
 	    !policy_parse_burst(text, &limit.burst, msg, sizeof(msg)))
-		policy_error(c->e, line_of(v[1]), "%s", msg);
+		policy_error(c->e, policy_node_line(v[1]), "%s", msg);
 	if (!ok || (v[1] && !limit.burst))
 		return;
 	if (!limit.burst)
@@ -176,11 +171,11 @@ static void parse_count(struct parse_ctx *c, const yaml_node_t *node, const char
 			uint64_t min, uint64_t max, uint64_t *out)
 {
 	char msg[POLICY_MSG_MAX];
-	const char *text = scalar_text(c, node, what);
+	const char *text = policy_node_scalar(c, node, what);
 
 	*out = 0;
 	if (text && !policy_parse_count(what, text, min, max, out, msg, sizeof(msg)))
-		policy_error(c->e, line_of(node), "%s", msg);
+		policy_error(c->e, policy_node_line(node), "%s", msg);
 }
 
 /* A class's `source:` or `global:` scope: its buckets and its connection cap. */
@@ -191,13 +186,13 @@ static void parse_scope(struct parse_ctx *c, const yaml_node_t *node, const char
 	yaml_node_t *v[3];
 	uint64_t cap;
 
-	if (!read_mapping(c, node, what, keys, v))
+	if (!policy_node_mapping(c, node, what, keys, v))
 		return;
 	parse_buckets(c, v[0], v[1], out);
 	if (v[2]) {
 		parse_count(c, v[2], "connections", 1, RW_CONN_CAP_MAX, &cap);
 		out->connections = (uint32_t)cap;
-		out->connections_line = line_of(v[2]);
+		out->connections_line = policy_node_line(v[2]);
 	}
 }
 
@@ -211,24 +206,24 @@ static void parse_connections(struct parse_ctx *c, const yaml_node_t *node)
 	const char *text;
 	uint64_t n;
 
-	if (!read_mapping(c, node, "connections", keys, v))
+	if (!policy_node_mapping(c, node, "connections", keys, v))
 		return;
 	if (v[0]) {
 		parse_count(c, v[0], "connection table size", RW_CONN_ENTRIES_MIN,
 			    RW_CONN_ENTRIES_MAX, &n);
 		p->conn_table = (uint32_t)n;
-		p->conn_table_line = line_of(v[0]);
+		p->conn_table_line = policy_node_line(v[0]);
 	}
-	if (v[1] && (text = scalar_text(c, v[1], "cgroup"))) {
+	if (v[1] && (text = policy_node_scalar(c, v[1], "cgroup"))) {
 		policy_quote(text, q, sizeof(q));
 		if (text[0] != '/')
-			policy_error(c->e, line_of(v[1]),
+			policy_error(c->e, policy_node_line(v[1]),
 				     "cgroup %s must be an absolute path to a cgroup v2 directory", q);
 		else if (strlen(text) >= sizeof(p->cgroup))
-			policy_error(c->e, line_of(v[1]), "cgroup path %s is too long", q);
+			policy_error(c->e, policy_node_line(v[1]), "cgroup path %s is too long", q);
 		else
 			snprintf(p->cgroup, sizeof(p->cgroup), "%s", text);
-		p->cgroup_line = line_of(v[1]);
+		p->cgroup_line = policy_node_line(v[1]);
 	}
 }
 
@@ -241,46 +236,46 @@ static void parse_events(struct parse_ctx *c, const yaml_node_t *node)
 	char msg[POLICY_MSG_MAX], q[POLICY_MSG_MAX / 2];
 	const char *text;
 
-	if (!read_mapping(c, node, "events", keys, v))
+	if (!policy_node_mapping(c, node, "events", keys, v))
 		return;
-	if (v[0] && (text = scalar_text(c, v[0], "interval"))) {
+	if (v[0] && (text = policy_node_scalar(c, v[0], "interval"))) {
 		if (!strcmp(text, "off"))
 			p->events_off = true;
 		else if (!policy_parse_interval(text, &p->event_interval_ms, msg, sizeof(msg)))
-			policy_error(c->e, line_of(v[0]), "%s", msg);
+			policy_error(c->e, policy_node_line(v[0]), "%s", msg);
 	}
-	if (v[1] && (text = scalar_text(c, v[1], "client_id"))) {
+	if (v[1] && (text = policy_node_scalar(c, v[1], "client_id"))) {
 		if (!strcmp(text, "hashed")) {
 			p->client_id = POLICY_CLIENT_HASHED;
 		} else if (strcmp(text, "address")) {
 			policy_quote(text, q, sizeof(q));
-			policy_error(c->e, line_of(v[1]), "client_id %s must be address or hashed", q);
+			policy_error(c->e, policy_node_line(v[1]), "client_id %s must be address or hashed", q);
 		}
 	}
-	if (v[2] && (text = scalar_text(c, v[2], "client_key"))) {
+	if (v[2] && (text = policy_node_scalar(c, v[2], "client_key"))) {
 		policy_quote(text, q, sizeof(q));
 		if (text[0] != '/')
-			policy_error(c->e, line_of(v[2]), "client_key %s must be an absolute path", q);
+			policy_error(c->e, policy_node_line(v[2]), "client_key %s must be an absolute path", q);
 		else if (strlen(text) >= sizeof(p->client_key))
-			policy_error(c->e, line_of(v[2]), "client_key path %s is too long", q);
+			policy_error(c->e, policy_node_line(v[2]), "client_key path %s is too long", q);
 		else
 			snprintf(p->client_key, sizeof(p->client_key), "%s", text);
 	}
 	/* a hashed id without a key would be a plain hash anyone can reverse */
 	if (p->client_id == POLICY_CLIENT_HASHED && !v[2])
-		policy_error(c->e, line_of(v[1]),
+		policy_error(c->e, policy_node_line(v[1]),
 			     "client_id hashed needs client_key: the file of the hash's secret key");
 	else if (p->client_id != POLICY_CLIENT_HASHED && v[2])
-		policy_error(c->e, line_of(v[2]), "client_key is only used with client_id: hashed");
+		policy_error(c->e, policy_node_line(v[2]), "client_key is only used with client_id: hashed");
 }
 
 static void parse_mode(struct parse_ctx *c, const yaml_node_t *node, enum rw_class_mode *mode)
 {
-	const char *text = scalar_text(c, node, "mode");
+	const char *text = policy_node_scalar(c, node, "mode");
 	char msg[POLICY_MSG_MAX];
 
 	if (text && !policy_parse_mode(text, mode, msg, sizeof(msg)))
-		policy_error(c->e, line_of(node), "%s", msg);
+		policy_error(c->e, policy_node_line(node), "%s", msg);
 }
 
 static void parse_ports(struct parse_ctx *c, const yaml_node_t *node, int class_id)
@@ -289,11 +284,11 @@ static void parse_ports(struct parse_ctx *c, const yaml_node_t *node, int class_
 	char msg[POLICY_MSG_MAX];
 	size_t n;
 
-	if (!expect_type(c, node, YAML_SEQUENCE_NODE, "ports"))
+	if (!policy_node_expect(c, node, YAML_SEQUENCE_NODE, "ports"))
 		return;
 	n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
 	if (n == 0) {
-		policy_error(c->e, line_of(node),
+		policy_error(c->e, policy_node_line(node),
 			     "ports must list at least one port, like [tcp/443]");
 		return;
 	}
@@ -303,47 +298,47 @@ static void parse_ports(struct parse_ctx *c, const yaml_node_t *node, int class_
 		return;
 	}
 	for (size_t i = 0; i < n && !policy_errors_stopped(c->e); i++) {
-		yaml_node_t *item = node_at(c, node->data.sequence.items.start[i]);
+		yaml_node_t *item = policy_node_at(c, node->data.sequence.items.start[i]);
 		struct policy_ports *ports = &cl->ports[cl->n_ports];
-		const char *text = scalar_text(c, item, "a port");
+		const char *text = policy_node_scalar(c, item, "a port");
 
 		if (!text)
 			continue;
 		if (!policy_parse_ports(text, ports, msg, sizeof(msg))) {
-			policy_error(c->e, line_of(item), "%s", msg);
+			policy_error(c->e, policy_node_line(item), "%s", msg);
 			continue;
 		}
-		ports->line = line_of(item);
+		ports->line = policy_node_line(item);
 		cl->n_ports++;
 	}
 }
 
 static void parse_class(struct parse_ctx *c, const yaml_node_t *node, int class_id)
 {
-	static const char *const keys[] = { "name", "ports", "mode", "source", "global", NULL };
+	static const char *const keys[] = { "name", "ports", "mode", "source", "global", "adaptive", NULL };
 	struct policy_class *cl = &c->p->classes[class_id];
-	yaml_node_t *v[5];
+	yaml_node_t *v[6];
 	char msg[POLICY_MSG_MAX], label[64];
 	const char *name;
 
-	cl->line = line_of(node);
-	if (!read_mapping(c, node, "a class", keys, v))
+	cl->line = policy_node_line(node);
+	if (!policy_node_mapping(c, node, "a class", keys, v))
 		return;
 	if (!v[0]) {
 		policy_error(c->e, cl->line, "a class needs a name");
-	} else if ((name = scalar_text(c, v[0], "name"))) {
+	} else if ((name = policy_node_scalar(c, v[0], "name"))) {
 		/* keep even a bad name that fits: references to it then add no errors */
 		if (strlen(name) < RW_NAME_MAX)
 			strcpy(cl->name, name);
 		if (!policy_parse_name("class", name, msg, sizeof(msg))) {
-			policy_error(c->e, line_of(v[0]), "%s", msg);
+			policy_error(c->e, policy_node_line(v[0]), "%s", msg);
 		} else if (!strcmp(name, "default")) {
-			policy_error(c->e, line_of(v[0]),
+			policy_error(c->e, policy_node_line(v[0]),
 				     "class name \"default\" is taken by the default class; set it under the top-level default: key");
 		} else {
 			for (int id = 1; id < class_id; id++)
 				if (!strcmp(c->p->classes[id].name, name))
-					policy_error(c->e, line_of(v[0]),
+					policy_error(c->e, policy_node_line(v[0]),
 						     "class name \"%s\" is used twice (first at line %d)", name,
 						     c->p->classes[id].line);
 		}
@@ -359,6 +354,8 @@ static void parse_class(struct parse_ctx *c, const yaml_node_t *node, int class_
 		parse_scope(c, v[3], "source", &cl->source);
 	if (v[4])
 		parse_scope(c, v[4], "global", &cl->global);
+	if (v[5])
+		policy_parse_adaptive(c, v[5], class_id);
 }
 
 static void parse_default(struct parse_ctx *c, const yaml_node_t *node)
@@ -367,8 +364,8 @@ static void parse_default(struct parse_ctx *c, const yaml_node_t *node)
 	struct policy_class *cl = &c->p->classes[0];
 	yaml_node_t *v[3];
 
-	cl->line = line_of(node);
-	if (!read_mapping(c, node, "default", keys, v))
+	cl->line = policy_node_line(node);
+	if (!policy_node_mapping(c, node, "default", keys, v))
 		return;
 	if (v[0])
 		parse_mode(c, v[0], &cl->mode);
@@ -380,14 +377,14 @@ static void parse_default(struct parse_ctx *c, const yaml_node_t *node)
 
 static void parse_classes(struct parse_ctx *c, const yaml_node_t *node)
 {
-	if (!expect_type(c, node, YAML_SEQUENCE_NODE, "classes"))
+	if (!policy_node_expect(c, node, YAML_SEQUENCE_NODE, "classes"))
 		return;
 	for (yaml_node_item_t *item = node->data.sequence.items.start;
 	     item < node->data.sequence.items.top && !policy_errors_stopped(c->e); item++) {
-		yaml_node_t *class_node = node_at(c, *item);
+		yaml_node_t *class_node = policy_node_at(c, *item);
 
 		if (c->p->n_classes == RW_MAX_CLASSES) {
-			policy_error(c->e, line_of(class_node),
+			policy_error(c->e, policy_node_line(class_node),
 				     "too many classes: at most %d besides the default class",
 				     RW_MAX_CLASSES - 1);
 			return;
@@ -403,7 +400,7 @@ static void parse_cidrs(struct parse_ctx *c, const yaml_node_t *node, const char
 	char msg[POLICY_MSG_MAX];
 	size_t n;
 
-	if (!expect_type(c, node, YAML_SEQUENCE_NODE, what))
+	if (!policy_node_expect(c, node, YAML_SEQUENCE_NODE, what))
 		return;
 	n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
 	*out = calloc(n ? n : 1, sizeof(**out));
@@ -412,17 +409,17 @@ static void parse_cidrs(struct parse_ctx *c, const yaml_node_t *node, const char
 		return;
 	}
 	for (size_t i = 0; i < n && !policy_errors_stopped(c->e); i++) {
-		yaml_node_t *item = node_at(c, node->data.sequence.items.start[i]);
+		yaml_node_t *item = policy_node_at(c, node->data.sequence.items.start[i]);
 		struct policy_cidr *cidr = &(*out)[*n_out];
-		const char *text = scalar_text(c, item, "a CIDR");
+		const char *text = policy_node_scalar(c, item, "a CIDR");
 
 		if (!text)
 			continue;
 		if (!policy_parse_cidr(text, cidr, msg, sizeof(msg))) {
-			policy_error(c->e, line_of(item), "%s", msg);
+			policy_error(c->e, policy_node_line(item), "%s", msg);
 			continue;
 		}
-		cidr->line = line_of(item);
+		cidr->line = policy_node_line(item);
 		(*n_out)++;
 	}
 }
@@ -434,12 +431,12 @@ static void parse_tenant_classes(struct parse_ctx *c, const yaml_node_t *node,
 	int first_line[RW_MAX_CLASSES] = { 0 };
 	char label[64];
 
-	if (!expect_type(c, node, YAML_MAPPING_NODE, "classes of a tenant"))
+	if (!policy_node_expect(c, node, YAML_MAPPING_NODE, "classes of a tenant"))
 		return;
 	for (yaml_node_pair_t *pair = node->data.mapping.pairs.start;
 	     pair < node->data.mapping.pairs.top && !policy_errors_stopped(c->e); pair++) {
-		yaml_node_t *key = node_at(c, pair->key), *v[2];
-		const char *name = scalar_text(c, key, "a class name");
+		yaml_node_t *key = policy_node_at(c, pair->key), *v[2];
+		const char *name = policy_node_scalar(c, key, "a class name");
 		char q[POLICY_MSG_MAX / 2];
 		int id;
 
@@ -449,14 +446,14 @@ static void parse_tenant_classes(struct parse_ctx *c, const yaml_node_t *node,
 		policy_quote(name, q, sizeof(q));
 		if (id < 0) {
 			policy_tenant_label(t, label, sizeof(label));
-			policy_error(c->e, line_of(key), "%s names class %s, which does not exist",
+			policy_error(c->e, policy_node_line(key), "%s names class %s, which does not exist",
 				     label, q);
 		} else if (first_line[id]) {
-			policy_error(c->e, line_of(key), "duplicate key %s (first at line %d)", q,
+			policy_error(c->e, policy_node_line(key), "duplicate key %s (first at line %d)", q,
 				     first_line[id]);
 		} else {
-			first_line[id] = line_of(key);
-			if (read_mapping(c, node_at(c, pair->value), "a tenant's class", keys, v))
+			first_line[id] = policy_node_line(key);
+			if (policy_node_mapping(c, policy_node_at(c, pair->value), "a tenant's class", keys, v))
 				parse_buckets(c, v[0], v[1], &t->per_class[id]);
 		}
 	}
@@ -471,20 +468,20 @@ static void parse_tenant(struct parse_ctx *c, const yaml_node_t *node, size_t in
 	char msg[POLICY_MSG_MAX], label[64];
 	const char *name;
 
-	t->line = line_of(node);
-	if (!read_mapping(c, node, "a tenant", keys, v))
+	t->line = policy_node_line(node);
+	if (!policy_node_mapping(c, node, "a tenant", keys, v))
 		return;
 	if (!v[0]) {
 		policy_error(c->e, t->line, "a tenant needs a name");
-	} else if ((name = scalar_text(c, v[0], "name"))) {
+	} else if ((name = policy_node_scalar(c, v[0], "name"))) {
 		if (strlen(name) < RW_NAME_MAX)
 			strcpy(t->name, name);
 		if (!policy_parse_name("tenant", name, msg, sizeof(msg)))
-			policy_error(c->e, line_of(v[0]), "%s", msg);
+			policy_error(c->e, policy_node_line(v[0]), "%s", msg);
 		else
 			for (size_t i = 0; i < index; i++)
 				if (!strcmp(c->p->tenants[i].name, name))
-					policy_error(c->e, line_of(v[0]),
+					policy_error(c->e, policy_node_line(v[0]),
 						     "tenant name \"%s\" is used twice (first at line %d)", name,
 						     c->p->tenants[i].line);
 	}
@@ -495,16 +492,16 @@ static void parse_tenant(struct parse_ctx *c, const yaml_node_t *node, size_t in
 		parse_cidrs(c, v[1], "cidrs", &t->cidrs, &t->n_cidrs);
 		if (v[1]->type == YAML_SEQUENCE_NODE &&
 		    v[1]->data.sequence.items.top == v[1]->data.sequence.items.start)
-			policy_error(c->e, line_of(v[1]), "cidrs must list at least one CIDR");
+			policy_error(c->e, policy_node_line(v[1]), "cidrs must list at least one CIDR");
 	}
 	parse_buckets(c, v[2], v[3], &t->all);
 	if (v[4])
 		parse_tenant_classes(c, v[4], t);
-	if (v[5] && (name = scalar_text(c, v[5], "mesh_node_id"))) {
+	if (v[5] && (name = policy_node_scalar(c, v[5], "mesh_node_id"))) {
 		if (policy_parse_mesh_id(name, msg, sizeof(msg)))
 			strcpy(t->mesh_node_id, name);
 		else
-			policy_error(c->e, line_of(v[5]), "%s", msg);
+			policy_error(c->e, policy_node_line(v[5]), "%s", msg);
 	}
 }
 
@@ -513,13 +510,13 @@ static void parse_tenants(struct parse_ctx *c, const yaml_node_t *node)
 	yaml_node_item_t *items;
 	size_t n;
 
-	if (!expect_type(c, node, YAML_SEQUENCE_NODE, "tenants"))
+	if (!policy_node_expect(c, node, YAML_SEQUENCE_NODE, "tenants"))
 		return;
 	items = node->data.sequence.items.start;
 	n = (size_t)(node->data.sequence.items.top - items);
 	if (n > RW_MAX_TENANTS - 1) {
 		/* ids are 1..RW_MAX_TENANTS-1: the first tenant over is number RW_MAX_TENANTS */
-		policy_error(c->e, line_of(node_at(c, items[RW_MAX_TENANTS - 1])),
+		policy_error(c->e, policy_node_line(policy_node_at(c, items[RW_MAX_TENANTS - 1])),
 			     "too many tenants: at most %d", RW_MAX_TENANTS - 1);
 		n = RW_MAX_TENANTS - 1;
 	}
@@ -530,17 +527,17 @@ static void parse_tenants(struct parse_ctx *c, const yaml_node_t *node)
 	}
 	c->p->n_tenants = n;
 	for (size_t i = 0; i < n && !policy_errors_stopped(c->e); i++)
-		parse_tenant(c, node_at(c, items[i]), i);
+		parse_tenant(c, policy_node_at(c, items[i]), i);
 }
 
 static void parse_version(struct parse_ctx *c, const yaml_node_t *node)
 {
-	const char *text = scalar_text(c, node, "version");
+	const char *text = policy_node_scalar(c, node, "version");
 	char q[POLICY_MSG_MAX / 2];
 
 	if (text && strcmp(text, "1")) {
 		policy_quote(text, q, sizeof(q));
-		policy_error(c->e, line_of(node),
+		policy_error(c->e, policy_node_line(node),
 			     "version %s is not supported; the only version is 1", q);
 	}
 }
@@ -549,9 +546,9 @@ static void parse_version(struct parse_ctx *c, const yaml_node_t *node)
 static void parse_policy(struct parse_ctx *c, const yaml_node_t *root)
 {
 	static const char *const keys[] = { "version", "default", "classes", "tenants",
-					    "allow",   "deny",    "connections", "events", NULL };
+					    "allow",   "deny",    "connections", "events", "control", NULL };
 	struct policy *p = c->p;
-	yaml_node_t *v[8];
+	yaml_node_t *v[9];
 	char seen[POLICY_MSG_MAX / 2];
 
 	if (root->type != YAML_MAPPING_NODE) {
@@ -561,7 +558,7 @@ static void parse_policy(struct parse_ctx *c, const yaml_node_t *root)
 			     seen);
 		return;
 	}
-	read_mapping(c, root, "the policy", keys, v);
+	policy_node_mapping(c, root, "the policy", keys, v);
 	strcpy(p->classes[0].name, "default");
 	p->n_classes = 1;
 	if (v[0])
@@ -580,10 +577,13 @@ static void parse_policy(struct parse_ctx *c, const yaml_node_t *root)
 		parse_connections(c, v[6]);
 	if (v[7])
 		parse_events(c, v[7]);
+	if (v[8])
+		policy_parse_control(c, v[8]);
 	/* bad entries were not stored, so these see only what parsed */
 	if (!policy_errors_stopped(c->e)) {
 		policy_check_ports(p, c->e);
 		policy_check_cidrs(p, c->e);
+		policy_check_control(p, c->e);
 	}
 }
 
@@ -655,7 +655,7 @@ static bool check_no_aliases(struct parse_ctx *c)
 	/* node 1 is the root */
 	for (size_t id = 1; id <= n; id++) {
 		if (parents[id] > (id == 1 ? 0 : 1)) {
-			policy_error(c->e, line_of(node_at(c, (int)id)),
+			policy_error(c->e, policy_node_line(policy_node_at(c, (int)id)),
 				     "this value is used again through an alias; anchors and aliases are not supported, write it out");
 			ok = false;
 		}
