@@ -56,6 +56,32 @@ static void assert_cidrs_equal(const struct policy_cidr *a, const struct policy_
 }
 
 /* Equal in everything but where things were written (the line fields). */
+static void assert_control_equal(const struct policy_control *a, const struct policy_control *b)
+{
+	const struct control_policy *x = &a->law, *y = &b->law;
+
+	assert_int_equal(a->present, b->present);
+	assert_int_equal(x->kind, y->kind);
+	assert_int_equal(x->interval_ms, y->interval_ms);
+	assert_true(x->objective_ms == y->objective_ms);
+	assert_true(x->shed_latency_ms == y->shed_latency_ms);
+	assert_int_equal(x->fail_after, y->fail_after);
+	assert_int_equal(x->recover_after, y->recover_after);
+	assert_true(x->error_ratio == y->error_ratio);
+	assert_true(x->cpu_high == y->cpu_high);
+	assert_int_equal(x->cpu_high_samples, y->cpu_high_samples);
+	assert_memory_equal(&x->step, &y->step, sizeof(x->step));
+	assert_string_equal(a->health_url, b->health_url);
+	assert_int_equal(a->health_timeout_ms, b->health_timeout_ms);
+	assert_string_equal(a->metrics_url, b->metrics_url);
+	assert_int_equal(a->metrics_timeout_ms, b->metrics_timeout_ms);
+	assert_string_equal(a->latency_metric, b->latency_metric);
+	assert_true(a->quantile == b->quantile || !a->latency_metric[0]);
+	assert_string_equal(a->requests_metric, b->requests_metric);
+	assert_string_equal(a->netns, b->netns);
+	assert_int_equal(a->cpu_for_ms, b->cpu_for_ms);
+}
+
 static void assert_models_equal(const struct policy *a, const struct policy *b)
 {
 	assert_int_equal(a->n_classes, b->n_classes);
@@ -72,7 +98,12 @@ static void assert_models_equal(const struct policy *a, const struct policy *b)
 		}
 		assert_buckets_equal(&x->source, &y->source);
 		assert_buckets_equal(&x->global, &y->global);
+		assert_int_equal(x->adaptive.adaptive, y->adaptive.adaptive);
+		assert_true(x->adaptive.floor == y->adaptive.floor);
+		assert_true(x->adaptive.ceiling == y->adaptive.ceiling);
+		assert_int_equal(x->adaptive.shed, y->adaptive.shed);
 	}
+	assert_control_equal(&a->control, &b->control);
 	assert_int_equal(a->n_tenants, b->n_tenants);
 	for (size_t t = 0; t < a->n_tenants; t++) {
 		const struct policy_tenant *x = &a->tenants[t], *y = &b->tenants[t];
@@ -646,6 +677,44 @@ static void event_settings_in_the_hash_only_when_set(void **state)
 	assert_memory_not_equal(mesh1, mesh2, 32);
 }
 
+static void control_section_round_trips(void **state)
+{
+	static const char *const cases[] = {
+		"control: {}\n",
+		"control: { controller: step }\n",
+		"control: { controller: off, interval: 2s }\n",
+		"control: { objective: 250ms }\n",
+		"control: { objective: 250ms, shed_latency: off }\n",
+		"control: { shed_latency: 3s, cpu_high: off, error_ratio: 0.5% }\n",
+		"control:\n  health: { url: \"http://[2001:db8::1]:8081/healthz?full=1#x\" }\n",
+		"control:\n  metrics: { url: https://gw:9100/metrics, requests: http_requests_total }\n",
+		"control:\n  metrics: { url: http://gw/m, latency: lat_milliseconds, quantile: 0.5 }\n",
+		"control: { netns: \"/run/netns/gw: a\" }\n",
+		"control:\n  step: { fast: 1ms, slow: 10m, up: 9.99, down: 0.01, error_cut: 0.999 }\n",
+		"classes:\n  - name: a\n    ports: [tcp/1]\n    source: { packets: { rate: 5/m } }\n"
+		"    adaptive: { floor: 1%, ceiling: 1000%, shed: true }\ncontrol: {}\n",
+		"classes:\n  - name: a\n    ports: [tcp/1]\n    adaptive: { ceiling: 150%, shed: true }\n"
+		"control: {}\n",
+		"classes:\n  - name: a\n    ports: [tcp/1]\n    global: { syn: { rate: 1/s } }\n"
+		"    adaptive: { floor: 33.3% }\ncontrol: {}\n",
+	};
+	uint8_t none[32], empty[32], spelled[32], other[32];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		round_trip_free(cases[i]);
+	/* what the section does, not how it is written, makes the hash */
+	hash_of_text("version: 1\n", none);
+	hash_of_text("control: {}\n", empty);
+	hash_of_text("control:\n  controller: gradient\n  interval: 500ms\n  error_ratio: 5%\n"
+		     "  cpu_high: 80%\n  cpu_for: 2s\n"
+		     "  step: { fast: 150ms, slow: 300ms, up: 1.2, down: 0.7 }\n", spelled);
+	hash_of_text("control: { interval: 600ms }\n", other);
+	assert_memory_not_equal(none, empty, 32);
+	assert_memory_equal(empty, spelled, 32);
+	assert_memory_not_equal(empty, other, 32);
+}
+
 static void small_policy_has_this_exact_text(void **state)
 {
 	char *text;
@@ -733,6 +802,7 @@ int main(void)
 		cmocka_unit_test(names_yaml_would_misread_round_trip),
 		cmocka_unit_test(events_and_mesh_ids_round_trip),
 		cmocka_unit_test(event_settings_in_the_hash_only_when_set),
+		cmocka_unit_test(control_section_round_trips),
 		cmocka_unit_test(small_policy_has_this_exact_text),
 		cmocka_unit_test(minimal_policy_is_the_default_class_alone),
 		cmocka_unit_test(models_built_in_code_are_written_as_they_are),

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "policy.h"
+#include "policy_control.h"
 
 static char err[16384];
 static struct policy pol;
@@ -629,6 +630,156 @@ static void bad_events_settings(void **state)
 		expect_error(cases[i].text, cases[i].where, cases[i].message);
 }
 
+static const char control_policy[] =
+	"classes:\n"
+	"  - name: api\n"
+	"    ports: [tcp/8080]\n"
+	"    global: { syn: { rate: 200/s, burst: 20 } }\n"
+	"    adaptive: { floor: 10%, ceiling: 300%, shed: true }\n"
+	"  - name: web\n"
+	"    ports: [tcp/443]\n"
+	"    source: { packets: { rate: 100/s } }\n"
+	"control:\n"
+	"  controller: step\n"
+	"  interval: 250ms\n"
+	"  objective: 200ms\n"
+	"  health: { url: http://198.18.0.1:8081/healthz, timeout: 100ms, fail_after: 3, recover_after: 5 }\n"
+	"  metrics:\n"
+	"    url: http://198.18.0.1:8081/metrics\n"
+	"    latency: gw_request_duration_seconds\n"
+	"    quantile: 0.99\n"
+	"    requests: gw_requests_total\n"
+	"  error_ratio: 2.5%\n"
+	"  cpu_high: 90%\n"
+	"  cpu_for: 1s\n"
+	"  netns: /run/netns/gw\n"
+	"  step: { fast: 100ms, slow: 400ms, up: 1.5, down: 0.6, error_cut: 0.4, latency_every: 2s, errors_every: 4s }\n";
+
+static void control_settings(void **state)
+{
+	const struct policy_control *pc = &pol.control;
+	struct control_policy law;
+
+	(void)state;
+	assert_int_equal(parse(control_policy), 0);
+	assert_true(pc->present);
+	assert_int_equal(pc->law.kind, CONTROLLER_STEP);
+	assert_int_equal(pc->law.interval_ms, 250);
+	assert_true(pc->law.objective_ms == 200);
+	assert_true(pc->law.shed_latency_ms == 800); /* 4 x the objective unless written */
+	assert_string_equal(pc->health_url, "http://198.18.0.1:8081/healthz");
+	assert_int_equal(pc->health_timeout_ms, 100);
+	assert_int_equal(pc->law.fail_after, 3);
+	assert_int_equal(pc->law.recover_after, 5);
+	assert_string_equal(pc->metrics_url, "http://198.18.0.1:8081/metrics");
+	assert_int_equal(pc->metrics_timeout_ms, 100); /* 2/5 of the interval */
+	assert_string_equal(pc->latency_metric, "gw_request_duration_seconds");
+	assert_true(pc->quantile == 0.99);
+	assert_string_equal(pc->requests_metric, "gw_requests_total");
+	assert_true(pc->law.error_ratio == 0.025);
+	assert_true(pc->law.cpu_high == 0.9);
+	assert_int_equal(pc->law.cpu_high_samples, 4); /* 1 s of 250 ms samples */
+	assert_string_equal(pc->netns, "/run/netns/gw");
+	assert_true(pc->law.step.fast_ms == 100 && pc->law.step.slow_ms == 400);
+	assert_true(pc->law.step.up == 1.5 && pc->law.step.down == 0.6 && pc->law.step.error_cut == 0.4);
+	assert_int_equal(pc->law.step.latency_every_ms, 2000);
+	assert_int_equal(pc->law.step.errors_every_ms, 4000);
+	policy_control_law(&pol, &law);
+	assert_int_equal(law.n_classes, 3);
+	assert_false(law.classes[0].adaptive);
+	assert_true(law.classes[1].adaptive);
+	assert_true(law.classes[1].floor == 0.1 && law.classes[1].ceiling == 3.0 && law.classes[1].shed);
+	assert_false(law.classes[2].adaptive);
+	policy_free(&pol);
+
+	/* the smallest control section: the gradient and every default */
+	assert_int_equal(parse("control: {}\n"), 0);
+	assert_true(pol.control.present);
+	assert_int_equal(pol.control.law.kind, CONTROLLER_GRADIENT);
+	assert_int_equal(pol.control.law.interval_ms, 500);
+	assert_true(pol.control.law.objective_ms == 0 && pol.control.law.shed_latency_ms == 0);
+	assert_int_equal(pol.control.law.fail_after, 2);
+	assert_int_equal(pol.control.law.recover_after, 4);
+	assert_true(pol.control.law.cpu_high == 0.8);
+	assert_int_equal(pol.control.law.cpu_high_samples, 4);
+	assert_true(pol.control.law.step.up == 1.2 && pol.control.law.step.down == 0.7);
+	policy_free(&pol);
+	assert_int_equal(parse("control: { objective: 100ms, shed_latency: off, cpu_high: off }\n"), 0);
+	assert_true(pol.control.law.shed_latency_ms == 0 && pol.control.law.cpu_high == 0);
+	policy_free(&pol);
+	/* no control section: the loop is off and no class adapts */
+	assert_int_equal(parse("classes: [{ name: a, ports: [tcp/1], global: { syn: { rate: 1/s } } }]\n"), 0);
+	assert_false(pol.control.present);
+	assert_false(pol.classes[1].adaptive.adaptive);
+	policy_free(&pol);
+}
+
+static void bad_control_settings(void **state)
+{
+	static const char cls[] = "classes:\n  - name: a\n    ports: [tcp/1]\n"
+				  "    global: { syn: { rate: 10/s } }\n";
+	static const struct {
+		const char *text, *where, *message;
+	} cases[] = {
+		{ "control:\n  controller: pid\n", "p.yaml:2: ",
+		  "controller \"pid\" must be gradient, step or off" },
+		{ "control:\n  interval: 50ms\n", "p.yaml:2: ",
+		  "control interval \"50ms\" must be a duration like 250ms or 2s, from 100ms to 10000ms" },
+		{ "control:\n  interval: 1.5s\n", "p.yaml:2: ", "control interval \"1.5s\" must be" },
+		{ "control:\n  objective: fast\n", "p.yaml:2: ", "objective \"fast\" must be a duration" },
+		{ "control:\n  health: { timeout: 100ms }\n", "p.yaml:2: ", "health needs a url" },
+		{ "control:\n  health: { url: ftp://x/ }\n", "p.yaml:2: ",
+		  "health url \"ftp://x/\" must be an http:// or https:// URL" },
+		{ "control:\n  health: { url: http://a/, fail_after: 0 }\n", "p.yaml:2: ",
+		  "fail_after \"0\" must be a whole number from 1 to 100" },
+		{ "control:\n  interval: 200ms\n  health: { url: http://a/, timeout: 200ms }\n", "p.yaml:2: ",
+		  "health timeout 200ms must be shorter than the interval 200ms" },
+		{ "control:\n  metrics: { url: http://a/ }\n", "p.yaml:2: ",
+		  "metrics needs latency: (a histogram) or requests:" },
+		{ "control:\n  metrics: { url: http://a/, latency: 9lives }\n", "p.yaml:2: ",
+		  "latency histogram \"9lives\" must be a Prometheus metric name" },
+		{ "control:\n  metrics: { url: http://a/, latency: h, quantile: 1 }\n", "p.yaml:2: ",
+		  "quantile \"1\" must be a number strictly between 0 and 1" },
+		{ "control:\n  metrics: { url: http://a/, requests: r, quantile: 0.5 }\n", "p.yaml:2: ",
+		  "quantile is only used with latency:" },
+		{ "control:\n  error_ratio: 5\n", "p.yaml:2: ",
+		  "error_ratio \"5\" must be a percentage from 0% to 100%, like 80%" },
+		{ "control:\n  cpu_high: 120%\n", "p.yaml:2: ", "cpu_high \"120%\" must be a percentage" },
+		{ "control:\n  netns: gw\n", "p.yaml:2: ", "netns \"gw\" must be an absolute path" },
+		{ "control:\n  step: { up: 0.9 }\n", "p.yaml:2: ",
+		  "step up \"0.9\" must be a number strictly between 1 and 10" },
+		{ "control:\n  step: { fast: 300ms, slow: 200ms }\n", "p.yaml:2: ",
+		  "step fast (300ms) must be below step slow (200ms)" },
+		{ "control:\n  interval: 2s\n  step: { latency_every: 1s }\n", "p.yaml:2: ",
+		  "step latency_every and errors_every must be at least the interval 2000ms" },
+		{ "control:\n  intervall: 1s\n", "p.yaml:2: ", "unknown key \"intervall\" in control" },
+		{ "classes:\n  - name: a\n    ports: [tcp/1]\n    global: { syn: { rate: 10/s } }\n"
+		  "    adaptive: { floor: 10% }\n", "p.yaml:5: ",
+		  "class \"a\" is adaptive but the policy has no control: section" },
+		{ "classes:\n  - name: a\n    ports: [tcp/1]\n    adaptive: { floor: 10% }\ncontrol: {}\n",
+		  "p.yaml:4: ", "class \"a\" is adaptive but has no rate to scale and does not shed" },
+	};
+	static const struct {
+		const char *adaptive, *message;
+	} bad_adaptive[] = {
+		{ "{ floor: 0% }", "adaptive floor \"0%\" must be a percentage from 1% to 100%" },
+		{ "{ floor: 120% }", "adaptive floor \"120%\" must be a percentage from 1% to 100%" },
+		{ "{ ceiling: 90% }", "adaptive ceiling \"90%\" must be a percentage from 100% to 1000%" },
+		{ "{ shed: true }", "adaptive needs a floor or a ceiling" },
+		{ "{ floor: 10%, shed: yes }", "adaptive shed must be true or false" },
+		{ "{ floor: 10%, flor: 5% }", "unknown key \"flor\" in adaptive" },
+	};
+	char text[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		expect_error(cases[i].text, cases[i].where, cases[i].message);
+	for (size_t i = 0; i < sizeof(bad_adaptive) / sizeof(bad_adaptive[0]); i++) {
+		snprintf(text, sizeof(text), "%s    adaptive: %s\ncontrol: {}\n", cls, bad_adaptive[i].adaptive);
+		expect_error(text, "p.yaml:5: ", bad_adaptive[i].message);
+	}
+}
+
 static void tenant_mesh_node_id(void **state)
 {
 	char text[512], id[80];
@@ -961,6 +1112,8 @@ int main(void)
 		cmocka_unit_test(bad_connection_settings),
 		cmocka_unit_test(events_settings),
 		cmocka_unit_test(bad_events_settings),
+		cmocka_unit_test(control_settings),
+		cmocka_unit_test(bad_control_settings),
 		cmocka_unit_test(tenant_mesh_node_id),
 		cmocka_unit_test(bad_port_specs),
 		cmocka_unit_test(a_port_belongs_to_one_class),
