@@ -30,6 +30,9 @@
 /* Without an objective: latency up to this many times the no-load
  * baseline is queueing we accept. */
 #define GRAD_TOLERANCE 2.0
+/* ... but never closer to the baseline than this: a sub-millisecond
+ * baseline would otherwise read scheduling jitter as queueing. */
+#define GRAD_TOLERANCE_MIN_MS 5.0
 /* Dead band, as a share of the target: inside it nothing moves, so a
  * steady input near the target cannot make the multiplier hunt. */
 #define GRAD_BAND 0.10
@@ -203,8 +206,8 @@ static void gradient(struct control_state *s, const struct signal_sample *in, do
 
 	if (p->objective_ms > 0)
 		target = GRAD_SETPOINT * p->objective_ms;
-	else if (known(s->baseline_ms) && s->baseline_ms > 0)
-		target = GRAD_TOLERANCE * s->baseline_ms;
+	else if (known(s->baseline_ms) && s->baseline_ms >= 0)
+		target = fmax(GRAD_TOLERANCE * s->baseline_ms, s->baseline_ms + GRAD_TOLERANCE_MIN_MS);
 	*target_out = target;
 
 	if (known(l) && known(sm) && isfinite(target) && target > 0) {

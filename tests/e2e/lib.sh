@@ -280,6 +280,45 @@ metric() {
 
 # --- traffic ----------------------------------------------------------------
 
+# --- TCP clients, driven line by line through FIFOs -------------------------
+# (tests/tools/tcp_clients; the caller sets TCP_CLIENTS, TMPD and CL)
+
+# client_start NAME ARGS...: tcp_clients in the client namespace (or in
+# $CLIENT_NS when set).
+client_start() {
+	local name=$1 w r pid
+	shift
+	mkfifo "$TMPD/$name.in" "$TMPD/$name.out"
+	in_ns "${CLIENT_NS:-$CL}" "$TCP_CLIENTS" "$@" <"$TMPD/$name.in" >"$TMPD/$name.out" \
+		2>>"$TMPD/clients.err" &
+	pid=$!
+	at_exit "kill $pid"
+	exec {w}>"$TMPD/$name.in"
+	exec {r}<"$TMPD/$name.out"
+	printf -v "W_$name" %s "$w"
+	printf -v "R_$name" %s "$r"
+	printf -v "PID_$name" %s "$pid"
+}
+
+# client NAME COMMAND...: one command; prints its one-line answer.
+client() {
+	local name=$1 w r line
+	shift
+	w="W_$name" r="R_$name"
+	printf '%s\n' "$*" >&"${!w}"
+	IFS= read -r -t 15 line <&"${!r}" || die "client $name gave no answer to '$*'"
+	printf '%s\n' "$line"
+}
+
+client_quit() {
+	local name=$1 w r p
+	w="W_$name" r="R_$name" p="PID_$name"
+	printf 'quit\n' >&"${!w}"
+	wait "${!p}" || true
+	exec {w}>&- {r}<&-
+}
+
+
 # burst NS ARGS...: udp_burst in NS; prints its JSON line.
 burst() {
 	local ns=$1

@@ -69,43 +69,6 @@ server_start() {
 	wait_line "$TMPD/server.out" ready || die "tcp_server did not start: $(cat "$TMPD/server.out")"
 }
 
-# --- clients, driven line by line through FIFOs ---------------------------
-
-# client_start NAME ARGS...: tcp_clients in the client namespace (or in
-# $CLIENT_NS when set).
-client_start() {
-	local name=$1 w r pid
-	shift
-	mkfifo "$TMPD/$name.in" "$TMPD/$name.out"
-	in_ns "${CLIENT_NS:-$CL}" "$TCP_CLIENTS" "$@" <"$TMPD/$name.in" >"$TMPD/$name.out" \
-		2>>"$TMPD/clients.err" &
-	pid=$!
-	at_exit "kill $pid"
-	exec {w}>"$TMPD/$name.in"
-	exec {r}<"$TMPD/$name.out"
-	printf -v "W_$name" %s "$w"
-	printf -v "R_$name" %s "$r"
-	printf -v "PID_$name" %s "$pid"
-}
-
-# client NAME COMMAND...: one command; prints its one-line answer.
-client() {
-	local name=$1 w r line
-	shift
-	w="W_$name" r="R_$name"
-	printf '%s\n' "$*" >&"${!w}"
-	IFS= read -r -t 15 line <&"${!r}" || die "client $name gave no answer to '$*'"
-	printf '%s\n' "$line"
-}
-
-client_quit() {
-	local name=$1 w r p
-	w="W_$name" r="R_$name" p="PID_$name"
-	printf 'quit\n' >&"${!w}"
-	wait "${!p}" || true
-	exec {w}>&- {r}<&-
-}
-
 # --- reading the counts back ------------------------------------------------
 
 # open_in CLASS: open connections of a class, as status shows them.

@@ -15,6 +15,8 @@
  *   reset K            -> "reset K"        oldest K: close with an RST
  *   held               -> "held H"
  *   alive              -> "alive A of H"   held ones not closed by the peer
+ *   ping TIMEOUT_MS    -> "ponged P of H"  one byte to each held one; those whose
+ *                                          byte comes back (tcp_server -e) in time
  *   anything else      -> "error: ..."
  *
  * "quit" or end of stdin closes everything held like "close" and exits 0
@@ -54,7 +56,8 @@ static socklen_t dst_len, src_len;
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: tcp_clients [-b SRCADDR] ADDR PORT\n"
-		"  stdin commands: open N TIMEOUT_MS | close K | reset K | held | alive | quit\n");
+		"  stdin commands: open N TIMEOUT_MS | close K | reset K | held | alive |\n"
+		"                  ping TIMEOUT_MS | quit\n");
 }
 
 static uint64_t now_ms(void)
@@ -296,6 +299,43 @@ static int count_alive(void)
 	return alive;
 }
 
+/* One byte out on every held connection, and how many echo it back in time. */
+static int ping_all(unsigned long timeout_ms)
+{
+	static struct pollfd pfd[MAX_CONNS];
+	uint64_t deadline = now_ms() + timeout_ms;
+	int i, waiting = 0, ponged = 0;
+
+	for (i = 0; i < nheld; i++) {
+		pfd[i] = (struct pollfd){ .fd = -1, .events = POLLIN };
+		if (send(held[i], "p", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1) {
+			pfd[i].fd = held[i];
+			waiting++;
+		}
+	}
+	while (waiting > 0) {
+		uint64_t now = now_ms();
+		int n;
+
+		if (now >= deadline)
+			break;
+		n = poll(pfd, nheld, (int)(deadline - now));
+		if (n < 0 && errno != EINTR)
+			break;
+		for (i = 0; n > 0 && i < nheld; i++) {
+			char c;
+
+			if (pfd[i].fd < 0 || !pfd[i].revents)
+				continue;
+			if (recv(pfd[i].fd, &c, 1, MSG_DONTWAIT) == 1 && c == 'p')
+				ponged++;
+			pfd[i].fd = -1;
+			waiting--;
+		}
+	}
+	return ponged;
+}
+
 /* Runs one command line; returns false on "quit". */
 static bool run(char *line)
 {
@@ -334,6 +374,13 @@ static bool run(char *line)
 			printf("reset %d\n", reset_oldest((int)n));
 		else
 			printf("closed %d\n", close_oldest((int)n));
+	} else if (!strcmp(cmd, "ping")) {
+		if (a2 || !a1)
+			printf("error: ping wants 'ping TIMEOUT_MS'\n");
+		else if (!parse_ulong(a1, 0, MAX_TIMEOUT_MS, &t))
+			printf("error: ping: bad TIMEOUT_MS '%s' (want 0..%lu)\n", a1, MAX_TIMEOUT_MS);
+		else
+			printf("ponged %d of %d\n", ping_all(t), nheld);
 	} else if (!strcmp(cmd, "held") || !strcmp(cmd, "alive") || !strcmp(cmd, "quit")) {
 		if (a1)
 			printf("error: %s takes no arguments\n", cmd);

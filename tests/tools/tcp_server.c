@@ -47,7 +47,7 @@ static int listeners[MAX_PORTS];
 static int nlisteners;
 static int epfd;
 static long held;
-static bool debug, paused, keepalive;
+static bool debug, paused, keepalive, echo;
 static volatile sig_atomic_t stop;
 
 static void on_signal(int sig)
@@ -69,11 +69,13 @@ static int set_keepalive(int fd)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: tcp_server [-4|-6] [-d] [-k] PORT [PORT...]\n"
+	fprintf(f, "usage: tcp_server [-4|-6] [-d] [-k] [-e] PORT [PORT...]\n"
 		"  (default [::] dual-stack; -4 0.0.0.0 only; -6 [::] v6-only;\n"
 		"   -d print \"accepted N\" whenever the held count changes;\n"
 		"   -k keepalive after 1 s idle, one probe: a peer gone silent times out\n"
-		"      in about 2 s)\n");
+		"      in about 2 s;\n"
+		"   -e echo what arrives back to the peer, so a client can check that\n"
+		"      an established connection still carries data both ways)\n");
 }
 
 static uint16_t parse_port(const char *s)
@@ -189,8 +191,12 @@ static void serve(int fd)
 	for (i = 0; i < READS_PER_EVENT; i++) {
 		ssize_t r = recv(fd, buf, sizeof(buf), 0);
 
-		if (r > 0)
+		if (r > 0) {
+			/* a short echo (a few bytes a ping) never fills the send buffer */
+			if (echo && send(fd, buf, (size_t)r, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+				fprintf(stderr, "tcp_server: echo: %s\n", strerror(errno));
 			continue;
+		}
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (r < 0 && errno == EINTR)
@@ -226,6 +232,8 @@ int main(int argc, char **argv)
 			debug = true;
 		} else if (opts && !strcmp(a, "-k")) {
 			keepalive = true;
+		} else if (opts && !strcmp(a, "-e")) {
+			echo = true;
 		} else if (opts && !strcmp(a, "--")) {
 			opts = false;
 		} else if (opts && a[0] == '-') {
@@ -246,7 +254,7 @@ int main(int argc, char **argv)
 	}
 
 	tool_raise_nofile("tcp_server", MAX_CONNS + MAX_PORTS + 8);
-	/* We never write to a peer, but -d output may go to a closed pipe. */
+	/* -d output may go to a closed pipe; echoes use MSG_NOSIGNAL. */
 	signal(SIGPIPE, SIG_IGN);
 	/* Blocked except inside epoll_pwait, so a signal cannot slip in
 	 * between the `stop` check and the wait. */
