@@ -13,6 +13,7 @@
 
 #include "attachment.h"
 #include "cli.h"
+#include "control_show.h"
 #include "clocks.h"
 #include "cli_objects.h"
 #include "counters_show.h"
@@ -72,11 +73,14 @@ static json_object *stats_json(const struct attachment *a, const struct rw_polic
 			       const struct counter_table *now, const struct counter_table *before,
 			       double elapsed)
 {
-	json_object *root = json_object_new_object();
+	json_object *root = json_object_new_object(), *control;
 
 	json_object_object_add(root, "dev", json_object_new_string(a->ifname));
 	json_object_object_add(root, "interval_s", before ? json_object_new_double(elapsed) : NULL);
 	counters_to_json(root, now, before, elapsed, pol);
+	control = control_show_json(a, pol);
+	if (control)
+		json_object_object_add(root, "control", control);
 	return root;
 }
 
@@ -100,6 +104,8 @@ static void stats_print(json_object *root)
 											verdict_name(v))));
 		printf(v + 1 < RW_VERDICT_MAX ? "," : "\n");
 	}
+	if (json_object_object_get(root, "control"))
+		control_show_print(stdout, json_object_object_get(root, "control"));
 }
 
 static int read_counters(const struct attachment *a, struct rw_policy *pol,

@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "cli_objects.h"
 #include "clocks.h"
+#include "daemon_control.h"
 #include "daemon_opts.h"
 #include "event_line.h"
 #include "event_sink.h"
@@ -63,6 +64,8 @@ struct daemon {
 	int dir_fd;          /* the pin directory, locked: one daemon per attachment */
 	uint64_t acct_errors_seen; /* at the flush before the last */
 	int flush_err;             /* the last flush failed: -errno */
+	struct daemon_control control;        /* the adaptive loop */
+	int ep, control_fd;                   /* the loop's epoll; the sampler's fd in it */
 	struct map_count counts[COUNTED_MAX]; /* counting the large tables */
 	uint64_t counted_ns[COUNTED_MAX];     /* when each pass ended */
 	bool opened, stop, detached;
@@ -126,6 +129,35 @@ static int ensure_attached(const struct daemon_opts *o, bool *attached_here)
 	return err;
 }
 
+enum { TAG_SIGNAL = 1, TAG_RING, TAG_HTTP, TAG_CONTROL };
+
+/* The sampler's fd in the loop's epoll follows the sampler (started,
+ * restarted or stopped by a policy change). */
+static void sync_control_fd(struct daemon *d)
+{
+	int fd = daemon_control_fd(&d->control);
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TAG_CONTROL };
+
+	if (d->ep < 0 || fd == d->control_fd)
+		return;
+	if (d->control_fd >= 0)
+		epoll_ctl(d->ep, EPOLL_CTL_DEL, d->control_fd, NULL);
+	d->control_fd = -1;
+	if (fd >= 0 && epoll_ctl(d->ep, EPOLL_CTL_ADD, fd, &ev) == 0)
+		d->control_fd = fd;
+	else if (fd >= 0)
+		snprintf(d->control.error, sizeof(d->control.error),
+			 "cannot poll the signal sampler: %s", strerror(errno));
+}
+
+static void write_control_line(void *ctx, const char *line)
+{
+	struct daemon *d = ctx;
+
+	if (d->o->events)
+		event_sink_write(&d->sink, line);
+}
+
 /* Reads the live policy again when its slot, generation or hash moved;
  * 0 or the failure of the last try (also in d->policy_err, d->key_failed). */
 static int refresh_policy(struct daemon *d, bool force)
@@ -169,6 +201,9 @@ static int refresh_policy(struct daemon *d, bool force)
 	if (d->policy_err)
 		return d->policy_err;
 	d->lines.redact = d->model.client_id == POLICY_CLIENT_HASHED;
+	/* a failure is kept in d->control.error and shown in /healthz */
+	daemon_control_configure(&d->control, &d->model, &d->a.maps);
+	sync_control_fd(d);
 	/* Until a policy with a readable key comes, lines name no client. */
 	d->key_failed = d->lines.redact && client_key_read(d->model.client_key, &d->lines.key);
 	return d->key_failed ? -ENOKEY : 0;
@@ -252,6 +287,8 @@ static void tick(struct daemon *d)
 	else if (err)
 		snprintf(d->unhealthy, sizeof(d->unhealthy), "cannot read the live policy: %s",
 			 strerror(-err));
+	else if (d->control.error[0])
+		snprintf(d->unhealthy, sizeof(d->unhealthy), "%s", d->control.error);
 	else if (d->flush_err)
 		snprintf(d->unhealthy, sizeof(d->unhealthy), "cannot walk the event tables: %s",
 			 strerror(-d->flush_err));
@@ -284,6 +321,7 @@ static void tick(struct daemon *d)
 			d->health.counted_at[t] = real_seconds();
 		}
 	}
+	daemon_control_tick(&d->control, &d->a.maps);
 	if (d->http)
 		metrics_http_run(d->http);
 }
@@ -294,8 +332,6 @@ static int add_fd(int ep, int fd, uint32_t tag)
 
 	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
-
-enum { TAG_SIGNAL = 1, TAG_RING, TAG_HTTP };
 
 static void on_signal(struct daemon *d, int sfd)
 {
@@ -316,6 +352,8 @@ static int run_loop(struct daemon *d, int sfd)
 	struct epoll_event evs[8];
 	int ep = epoll_create1(EPOLL_CLOEXEC), err;
 
+	d->ep = ep;
+	sync_control_fd(d);
 	if (ep < 0) {
 		err = -errno;
 		rw_err("cannot poll: %s", strerror(-err));
@@ -328,6 +366,7 @@ static int run_loop(struct daemon *d, int sfd)
 		err = add_fd(ep, metrics_http_fd(d->http), TAG_HTTP);
 	if (err) {
 		rw_err("cannot poll: %s", strerror(-err));
+		d->ep = -1;
 		close(ep);
 		return err;
 	}
@@ -345,10 +384,16 @@ static int run_loop(struct daemon *d, int sfd)
 				event_stream_consume(&d->stream);
 			else if (evs[i].data.u32 == TAG_HTTP)
 				metrics_http_run(d->http);
+			else if (evs[i].data.u32 == TAG_CONTROL)
+				daemon_control_on_sample(&d->control, &d->a.maps, d->o->instance_id,
+							 d->lines.realtime_offset_ns,
+							 write_control_line, d);
 		}
 		if (monotonic_ns() - d->last_tick_ns >= (uint64_t)TICK_MS * 1000000)
 			tick(d);
 	}
+	d->ep = -1;
+	d->control_fd = -1;
 	close(ep);
 	return 0;
 }
@@ -449,6 +494,9 @@ static void daemon_stop(struct daemon *d)
 			event_stream_flush(&d->stream, monotonic_ns(), 0);
 		event_stream_close(&d->stream);
 	}
+	/* a clean stop gives the classes their written rates back: no loop, no adaptation */
+	if (d->opened)
+		daemon_control_stop(&d->control, &d->a.maps, !d->detached);
 	event_sink_close(&d->sink);
 	metrics_http_stop(d->http);
 	policy_free(&d->model);
@@ -491,6 +539,7 @@ int cli_daemon(struct arg_cursor *cur)
 		return CLI_FAIL;
 	}
 	d->o = &o;
+	d->ep = d->control_fd = -1;
 	err = open_outputs(d);
 	if (!err)
 		err = ensure_attached(&o, &attached_here);

@@ -34,6 +34,16 @@ static void family(FILE *f, const char *name, const char *type, const char *help
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+void metrics_family(FILE *f, const char *name, const char *type, const char *help)
+{
+	family(f, name, type, help);
+}
+
+void metrics_label(FILE *f, const char *name, const char *value, bool first)
+{
+	label(f, name, value, first);
+}
+
 static void value_u64(FILE *f, uint64_t v)
 {
 	fprintf(f, "} %llu\n", (unsigned long long)v);
@@ -345,6 +355,7 @@ int metrics_render(const struct attachment *a, const struct daemon_health *d, ch
 	map_fill(f, a, &cfg, d);
 	event_path(f, a, &lp->policy, d);
 	policy_info(f, &lp->policy, &cfg);
+	metrics_control(f, a);
 	family(f, "ratewall_build_info", "gauge", "The ratewall version serving these metrics.");
 	fprintf(f, "ratewall_build_info{version=\"%s\"} 1\n", RW_VERSION);
 	gauge1(f, "ratewall_daemon_start_time_seconds", "When the daemon started.", d->start_time);

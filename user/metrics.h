@@ -9,6 +9,7 @@
 #define RW_METRICS_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "attachment.h"
@@ -29,6 +30,13 @@ struct daemon_health {
 	const struct event_sink *sink;     /* NULL without an events output */
 	const struct event_stream *stream;
 };
+
+/* The exposition's pieces, for the sections kept in their own files. */
+void metrics_family(FILE *f, const char *name, const char *type, const char *help);
+void metrics_label(FILE *f, const char *name, const char *value, bool first);
+
+/* The control loop's section (metrics_control.c): multipliers, shed, signals. */
+void metrics_control(FILE *f, const struct attachment *a);
 
 /* The exposition as one malloc'd string (*text, *len); 0 or -errno. */
 int metrics_render(const struct attachment *a, const struct daemon_health *d, char **text,

@@ -32,7 +32,7 @@ struct signal_sample {
 	double cpu;              /* host CPU busy over the last interval, 0..1; NAN unknown */
 	int64_t queue_depth;     /* connections waiting in the gateway's accept queues; -1 unknown */
 	int64_t queue_backlog;   /* those queues' backlog limits, summed; -1 unknown */
-	int64_t listen_drops;    /* ListenOverflows + ListenDrops since the last sample; -1 unknown */
+	int64_t listen_drops;    /* ListenDrops (overflows included) since the last sample; -1 unknown */
 	/* why a configured signal is unknown ("" when fine or not configured) */
 	char health_error[SIGNAL_ERROR_MAX];
 	char scrape_error[SIGNAL_ERROR_MAX];

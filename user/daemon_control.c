@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <json-c/json.h>
+
+#include "clocks.h"
+#include "daemon_control.h"
+#include "live_rates.h"
+#include "log.h"
+#include "percpu.h"
+#include "pins.h"
+#include "policy_control.h"
+
+/* Refusals that mean a rate limit binds (caps, lists and shedding do not). */
+static bool rate_reason(unsigned int r)
+{
+	return r == RW_REASON_SRC_PKT || r == RW_REASON_SRC_SYN || r == RW_REASON_TENANT_PKT ||
+	       r == RW_REASON_TENANT_SYN || r == RW_REASON_CLASS_PKT || r == RW_REASON_CLASS_SYN;
+}
+
+/* Each class's rate-limit refusals so far, dropped or would-be. */
+static int read_refused(const struct policy_maps *m, uint64_t out[RW_MAX_CLASSES])
+{
+	uint64_t *sums = calloc((size_t)RW_COUNTER_SLOTS * 2, sizeof(*sums));
+	int err = sums ? percpu_sum(m->counters_fd, RW_COUNTER_SLOTS, 2, sums) : -ENOMEM;
+
+	memset(out, 0, sizeof(uint64_t) * RW_MAX_CLASSES);
+	for (unsigned int c = 0; !err && c < RW_MAX_CLASSES; c++)
+		for (unsigned int r = 0; r < RW_REASON_MAX; r++)
+			if (rate_reason(r))
+				out[c] += sums[rw_counter_index(c, r, RW_VERDICT_DROP) * 2] +
+					  sums[rw_counter_index(c, r, RW_VERDICT_WOULD_DROP) * 2];
+	free(sums);
+	return err;
+}
+
+static void sampler_config_of(const struct policy *p, struct sampler_config *s)
+{
+	const struct policy_control *pc = &p->control;
+	bool any_adaptive = false;
+
+	memset(s, 0, sizeof(*s));
+	s->interval_ms = pc->law.interval_ms;
+	snprintf(s->health_url, sizeof(s->health_url), "%s", pc->health_url);
+	s->health_timeout_ms = pc->health_timeout_ms;
+	snprintf(s->metrics_url, sizeof(s->metrics_url), "%s", pc->metrics_url);
+	s->metrics_timeout_ms = pc->metrics_timeout_ms;
+	snprintf(s->latency_metric, sizeof(s->latency_metric), "%s", pc->latency_metric);
+	s->quantile = pc->quantile;
+	s->latency_to_ms = policy_latency_to_ms(pc->latency_metric);
+	snprintf(s->requests_metric, sizeof(s->requests_metric), "%s", pc->requests_metric);
+	snprintf(s->netns, sizeof(s->netns), "%s", pc->netns);
+	s->cpu = true;
+	s->netstat = true;
+	for (size_t id = 1; id < p->n_classes; id++)
+		any_adaptive |= p->classes[id].adaptive.adaptive;
+	/* the listeners behind the adaptive classes, or behind every class */
+	for (size_t id = 1; id < p->n_classes; id++) {
+		const struct policy_class *cl = &p->classes[id];
+
+		if (any_adaptive && !cl->adaptive.adaptive)
+			continue;
+		for (size_t i = 0; i < cl->n_ports; i++) {
+			const struct policy_ports *r = &cl->ports[i];
+
+			if (r->proto != RW_PROTO_TCP)
+				continue;
+			for (uint32_t port = r->first; port <= r->last; port++) {
+				if (s->n_ports == sizeof(s->ports) / sizeof(s->ports[0]))
+					return;
+				s->ports[s->n_ports++] = (uint16_t)port;
+			}
+		}
+	}
+}
+
+static int64_t micro(double v, double scale)
+{
+	return isnan(v) ? -1 : (int64_t)llround(v * scale);
+}
+
+/* The adapt record of the state: names, multipliers, shed flags, signals. */
+static void fill_adapt(struct daemon_control *dc, uint64_t now_real)
+{
+	struct rw_adapt *a = &dc->adapt;
+	const struct signal_sample *s = &dc->last;
+
+	for (uint32_t id = 0; id < RW_MAX_CLASSES; id++) {
+		struct rw_adapt_class *c = &a->classes[id];
+
+		if (id >= dc->n_classes || !dc->law.classes[id].adaptive) {
+			memset(c, 0, sizeof(*c));
+			continue;
+		}
+		snprintf(c->name, sizeof(c->name), "%s", dc->names[id]);
+		c->mult_ppm = (uint32_t)llround(dc->state.mult[id] * RW_ADAPT_PPM);
+		c->shed = dc->state.shed && dc->law.classes[id].shed;
+		if (dc->decision.changed[id]) {
+			c->reason = (uint8_t)dc->decision.reason[id];
+			c->changed_at_ns = now_real;
+			c->changes++;
+		}
+	}
+	a->controller = (uint32_t)dc->law.kind;
+	a->interval_ms = dc->law.interval_ms;
+	if (dc->decision.shed_changed)
+		a->shed_changes++;
+	a->shed = dc->state.shed;
+	a->shed_reason = (uint8_t)dc->state.shed_reason;
+	a->sampled_at_ns = now_real;
+	a->health = s->health;
+	a->health_status = s->health_status;
+	a->probe_us = micro(s->probe_ms, 1e3);
+	a->latency_us = micro(s->latency_ms, 1e3);
+	a->error_ppm = micro(s->error_ratio, 1e6);
+	a->cpu_ppm = micro(s->cpu, 1e6);
+	a->queue_depth = s->queue_depth;
+	a->queue_backlog = s->queue_backlog;
+	a->listen_drops = s->listen_drops;
+	a->target_us = micro(dc->decision.target_ms, 1e3);
+}
+
+/* Writes dc->adapt and the live words under the pins' lock, or leaves it
+ * dirty for the next tick when someone else holds the lock. */
+static void write_now(struct daemon_control *dc, const struct policy_maps *m)
+{
+	struct rw_config cfg;
+	uint32_t zero = 0;
+	int lock = pins_try_lock_exclusive(), err;
+
+	dc->dirty = true;
+	if (lock == -EWOULDBLOCK)
+		return;
+	if (lock < 0) {
+		dc->write_errors++;
+		return;
+	}
+	err = bpf_map_lookup_elem(m->config_fd, &zero, &cfg) ? -errno : 0;
+	if (!err)
+		err = live_rates_write(m, cfg.policy_slot, dc->written, dc->n_classes, &dc->adapt);
+	pins_unlock(lock);
+	if (err) {
+		dc->write_errors++;
+		snprintf(dc->error, sizeof(dc->error), "cannot write the live rates: %s",
+			 strerror(-err));
+		return;
+	}
+	dc->dirty = false;
+}
+
+int daemon_control_configure(struct daemon_control *dc, const struct policy *p,
+			     const struct policy_maps *m)
+{
+	double mult[RW_MAX_CLASSES];
+	struct control_state old = dc->state;
+	bool was_running = dc->running;
+	struct rw_adapt stored;
+	uint32_t zero = 0;
+	int err = 0;
+
+	if (!p->control.present) {
+		daemon_control_stop(dc, m, was_running);
+		return 0;
+	}
+	if (!was_running && bpf_map_lookup_elem(m->adapt_fd, &zero, &stored) == 0)
+		dc->adapt = stored; /* a restarted daemon resumes where the last one was */
+	policy_control_law(p, &dc->law);
+	for (uint32_t id = 0; id < RW_MAX_CLASSES; id++) {
+		bool shed;
+
+		mult[id] = 1.0;
+		if (id < p->n_classes && p->classes[id].adaptive.adaptive)
+			live_rates_stored(&dc->adapt, p->classes[id].name, &mult[id], &shed);
+	}
+	control_init(&dc->state, &dc->law, mult);
+	if (was_running) {
+		/* what the loop learned outlives a policy change */
+		dc->state.shed = old.shed;
+		dc->state.shed_reason = old.shed_reason;
+		dc->state.failed_run = old.failed_run;
+		dc->state.healthy_run = old.healthy_run;
+		dc->state.cpu_high_run = old.cpu_high_run;
+		dc->state.latency_ms = old.latency_ms;
+		dc->state.baseline_ms = old.baseline_ms;
+		dc->state.ramp = old.ramp;
+	}
+	dc->n_classes = (uint32_t)p->n_classes;
+	for (uint32_t id = 0; id < RW_MAX_CLASSES; id++)
+		snprintf(dc->names[id], RW_NAME_MAX, "%s", id < p->n_classes ? p->classes[id].name : "");
+	live_rates_written(p, dc->written);
+	/* counts by class id: a renumbering apply starts the comparison afresh */
+	dc->have_refused = false;
+	memset(&dc->decision, 0, sizeof(dc->decision));
+	sampler_config_of(p, &dc->scfg);
+	if (dc->sampler)
+		err = sampler_reconfigure(dc->sampler, &dc->scfg);
+	else
+		err = sampler_start(&dc->sampler, &dc->scfg);
+	if (err) {
+		snprintf(dc->error, sizeof(dc->error), "cannot sample the gateway's signals: %s",
+			 strerror(-err));
+		return err;
+	}
+	dc->error[0] = 0;
+	dc->running = true;
+	signal_sample_clear(&dc->last);
+	fill_adapt(dc, realtime_ns());
+	write_now(dc, m);
+	return 0;
+}
+
+int daemon_control_fd(const struct daemon_control *dc)
+{
+	return dc->sampler ? sampler_fd(dc->sampler) : -1;
+}
+
+static json_object *signals_json(const struct signal_sample *s)
+{
+	json_object *o = json_object_new_object();
+	static const char *const health[] = { "none", "ok", "failed" };
+
+#define NUM(key, v) json_object_object_add(o, key, isnan(v) ? NULL : json_object_new_double(v))
+	json_object_object_add(o, "health", json_object_new_string(health[s->health % 3]));
+	NUM("probe_ms", s->probe_ms);
+	NUM("latency_ms", s->latency_ms);
+	NUM("error_ratio", s->error_ratio);
+	NUM("cpu", s->cpu);
+#undef NUM
+	json_object_object_add(o, "queue_depth",
+			       s->queue_depth < 0 ? NULL : json_object_new_int64(s->queue_depth));
+	json_object_object_add(o, "listen_drops",
+			       s->listen_drops < 0 ? NULL : json_object_new_int64(s->listen_drops));
+	return o;
+}
+
+static json_object *line_head(const char *instance_id, int64_t realtime_offset_ns, uint64_t at_ns)
+{
+	json_object *o = json_object_new_object();
+	char ts[64];
+	time_t secs;
+	struct tm tm;
+	int64_t real = (int64_t)at_ns + realtime_offset_ns;
+
+	secs = (time_t)(real / 1000000000);
+	gmtime_r(&secs, &tm);
+	snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (int)(real % 1000000000 / 1000000));
+	json_object_object_add(o, "ts", json_object_new_string(ts));
+	json_object_object_add(o, "gateway_instance_id", json_object_new_string(instance_id));
+	return o;
+}
+
+static void emit(json_object *o, control_line_fn line, void *ctx)
+{
+	line(ctx, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+}
+
+/* The class's live rate of its most telling bucket, per second, for the line. */
+static void add_rates(json_object *o, const struct rw_class_limits *w, double mult)
+{
+	static const char *const keys[] = { "src_pkt", "src_syn", "class_pkt", "class_syn" };
+	const uint64_t words[] = { w->src_pkt, w->src_syn, w->class_pkt, w->class_syn };
+	json_object *r = json_object_new_object();
+
+	for (int i = 0; i < 4; i++) {
+		uint64_t live = live_rate_word(words[i], mult);
+
+		if (live)
+			json_object_object_add(r, keys[i], json_object_new_double(
+				round((double)(RW_NS_PER_SEC << RW_TICK_SHIFT) /
+				      (double)rw_limit_interval(live) * 1000) / 1000));
+	}
+	json_object_object_add(o, "live_rates", r);
+}
+
+static void report(struct daemon_control *dc, const double before[RW_MAX_CLASSES],
+		   const char *instance_id, int64_t off, control_line_fn line, void *ctx)
+{
+	const struct control_decision *dec = &dc->decision;
+
+	for (uint32_t id = 0; id < dc->n_classes; id++) {
+		json_object *o;
+
+		if (!dec->changed[id])
+			continue;
+		o = line_head(instance_id, off, dc->last.at_ns);
+		json_object_object_add(o, "route_class", json_object_new_string(dc->names[id]));
+		json_object_object_add(o, "limit_name", json_object_new_string("adaptive"));
+		json_object_object_add(o, "action", json_object_new_string(
+			dec->mult[id] < before[id] ? "rate_down" : "rate_up"));
+		json_object_object_add(o, "reason",
+				       json_object_new_string(control_reason_name(dec->reason[id])));
+		json_object_object_add(o, "controller",
+				       json_object_new_string(controller_kind_name(dc->law.kind)));
+		json_object_object_add(o, "multiplier_before", json_object_new_double(before[id]));
+		json_object_object_add(o, "multiplier", json_object_new_double(dec->mult[id]));
+		add_rates(o, &dc->written[id], dec->mult[id]);
+		json_object_object_add(o, "signals", signals_json(&dc->last));
+		emit(o, line, ctx);
+	}
+	if (dec->shed_changed) {
+		json_object *o = line_head(instance_id, off, dc->last.at_ns), *classes;
+
+		classes = json_object_new_array();
+		for (uint32_t id = 0; id < dc->n_classes; id++)
+			if (dc->law.classes[id].adaptive && dc->law.classes[id].shed)
+				json_object_array_add(classes, json_object_new_string(dc->names[id]));
+		json_object_object_add(o, "route_classes", classes);
+		json_object_object_add(o, "limit_name", json_object_new_string("adaptive"));
+		json_object_object_add(o, "action",
+				       json_object_new_string(dec->shed ? "shed_on" : "shed_off"));
+		json_object_object_add(o, "reason", json_object_new_string(
+			dec->shed ? control_shed_reason_name(dec->shed_reason) : "recovered"));
+		json_object_object_add(o, "signals", signals_json(&dc->last));
+		emit(o, line, ctx);
+	}
+}
+
+void daemon_control_on_sample(struct daemon_control *dc, const struct policy_maps *m,
+			      const char *instance_id, int64_t realtime_offset_ns,
+			      control_line_fn line, void *ctx)
+{
+	struct control_class_input in[RW_MAX_CLASSES] = { 0 };
+	uint64_t refused[RW_MAX_CLASSES];
+	double before[RW_MAX_CLASSES];
+	bool counted;
+
+	if (!dc->running || !sampler_take(dc->sampler, &dc->last))
+		return;
+	counted = read_refused(m, refused) == 0;
+	for (uint32_t id = 0; id < RW_MAX_CLASSES; id++)
+		in[id].limited = counted && dc->have_refused && refused[id] > dc->refused[id];
+	if (counted)
+		memcpy(dc->refused, refused, sizeof(refused));
+	dc->have_refused = counted;
+	memcpy(before, dc->state.mult, sizeof(before));
+	control_step(&dc->state, &dc->last, in, &dc->law, &dc->decision);
+	dc->adapt.samples++;
+	fill_adapt(dc, realtime_ns());
+	write_now(dc, m);
+	report(dc, before, instance_id, realtime_offset_ns, line, ctx);
+}
+
+void daemon_control_tick(struct daemon_control *dc, const struct policy_maps *m)
+{
+	if (dc->running && dc->dirty)
+		write_now(dc, m);
+}
+
+void daemon_control_stop(struct daemon_control *dc, const struct policy_maps *m, bool restore)
+{
+	if (dc->sampler) {
+		sampler_stop(dc->sampler);
+		dc->sampler = NULL;
+	}
+	if (restore && dc->running) {
+		/* no loop, no adaptation: the written rates and no shedding */
+		memset(&dc->adapt, 0, sizeof(dc->adapt));
+		write_now(dc, m);
+		if (dc->dirty) {
+			int lock = pins_lock(true);
+
+			if (lock >= 0) {
+				struct rw_config cfg;
+				uint32_t zero = 0;
+
+				if (!bpf_map_lookup_elem(m->config_fd, &zero, &cfg))
+					live_rates_write(m, cfg.policy_slot, dc->written, dc->n_classes,
+							 &dc->adapt);
+				pins_unlock(lock);
+			}
+		}
+	}
+	dc->running = false;
+}
