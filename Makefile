@@ -10,14 +10,14 @@ BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
 	-Iinclude -Iuser -I$(BUILD)
-LDLIBS  := -lbpf -lelf -lz -ljson-c -lyaml -lcrypto -lm -lmnl -lmicrohttpd
+LDLIBS  := -lbpf -lelf -lz -ljson-c -lyaml -lcrypto -lm -lmnl -lmicrohttpd -lcurl -lpthread
 
 USER_LIB_SRCS := user/args.c user/limits.c user/pins.c user/counters.c \
 	user/attachment.c user/loader.c user/status.c user/netns.c \
 	user/privileges.c user/policy_parse.c user/policy_values.c user/policy_checks.c \
 	user/policy_errors.c user/policy_compile.c user/policy_apply.c user/policy_builtin.c \
 	user/policy_show.c user/policy_maps.c user/map_mmap.c user/conns.c \
-	user/conns_show.c user/percpu.c user/policy_emit.c
+	user/conns_show.c user/percpu.c user/policy_emit.c user/policy_control.c user/live_rates.c
 # The command line: one file per object, and what they share.
 USER_LIB_SRCS += user/cli.c user/cli_link.c user/cli_class.c user/cli_tenant.c \
 	user/cli_lists.c user/cli_client.c user/cli_stats.c user/cli_policy.c \
@@ -27,6 +27,9 @@ USER_LIB_SRCS += user/cli.c user/cli_link.c user/cli_class.c user/cli_tenant.c \
 USER_LIB_SRCS += user/accept_queue.c user/daemon.c user/daemon_opts.c user/event_stream.c \
 	user/event_line.c user/event_sink.c user/client_id.c user/metrics.c user/metrics_http.c \
 	user/event_maps.c user/map_count.c user/clocks.c
+USER_LIB_SRCS += user/controller.c user/signals.c user/daemon_control.c user/metrics_control.c \
+	user/control_show.c
+USER_LIB_SRCS += user/prom_text.c user/http_fetch.c user/host_cpu.c user/listen_stats.c user/sampler.c
 USER_LIB_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_LIB_SRCS))
 BPF_OBJS := $(BUILD)/ratewall.bpf.o $(BUILD)/conns.bpf.o
 SKELS := $(BUILD)/ratewall.skel.h $(BUILD)/conns.skel.h
@@ -34,15 +37,17 @@ SKELS := $(BUILD)/ratewall.skel.h $(BUILD)/conns.skel.h
 TEST_UNIT := $(BUILD)/tests/unit_args $(BUILD)/tests/unit_limits $(BUILD)/tests/unit_pins \
 	$(BUILD)/tests/unit_policy_parse $(BUILD)/tests/unit_policy_compile \
 	$(BUILD)/tests/unit_policy_emit $(BUILD)/tests/unit_bucket_math \
-	$(BUILD)/tests/unit_accept_queue $(BUILD)/tests/unit_map_count $(BUILD)/tests/unit_client_id
+	$(BUILD)/tests/unit_accept_queue $(BUILD)/tests/unit_map_count $(BUILD)/tests/unit_client_id \
+	$(BUILD)/tests/unit_controller $(BUILD)/tests/unit_prom_text $(BUILD)/tests/unit_host_signals \
+	$(BUILD)/tests/unit_sampler
 TEST_BPF := $(BUILD)/tests/bpf_verdicts $(BUILD)/tests/bpf_new_sources $(BUILD)/tests/bpf_policy \
 	$(BUILD)/tests/bpf_concurrency $(BUILD)/tests/bpf_conn_caps $(BUILD)/tests/bpf_conn_race \
 	$(BUILD)/tests/bpf_explain $(BUILD)/tests/bpf_events
 TEST_TOOLS := $(BUILD)/tests/udp_burst $(BUILD)/tests/udp_sink $(BUILD)/tests/tcp_server \
-	$(BUILD)/tests/tcp_clients
+	$(BUILD)/tests/tcp_clients $(BUILD)/tests/test_gateway $(BUILD)/tests/load_gen
 BENCH := $(BUILD)/bench/prog_run_cost $(BUILD)/bench/baseline.bpf.o $(BUILD)/bench/xdp_gen
 
-.PHONY: all deps vmlinux test demo bench clean install
+.PHONY: all deps vmlinux test demo bench bench-adaptive clean install
 # A recipe that fails half way must not leave a file that looks finished.
 .DELETE_ON_ERROR:
 # Keep BPF objects: the skeleton embeds them and make would delete them as intermediates.
@@ -97,6 +102,15 @@ $(BUILD)/tests/%: tests/tools/%.c tests/tools/*.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< -o $@
 
+# The adaptive benchmark's gateway (threads) and load generator (libm).
+$(BUILD)/tests/test_gateway: tests/tools/test_gateway.c tests/tools/*.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< -o $@ -lpthread
+
+$(BUILD)/tests/load_gen: tests/tools/load_gen.c tests/tools/*.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< -o $@ -lm
+
 $(BUILD)/bench/prog_run_cost: bench/prog_run_cost.c bench/udp_frame.h $(BUILD)/libratewall.a \
 		$(SKELS) $(BUILD)/bench/rotate.skel.h
 	@mkdir -p $(dir $@)
@@ -122,6 +136,11 @@ bench:
 	@./tools/deps.sh bench
 	@$(MAKE) --no-print-directory $(BUILD)/ratewall $(BENCH)
 	@./bench/run.sh
+
+bench-adaptive:
+	@./tools/deps.sh bench
+	@$(MAKE) --no-print-directory $(BUILD)/ratewall $(BUILD)/tests/test_gateway $(BUILD)/tests/load_gen
+	@./bench/adaptive.sh
 
 PREFIX ?= /usr/local
 install: $(BUILD)/ratewall
