@@ -612,6 +612,7 @@ struct rw_adapt {
 	__s64 queue_backlog;
 	__s64 listen_drops;
 	__s64 target_us;         /* the latency the controller steers to */
+	char signal_errors[512]; /* why configured signals are unknown, "; "-separated */
 };
 
 #endif /* RATEWALL_H */

@@ -53,6 +53,8 @@ json_object *control_show_json(const struct attachment *a, const struct rw_polic
 	json_object_object_add(s, "queue_backlog", ad.queue_backlog < 0 ? NULL : json_object_new_int64(ad.queue_backlog));
 	json_object_object_add(s, "listen_drops", ad.listen_drops < 0 ? NULL : json_object_new_int64(ad.listen_drops));
 	json_object_object_add(o, "signals", s);
+	json_object_object_add(o, "signal_errors", ad.signal_errors[0] ?
+			       json_object_new_string(ad.signal_errors) : NULL);
 	classes = json_object_new_array();
 	for (uint32_t id = 0; id < pol->n_classes && id < RW_MAX_CLASSES; id++) {
 		const struct rw_adapt_class *c = NULL;
@@ -111,6 +113,9 @@ void control_show_print(FILE *f, json_object *c)
 	print_value(f, ", accept queue", json_object_object_get(s, "queue_depth"), "%.0f", 1);
 	print_value(f, ", listen drops", json_object_object_get(s, "listen_drops"), "%.0f", 1);
 	fprintf(f, "\n");
+	if (json_object_object_get(c, "signal_errors"))
+		fprintf(f, "  unknown: %s\n",
+			json_object_get_string(json_object_object_get(c, "signal_errors")));
 	classes = json_object_object_get(c, "classes");
 	for (size_t i = 0; i < json_object_array_length(classes); i++) {
 		json_object *cl = json_object_array_get_idx(classes, i);

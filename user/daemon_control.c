@@ -84,6 +84,20 @@ static int64_t micro(double v, double scale)
 	return isnan(v) ? -1 : (int64_t)llround(v * scale);
 }
 
+/* The reasons configured signals are unknown, joined; "" when all are known. */
+static void signal_errors(const struct signal_sample *s, char *buf, size_t len)
+{
+	const char *const all[] = { s->health_error, s->scrape_error, s->cpu_error, s->queue_error,
+				    s->netstat_error };
+	size_t used = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]) && used < len; i++)
+		if (all[i][0])
+			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "; " : "",
+						 all[i]);
+}
+
 /* The adapt record of the state: names, multipliers, shed flags, signals. */
 static void fill_adapt(struct daemon_control *dc, uint64_t now_real)
 {
@@ -123,6 +137,7 @@ static void fill_adapt(struct daemon_control *dc, uint64_t now_real)
 	a->queue_backlog = s->queue_backlog;
 	a->listen_drops = s->listen_drops;
 	a->target_us = micro(dc->decision.target_ms, 1e3);
+	signal_errors(s, a->signal_errors, sizeof(a->signal_errors));
 }
 
 /* Writes dc->adapt and the live words under the pins' lock, or leaves it
@@ -344,6 +359,14 @@ void daemon_control_on_sample(struct daemon_control *dc, const struct policy_map
 	control_step(&dc->state, &dc->last, in, &dc->law, &dc->decision);
 	dc->adapt.samples++;
 	fill_adapt(dc, realtime_ns());
+	/* said once when it changes, not at every sample */
+	if (strcmp(dc->adapt.signal_errors, dc->said_errors)) {
+		if (dc->adapt.signal_errors[0])
+			rw_err("control: signals unknown: %s", dc->adapt.signal_errors);
+		else
+			rw_err("control: every configured signal reads again");
+		snprintf(dc->said_errors, sizeof(dc->said_errors), "%s", dc->adapt.signal_errors);
+	}
 	write_now(dc, m);
 	report(dc, before, instance_id, realtime_offset_ns, line, ctx);
 }

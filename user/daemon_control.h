@@ -32,6 +32,7 @@ struct daemon_control {
 	bool have_refused;
 	uint64_t write_errors;
 	char error[256];              /* why the loop cannot run ("" when fine) */
+	char said_errors[512];        /* the signal errors last said on stderr */
 };
 
 /* A JSON line for the events output; the daemon writes it (or drops it
