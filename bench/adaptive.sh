@@ -38,6 +38,10 @@ TEST_NAME=bench_adaptive
 MODES=${MODES:-none static step gradient}
 WORKERS=${WORKERS:-4}
 SERVICE_MS=${SERVICE_MS:-20}
+# kernel: workers accept when free, the queue is the listener's accept
+# queue (what ratewall reads through INET_DIAG); fifo: an acceptor thread
+# queues in the gateway (invisible to the kernel's signals)
+GATEWAY_QUEUE=${GATEWAY_QUEUE:-kernel}
 PHASE_S=${PHASE_S:-8}
 STEP_PHASE_S=${STEP_PHASE_S:-12}
 STEP_AT_S=${STEP_AT_S:-4}
@@ -67,6 +71,11 @@ for v in WORKERS SERVICE_MS PHASE_S STEP_PHASE_S STEP_AT_S RECOVER_S OBJECTIVE_M
 done
 [ "$CAP" -ge 4 ] || die "capacity WORKERS*1000/SERVICE_MS = $CAP/s is too small"
 [ "$STEP_AT_S" -lt "$STEP_PHASE_S" ] || die "STEP_AT_S ($STEP_AT_S) must fall inside STEP_PHASE_S ($STEP_PHASE_S)"
+case $GATEWAY_QUEUE in
+kernel) GATEWAY_QUEUE_OPT=--accept-queue ;;
+fifo) GATEWAY_QUEUE_OPT= ;;
+*) die "GATEWAY_QUEUE must be kernel or fifo, not '$GATEWAY_QUEUE'" ;;
+esac
 for m in $MODES; do
 	case $m in none | static | step | gradient) ;; *) die "unknown mode '$m' (none static step gradient)" ;; esac
 done
@@ -123,7 +132,7 @@ GW_PID=
 gateway_start() {
 	: >"$OUT/$1.gateway.out"
 	nsenter --net="/run/netns/$GW" "$GATEWAY" --listen "$SVC" --admin "$ADMIN" \
-		--workers "$WORKERS" --service-ms "$SERVICE_MS" \
+		--workers "$WORKERS" --service-ms "$SERVICE_MS" $GATEWAY_QUEUE_OPT \
 		>"$OUT/$1.gateway.out" 2>"$OUT/$1.gateway.err" &
 	GW_PID=$!
 	RUNNING[$GW_PID]=gateway

@@ -47,6 +47,18 @@
 #define RAMP_START 1.05
 #define RAMP_GAIN 1.5
 #define RAMP_MAX 1.25
+/* Past the knee (where the last cut left a class) growth starts at +2 %
+ * a sample and adds 2 % each step: near the capacity it overshoots
+ * little before the lagging latency says so, far below it it still
+ * doubles within about 8 samples. */
+#define GENTLE_STEP 0.02
+#define GENTLE_MAX 1.10
+/* A later cut in the same congestion episode whose latency no longer
+ * rises: the queue is not growing but still there; cut by at most this,
+ * enough to drain it within a few intervals. */
+#define DRAIN_CUT 0.7
+/* Samples to wait for a cut's effect: about one latency, at most this. */
+#define SETTLE_MAX 4
 /* The other signals' cuts: 5xx by their ratio (at least 10 %, at most
  * half), CPU gently but every sample it lasts, queue overflow hard since
  * it means connections are already being dropped. */
@@ -61,6 +73,8 @@ struct verdict {
 	double cut;                /* < 1: cut by this */
 	enum control_reason cut_reason;
 	double grow;               /* > 1: grow by up to this */
+	double g_up;               /* the gradient's growth factor (past the knee) */
+	bool knee_growth;          /* the gradient: fast up to each class's knee, gentle past it */
 	bool app_guard;            /* growth only where the limit binds */
 	enum control_reason reason; /* when neither cut nor growth */
 };
@@ -70,13 +84,25 @@ static bool known(double v)
 	return isfinite(v) && v >= 0;
 }
 
-static double latency_signal(const struct signal_sample *in)
+/*
+ * The latency a request arriving now can expect: the scraped quantile (or
+ * the probe's latency), plus the wait in the accept queue when the
+ * gateway's listeners have one. A gateway measures from accept(), so its
+ * histogram never holds that wait, and it shows at once, while the
+ * histogram hears of any queue only as its requests complete: depth over
+ * the completions per interval is the wait, in intervals.
+ */
+static double latency_signal(const struct signal_sample *in, uint32_t interval_ms)
 {
-	if (known(in->latency_ms))
-		return in->latency_ms;
-	if (known(in->probe_ms))
-		return in->probe_ms;
-	return NAN;
+	double l = known(in->latency_ms) ? in->latency_ms : known(in->probe_ms) ? in->probe_ms : NAN;
+
+	if (in->queue_depth > 0 && known(in->requests) && interval_ms) {
+		/* nothing completed while connections wait: at least an interval each */
+		double done = in->requests > 0 ? in->requests : 1;
+
+		return (known(l) ? l : 0) + (double)in->queue_depth * interval_ms / done;
+	}
+	return l;
 }
 
 static double clamp(double v, double lo, double hi)
@@ -123,6 +149,7 @@ void control_init(struct control_state *s, const struct control_policy *p,
 	s->latency_ms = NAN;
 	s->baseline_ms = NAN;
 	s->ramp = RAMP_START;
+	s->queue_depth = -1;
 	s->elapsed_ms = 0;
 	s->last_latency_rule_ms = 0;
 	s->last_errors_rule_ms = 0;
@@ -201,8 +228,10 @@ static void gradient(struct control_state *s, const struct signal_sample *in, do
 		     const struct control_policy *p, struct verdict *v, double *target_out)
 {
 	double target = NAN, sm = s->latency_ms;
-	bool latency_low = false;
+	bool latency_low = false, settling = false;
 	double g_up = 1.0;
+	bool queue_growing = in->queue_depth > 0 && s->queue_depth >= 0 &&
+			     in->queue_depth > s->queue_depth;
 
 	if (p->objective_ms > 0)
 		target = GRAD_SETPOINT * p->objective_ms;
@@ -218,8 +247,27 @@ static void gradient(struct control_state *s, const struct signal_sample *in, do
 		/* grow only when both say latency is low */
 		double lg = fmax(l, sm);
 
-		if (lc > target * (1 + GRAD_BAND))
-			cut_by(v, clamp(target / lc, GRAD_MIN, GRAD_MAX), CONTROL_LATENCY);
+		if (lc > target * (1 + GRAD_BAND)) {
+			double f = clamp(target / lc, GRAD_MIN, GRAD_MAX);
+
+			/* The latency of requests admitted before the last cut says
+			 * nothing of it: wait about one latency, unless latency
+			 * jumps far past what was cut for (the gateway got slower).
+			 * After that, latency still rising means the cut was not
+			 * enough; merely high, that the queue drains slowly. */
+			if (s->congested && s->settle > 0 &&
+			    !(l > GRAD_SPIKE * fmax(s->cut_latency_ms, target))) {
+				s->settle--;
+				settling = true;
+			} else {
+				if (s->congested && !(l > s->cut_latency_ms * (1 + GRAD_BAND)))
+					f = fmax(f, DRAIN_CUT);
+				cut_by(v, f, CONTROL_LATENCY);
+			}
+		} else if (known(sm) && sm < target) {
+			s->congested = false;
+			s->settle = 0;
+		}
 		if (lg < target * (1 - GRAD_BAND)) {
 			latency_low = true;
 			g_up = lg > 0 ? clamp(target / lg, GRAD_MIN, GRAD_MAX) : GRAD_MAX;
@@ -233,17 +281,29 @@ static void gradient(struct control_state *s, const struct signal_sample *in, do
 	if (queue_overflowing(in))
 		cut_by(v, QUEUE_CUT, CONTROL_QUEUE);
 
-	if (v->cut < 1.0)
+	if (v->cut < 1.0) {
+		if (v->cut_reason == CONTROL_LATENCY) {
+			s->congested = true;
+			s->cut_latency_ms = l;
+			s->settle = (uint32_t)fmin(SETTLE_MAX, fmax(1, ceil(sm / p->interval_ms)));
+		}
 		return;
+	}
 	/* no cut: growth, unless something says the gateway is not fine */
 	if (s->shed || in->health == SIGNAL_HEALTH_FAILED)
 		v->reason = CONTROL_HEALTH;
 	else if (cpu_high(in, p))
 		v->reason = CONTROL_CPU;
+	else if (settling)
+		v->reason = CONTROL_LATENCY;
 	else if (!known(l) || !isfinite(target))
 		v->reason = CONTROL_NO_SIGNAL;
+	else if (queue_growing && latency_low)
+		v->reason = CONTROL_QUEUE; /* the queue leads the latency: wait */
 	else if (latency_low) {
 		v->grow = fmin(g_up, s->ramp);
+		v->g_up = g_up;
+		v->knee_growth = true;
 		v->app_guard = true;
 	}
 }
@@ -294,8 +354,9 @@ void control_step(struct control_state *s, const struct signal_sample *in,
 {
 	struct verdict v = { .cut = 1.0, .cut_reason = CONTROL_HOLD, .grow = 1.0,
 			     .app_guard = false, .reason = CONTROL_HOLD };
-	bool was_shed = s->shed, grew = false;
-	double l = latency_signal(in);
+	bool was_shed = s->shed, grew = false, grew_gently = false;
+	bool was_congested = s->congested;
+	double l = latency_signal(in, p->interval_ms);
 
 	memset(out, 0, sizeof(*out));
 	out->target_ms = NAN;
@@ -337,13 +398,28 @@ void control_step(struct control_state *s, const struct signal_sample *in,
 			if (v.cut < 1.0) {
 				m = clamp(start * v.cut, lo, hi);
 				why = v.cut_reason;
+				/* The first cut of an episode marks where the gateway
+				 * copes; later ones answer latency that lags the first,
+				 * so growth returns there fast. */
+				s->knee[i] = was_congested && s->knee[i] > 0 ? fmin(s->knee[i], start) : m;
 			} else if (v.grow > 1.0) {
 				if (v.app_guard && !(classes && classes[i].limited)) {
 					why = CONTROL_APP_LIMITED;
 				} else {
-					m = clamp(start * v.grow, lo, hi);
+					double f = v.grow, knee = s->knee[i];
+					bool gentle = v.knee_growth && knee > 0 && start >= knee;
+
+					if (gentle)
+						f = fmin(v.g_up, fmin(1 + GENTLE_STEP * (s->gentle_steps + 1),
+								      GENTLE_MAX));
+					m = start * f;
+					/* fast back to where the last cut left it, no further */
+					if (v.knee_growth && knee > 0 && start < knee)
+						m = fmin(m, knee);
+					m = clamp(m, lo, hi);
 					why = m > start ? CONTROL_GROW : CONTROL_HOLD;
 					grew |= m > start;
+					grew_gently |= gentle && m > start;
 				}
 			} else {
 				why = v.reason;
@@ -360,11 +436,16 @@ void control_step(struct control_state *s, const struct signal_sample *in,
 	}
 
 	if (p->kind == CONTROLLER_GRADIENT) {
-		if (v.cut < 1.0)
+		if (v.cut < 1.0) {
 			s->ramp = RAMP_START;
-		else if (grew)
+			s->gentle_steps = 0;
+		} else if (grew) {
 			s->ramp = 1 + fmin((s->ramp - 1) * RAMP_GAIN, RAMP_MAX - 1);
+		}
+		if (grew_gently)
+			s->gentle_steps++;
 	}
+	s->queue_depth = in->queue_depth;
 	if (!isfinite(s->ramp) || s->ramp < 1.0)
 		s->ramp = RAMP_START;
 	out->shed = s->shed;

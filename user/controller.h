@@ -95,6 +95,15 @@ struct control_state {
 	double latency_ms;       /* smoothed latency; NAN before the first sample */
 	double baseline_ms;      /* learned no-load latency; NAN before the first sample */
 	double ramp;             /* the growth factor allowed at the next step (grows after a cut) */
+	/* gradient: congestion episodes. Latency is measured on requests that
+	 * complete, so it shows a cut's effect only about one latency later. */
+	bool congested;          /* latency over target since the last cut */
+	uint32_t settle;         /* samples left before a cut's effect can show */
+	double cut_latency_ms;   /* the latency the last cut answered */
+	double knee[RW_MAX_CLASSES]; /* where the last cut left the class: fast growth
+				      * stops here, beyond it growth is gentle; 0: none yet */
+	uint32_t gentle_steps;   /* growth steps past the knee since the last cut */
+	int64_t queue_depth;     /* the accept queue at the previous sample; -1 unknown */
 	/* step */
 	uint64_t elapsed_ms;     /* time since init, in intervals */
 	uint64_t last_latency_rule_ms, last_errors_rule_ms;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
 /*
  * test_gateway --listen ADDR:PORT --workers N --service-ms MS [--queue Q]
- *              [--backlog B] [--admin ADDR:PORT]
+ *              [--backlog B] [--admin ADDR:PORT] [--accept-queue]
  *
  * A small HTTP/1.0 server whose latency grows with load, for the adaptive
  * benchmark (bench/adaptive.sh). One acceptor thread accepts on the service
@@ -14,6 +14,12 @@
  * of its previous request, so that the capacity is exact under load),
  * answer "HTTP/1.0 200 OK" with a short body and close: the server closes
  * first, so the clients keep no TIME_WAIT.
+ *
+ * --accept-queue: no acceptor and no FIFO; each worker accepts its next
+ * connection itself when it is free (the classic pre-fork pool), so the
+ * queue is the kernel's accept queue (backlog B; past it the kernel drops
+ * SYNs and counts ListenOverflows), which ratewall reads through INET_DIAG,
+ * and the histogram (from accept()) holds no queueing at all.
  *
  * The admin listener (its own thread and port, never behind the workers):
  *   GET /healthz  200 "ok", or 503 "unhealthy" while unhealthy
@@ -76,6 +82,7 @@ static struct {
 } stats = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static atomic_int unhealthy, slow;
+static bool accept_in_workers;
 static atomic_int busy;
 static unsigned int workers, service_ms;
 static int svc_fd, admin_fd;
@@ -91,7 +98,7 @@ static uint64_t now_ns(void)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: test_gateway --listen ADDR:PORT --workers N --service-ms MS [--queue Q]\n"
-		   "                    [--backlog B] [--admin ADDR:PORT]\n");
+		   "                    [--backlog B] [--admin ADDR:PORT] [--accept-queue]\n");
 }
 
 static unsigned long parse_num(const char *opt, const char *s, unsigned long lo, unsigned long hi)
@@ -280,13 +287,23 @@ static void *worker(void *arg)
 
 	(void)arg;
 	for (;;) {
-		pthread_mutex_lock(&fifo.lock);
-		while (!fifo.len)
-			pthread_cond_wait(&fifo.nonempty, &fifo.lock);
-		it = fifo.ring[fifo.head];
-		fifo.head = (fifo.head + 1) % fifo.cap;
-		fifo.len--;
-		pthread_mutex_unlock(&fifo.lock);
+		if (accept_in_workers) {
+			it.fd = accept4(svc_fd, NULL, NULL, SOCK_CLOEXEC);
+			if (it.fd < 0) {
+				if (errno != EINTR && errno != ECONNABORTED)
+					fprintf(stderr, "test_gateway: accept: %s\n", strerror(errno));
+				continue;
+			}
+			it.accepted_ns = now_ns();
+		} else {
+			pthread_mutex_lock(&fifo.lock);
+			while (!fifo.len)
+				pthread_cond_wait(&fifo.nonempty, &fifo.lock);
+			it = fifo.ring[fifo.head];
+			fifo.head = (fifo.head + 1) % fifo.cap;
+			fifo.len--;
+			pthread_mutex_unlock(&fifo.lock);
+		}
 
 		atomic_fetch_add(&busy, 1);
 		picked = now_ns();
@@ -421,6 +438,10 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		}
+		if (!strcmp(o, "--accept-queue")) {
+			accept_in_workers = true;
+			continue;
+		}
 		if (i + 1 >= argc) {
 			usage(stderr);
 			return 2;
@@ -469,7 +490,7 @@ int main(int argc, char **argv)
 	if (admin_spec)
 		admin_fd = open_listener("--admin", admin_spec, 128);
 
-	if (pthread_create(&t, NULL, acceptor, NULL))
+	if (!accept_in_workers && pthread_create(&t, NULL, acceptor, NULL))
 		goto thread_fail;
 	for (i = 0; i < (int)workers; i++)
 		if (pthread_create(&t, NULL, worker, NULL))

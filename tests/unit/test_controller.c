@@ -230,7 +230,10 @@ static void steady_in_band_holds(void **state)
 	}
 }
 
-/* Latency over the target: down to the floor, never under it, never up. */
+/* Latency over the target: down to the floor, never under it, never up.
+ * After each cut it waits for the cut to show (about one latency, at most
+ * SETTLE samples), so a cut comes at least every SETTLE + 1 samples. */
+#define SETTLE 4
 static void steady_overload_shrinks_to_floor(void **state)
 {
 	struct control_policy p;
@@ -239,6 +242,7 @@ static void steady_overload_shrinks_to_floor(void **state)
 	struct signal_sample in = lat(130);
 	double prev = 1.0;
 	bool reached = false;
+	int since_cut = 0;
 
 	(void)state;
 	policy(&p, CONTROLLER_GRADIENT, 0.25, 3, 100);
@@ -250,9 +254,10 @@ static void steady_overload_shrinks_to_floor(void **state)
 		assert_true(m >= 0.25);
 		assert_int_equal(d.reason[0], CONTROL_LATENCY);
 		if (!reached) {
-			assert_true(m < prev);
 			/* a bounded step: never more than halved */
 			assert_true(m >= prev * 0.5 - EPS);
+			since_cut = m < prev ? 0 : since_cut + 1;
+			assert_true(since_cut <= SETTLE);
 		} else {
 			assert_true(m == 0.25);
 		}
@@ -260,6 +265,114 @@ static void steady_overload_shrinks_to_floor(void **state)
 		prev = m;
 	}
 	assert_true(reached);
+}
+
+/* The lag the settling answers: latency that stays high right after a
+ * cut (requests admitted before it) does not cut again at once; latency
+ * still rising after the wait cuts by the gradient, latency merely high
+ * by at most DRAIN_CUT (0.7). */
+static void cuts_wait_for_their_effect(void **state)
+{
+	struct control_policy p;
+	struct control_state s;
+	struct control_decision d;
+	struct signal_sample hi = lat(400), higher = lat(800);
+	double m;
+
+	(void)state;
+	policy(&p, CONTROLLER_GRADIENT, 0.01, 3, 250); /* target 200 ms */
+	p.interval_ms = 500;
+	control_init(&s, &p, NULL);
+	m = step(&s, &hi, true, &p, &d);
+	assert_true(fabs(m - 0.5) < EPS); /* 200 / 400 */
+	/* smoothed 400 ms: one sample's wait */
+	m = step(&s, &hi, true, &p, &d);
+	assert_true(fabs(m - 0.5) < EPS);
+	assert_int_equal(d.reason[0], CONTROL_LATENCY);
+	assert_false(d.changed[0]);
+	/* still 400 after the wait: not growing but not draining, a bounded cut */
+	m = step(&s, &hi, true, &p, &d);
+	assert_true(fabs(m - 0.35) < EPS);
+	/* rising past the latency that was cut for: the gradient again */
+	step(&s, &hi, true, &p, &d);
+	m = step(&s, &higher, true, &p, &d);
+	assert_true(m < 0.35 * 0.7);
+	assert_true(m >= 0.35 * 0.5 - EPS);
+}
+
+/* While a cut settles, latency jumping past 1.5 x what was cut for (the
+ * gateway itself got slower) cuts at once. */
+static void a_jump_while_settling_cuts_at_once(void **state)
+{
+	struct control_policy p;
+	struct control_state s;
+	struct control_decision d;
+	struct signal_sample hi = lat(1000), jump = lat(1600);
+	double m;
+
+	(void)state;
+	policy(&p, CONTROLLER_GRADIENT, 0.01, 3, 250); /* target 200 ms */
+	p.interval_ms = 500;
+	control_init(&s, &p, NULL);
+	m = step(&s, &hi, true, &p, &d); /* 0.5, then two samples to settle */
+	assert_true(fabs(m - 0.5) < EPS);
+	assert_true(step(&s, &hi, true, &p, &d) == m);
+	m = step(&s, &jump, true, &p, &d);
+	assert_true(fabs(m - 0.25) < EPS);
+	assert_int_equal(d.reason[0], CONTROL_LATENCY);
+}
+
+/* After a cut, growth is fast back to where the cut left the class (the
+ * knee) and gentle past it: +2 %, +4 %, ... a sample. */
+static void growth_is_gentle_past_the_knee(void **state)
+{
+	struct control_policy p;
+	struct control_state s;
+	struct control_decision d;
+	struct signal_sample hi = lat(400), low = lat(20);
+	double knee, prev;
+
+	(void)state;
+	policy(&p, CONTROLLER_GRADIENT, 0.01, 3, 250);
+	p.interval_ms = 500;
+	control_init(&s, &p, NULL);
+	knee = step(&s, &hi, true, &p, &d); /* 0.5 */
+	prev = knee;
+	for (int n = 0; n < 30 && prev < knee * 1.2; n++) {
+		double m = step(&s, &low, true, &p, &d);
+		double f = m / prev;
+
+		if (prev >= knee - EPS)
+			assert_true(f <= 1 + 0.02 * (n + 1) + EPS);
+		assert_true(m >= prev);
+		prev = m;
+	}
+	/* past the knee the first steps are small */
+	assert_true(prev >= knee * 1.2);
+}
+
+/* No growth while the accept queue grows, even with low latency: the
+ * queue leads the latency. */
+static void a_growing_queue_stops_growth(void **state)
+{
+	struct control_policy p;
+	struct control_state s;
+	struct control_decision d;
+	struct signal_sample in = lat(20);
+	double m;
+
+	(void)state;
+	policy(&p, CONTROLLER_GRADIENT, 0.1, 3, 250);
+	control_init(&s, &p, NULL);
+	in.queue_depth = 5;
+	in.queue_backlog = 128;
+	m = step(&s, &in, true, &p, &d); /* no previous depth: grows */
+	assert_true(m > 1.0);
+	in.queue_depth = 9;
+	assert_true(step(&s, &in, true, &p, &d) == m);
+	assert_int_equal(d.reason[0], CONTROL_QUEUE);
+	/* a queue that stopped growing lets it grow again */
+	assert_true(step(&s, &in, true, &p, &d) > m);
 }
 
 /* A constant input of any kind: the multiplier moves one way or not at
@@ -364,6 +477,7 @@ static void slow_degradation_cuts_before_the_objective(void **state)
 	struct control_state s;
 	struct control_decision d;
 	double l = 30, first_cut_at = NAN;
+	int since_cut = 0;
 
 	(void)state;
 	policy(&p, CONTROLLER_GRADIENT, 0.1, 3, 100);
@@ -373,8 +487,12 @@ static void slow_degradation_cuts_before_the_objective(void **state)
 		double before = s.mult[0];
 
 		step(&s, &in, false, &p, &d);
-		if (l > 100)
-			assert_true(d.mult[0] < before || d.mult[0] == 0.1);
+		/* over the objective: never up, and a cut at least every SETTLE + 1 samples */
+		if (l > 100) {
+			assert_true(d.mult[0] <= before);
+			since_cut = d.mult[0] < before || d.mult[0] == 0.1 ? 0 : since_cut + 1;
+			assert_true(since_cut <= SETTLE);
+		}
 		if (d.mult[0] < before && isnan(first_cut_at))
 			first_cut_at = l;
 	}
@@ -422,7 +540,7 @@ static void recovery_ramps_up_gradually(void **state)
 	struct control_state s;
 	struct control_decision d;
 	struct signal_sample hot = lat(1000), cool = lat(10);
-	double factors[8];
+	double factors[8], first = NAN;
 
 	(void)state;
 	policy(&p, CONTROLLER_GRADIENT, 0.01, 100, 100);
@@ -435,27 +553,72 @@ static void recovery_ramps_up_gradually(void **state)
 		double before = s.mult[0], m = step(&s, &cool, true, &p, &d);
 
 		assert_true(m >= before);
+		if (m > before && isnan(first))
+			first = m / before;
 	}
+	/* the cut left it at the knee: past it, +2 %, +4 %, ... up to +10 % */
 	for (int n = 0; n < 8; n++) {
 		double before = s.mult[0], m = step(&s, &cool, true, &p, &d);
 
 		assert_int_equal(d.reason[0], CONTROL_GROW);
 		factors[n] = m / before;
-		assert_true(factors[n] > 1.0 && factors[n] <= 1.25 + EPS);
+		if (isnan(first))
+			first = factors[n];
+		assert_true(factors[n] > 1.0 && factors[n] <= 1.10 + EPS);
 		if (n)
 			assert_true(factors[n] >= factors[n - 1] - EPS);
 	}
-	assert_true(factors[7] > factors[0] + 0.1);
+	assert_true(first <= 1.02 + EPS);
+	assert_true(factors[7] >= 1.10 - EPS);
 
-	/* a fresh cut restarts the ramp small */
+	/* a fresh cut restarts it small */
 	step(&s, &hot, true, &p, &d);
-	for (int n = 0; n < 4; n++)
-		step(&s, &cool, true, &p, &d);
-	{
+	first = NAN;
+	for (int n = 0; n < 10 && isnan(first); n++) {
 		double before = s.mult[0], m = step(&s, &cool, true, &p, &d);
 
-		assert_true(m / before < factors[7] - 0.1);
+		if (m > before)
+			first = m / before;
 	}
+	assert_true(first <= 1.02 + EPS);
+}
+
+/* A second cut in one episode answers latency that lags the first; the
+ * knee stays where the first cut left the class, and growth goes back
+ * there fast (the ramp, +5 % then more), then gently. */
+static void overcut_returns_fast_to_the_knee(void **state)
+{
+	struct control_policy p;
+	struct control_state s;
+	struct control_decision d;
+	struct signal_sample hi = lat(400), higher = lat(900), cool = lat(20);
+	double m, prev;
+	bool passed_knee = false;
+
+	(void)state;
+	policy(&p, CONTROLLER_GRADIENT, 0.01, 3, 250); /* target 200 ms */
+	p.interval_ms = 500;
+	control_init(&s, &p, NULL);
+	m = step(&s, &hi, true, &p, &d); /* 0.5: the knee */
+	assert_true(fabs(m - 0.5) < EPS);
+	step(&s, &hi, true, &p, &d);     /* settling */
+	m = step(&s, &higher, true, &p, &d);
+	assert_true(m < 0.5 * 0.6);      /* rising: cut again, by the gradient */
+	/* the average forgets the overload; then fast to 0.5, no further, then gently */
+	prev = m;
+	for (int n = 0; n < 40 && !passed_knee; n++) {
+		m = step(&s, &cool, true, &p, &d);
+		if (m > prev && prev < 0.5 - EPS) {
+			assert_true(m <= 0.5 + EPS);
+			assert_true(m / prev >= 1.05 - EPS || fabs(m - 0.5) < EPS);
+		}
+		if (prev >= 0.5 - EPS && m > prev) {
+			assert_true(m / prev <= 1.02 + EPS); /* the first step past the knee */
+			passed_knee = true;
+		}
+		prev = m;
+	}
+	assert_true(passed_knee);
 }
 
 /* 5xx over the threshold cut even with fast answers, boundedly; under it
@@ -912,6 +1075,11 @@ int main(void)
 		cmocka_unit_test(steady_low_latency_grows_to_ceiling),
 		cmocka_unit_test(steady_in_band_holds),
 		cmocka_unit_test(steady_overload_shrinks_to_floor),
+		cmocka_unit_test(cuts_wait_for_their_effect),
+		cmocka_unit_test(growth_is_gentle_past_the_knee),
+		cmocka_unit_test(overcut_returns_fast_to_the_knee),
+		cmocka_unit_test(a_jump_while_settling_cuts_at_once),
+		cmocka_unit_test(a_growing_queue_stops_growth),
 		cmocka_unit_test(constant_inputs_never_oscillate),
 		cmocka_unit_test(spike_cuts_in_the_same_sample),
 		cmocka_unit_test(slow_degradation_cuts_before_the_objective),
