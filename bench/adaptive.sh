@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # `make bench-adaptive`: what a limiter in front of a gateway does to its
 # goodput and latency when load climbs past capacity and the capacity
-# itself drops. One run per mode, same schedule, same fresh gateway:
+# itself drops. Each mode runs once per round, ROUNDS rounds, the modes
+# interleaved (round 1: every mode, round 2: every mode, ...) so that a slow
+# stretch of this noisy VM spreads over the modes instead of landing on one;
+# every mode-run has the same schedule and a fresh gateway:
 #
 #   none      no XDP
 #   static    ratewall, class tcp/8080 with a class-wide SYN bucket at the
@@ -20,22 +23,25 @@
 # capacity halves (SIGUSR2) STEP_AT_S into the phase; then RECOVER_S at 1x,
 # the capacity restored (SIGUSR2 again) as it begins.
 #
-# Raw data under OUT (default /tmp/ratewall-bench-adaptive): MODE.load.jsonl
-# (load_gen: one line per second, one summary per phase), MODE.samples.jsonl
-# (every 250 ms: gateway queue and, with the daemon, the class's live rate
-# and multiplier), MODE.marks.json (when the capacity changed),
-# MODE.gateway.err, MODE.daemon.err, MODE.events.jsonl, calibration.jsonl;
-# report.md is what bench/summarize_adaptive.sh prints.
+# Raw data under OUT (default /tmp/ratewall-bench-adaptive), per mode and
+# round K: MODE.rK.load.jsonl (load_gen: one line per second, one summary
+# per phase), MODE.rK.samples.jsonl (every 250 ms: gateway queue and, with
+# the daemon, the class's live rate and multiplier), MODE.rK.marks.json
+# (when the capacity changed), MODE.rK.gateway.err, MODE.rK.daemon.err,
+# MODE.rK.events.jsonl, MODE.rK.policy.yaml; calibration.jsonl (once, before
+# round 1). report.md is what bench/summarize_adaptive.sh prints: medians
+# over the rounds with their spread; report.rK.md each round alone.
 #
-# Environment: MODES ("none static step gradient"), WORKERS (4), SERVICE_MS
-# (20), PHASE_S (8), STEP_PHASE_S (12), STEP_AT_S (4), RECOVER_S (12),
-# OBJECTIVE_MS (250), BURST (20), CALIBRATE_S (5; 0 skips), OUT.
+# Environment: MODES ("none static step gradient"), ROUNDS (3), WORKERS (4),
+# SERVICE_MS (20), PHASE_S (8), STEP_PHASE_S (12), STEP_AT_S (4), RECOVER_S
+# (12), OBJECTIVE_MS (250), BURST (20), CALIBRATE_S (5; 0 skips), OUT.
 set -euo pipefail
 
 TEST_NAME=bench_adaptive
 . "$(dirname "$0")/lib.sh"
 
 MODES=${MODES:-none static step gradient}
+ROUNDS=${ROUNDS:-3}
 WORKERS=${WORKERS:-4}
 SERVICE_MS=${SERVICE_MS:-20}
 # kernel: workers accept when free, the queue is the listener's accept
@@ -66,9 +72,12 @@ ADMIN=$GW_IP:8081
 METRICS=$GW_IP:9464
 CAP=$((WORKERS * 1000 / SERVICE_MS))
 
-for v in WORKERS SERVICE_MS PHASE_S STEP_PHASE_S STEP_AT_S RECOVER_S OBJECTIVE_MS BURST CALIBRATE_S; do
+for v in ROUNDS WORKERS SERVICE_MS PHASE_S STEP_PHASE_S STEP_AT_S RECOVER_S OBJECTIVE_MS BURST CALIBRATE_S; do
 	[[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, not '${!v}'"
 done
+[ "$ROUNDS" -ge 1 ] || die "ROUNDS must be at least 1"
+# The calibration skips its first second and reads over the next ones.
+[ "$CALIBRATE_S" -eq 0 ] || [ "$CALIBRATE_S" -ge 3 ] || die "CALIBRATE_S must be 0 or at least 3"
 [ "$CAP" -ge 4 ] || die "capacity WORKERS*1000/SERVICE_MS = $CAP/s is too small"
 [ "$STEP_AT_S" -lt "$STEP_PHASE_S" ] || die "STEP_AT_S ($STEP_AT_S) must fall inside STEP_PHASE_S ($STEP_PHASE_S)"
 case $GATEWAY_QUEUE in
@@ -178,17 +187,21 @@ sampler() {
 	for ((i = 0; i < max; i++)); do
 		[ -e "$stop" ] && break
 		ts=$(now)
-		q=$(in_ns "$GW" curl -s --max-time 0.2 "http://$ADMIN/metrics" 2>/dev/null |
-			awk '$1 == "gw_queue_length" { print $2 }') || true
+		# the queue where the gateway keeps it: the listener's accept
+		# queue (Recv-Q of a listening socket), or its own FIFO
+		if [ "$GATEWAY_QUEUE" = kernel ]; then
+			q=$(in_ns "$GW" ss -Hltn "sport = :${SVC##*:}" 2>/dev/null | awk 'NR == 1 { print $2 }') || true
+		else
+			q=$(in_ns "$GW" curl -s --max-time 0.2 "http://$ADMIN/metrics" 2>/dev/null |
+				awk '$1 == "gw_queue_length" { print $2 }') || true
+		fi
 		rate=null
 		mult=null
 		if [ "$daemon" = 1 ]; then
 			body=$(in_ns "$GW" curl -s --max-time 0.2 "http://$METRICS/metrics" 2>/dev/null) || true
-			# The controller's live rate; before it existed, the class's
-			# live bucket rate as `link show` has it.
-			rate=$(awk '$1 == "ratewall_class_live_rate{class=\"api\",limit=\"class_syn\"}" { v = $2 }
-				$1 == "ratewall_class_rate{class=\"api\",scope=\"global\",limit=\"syn\"}" { w = $2 }
-				END { print v != "" ? v : (w != "" ? w : "null") }' <<<"$body")
+			# the class's live SYN rate: its written rate x the multiplier
+			rate=$(awk '$1 == "ratewall_class_rate{class=\"api\",scope=\"global\",limit=\"syn\"}" { v = $2 }
+				END { print v != "" ? v : "null" }' <<<"$body")
 			mult=$(awk '$1 == "ratewall_control_multiplier{class=\"api\"}" { v = $2 } END { print v == "" ? "null" : v }' <<<"$body")
 		fi
 		printf '{"ts":%s,"queue":%s,"live_rate":%s,"multiplier":%s}\n' "$ts" "${q:-null}" "$rate" "$mult" >>"$file"
@@ -197,10 +210,12 @@ sampler() {
 }
 
 FAILED=()
+# mode_fail MODE ROUND WHY
 mode_fail() {
-	printf '%s: mode %s FAILED: %s\n' "$TEST_NAME" "$1" "$2" >&2
-	FAILED+=("$1")
-	jq -cn --arg mode "$1" --arg why "$2" '{mode: $mode, failed: $why}' >"$OUT/$1.failed.json"
+	printf '%s: mode %s round %s FAILED: %s\n' "$TEST_NAME" "$1" "$2" "$3" >&2
+	FAILED+=("$1.r$2")
+	jq -cn --arg mode "$1" --argjson round "$2" --arg why "$3" \
+		'{mode: $mode, round: $round, failed: $why}' >"$OUT/$1.r$2.failed.json"
 }
 
 PHASES=("$PHASE_S:$((CAP / 2))" "$PHASE_S:$CAP" "$PHASE_S:$((2 * CAP))" "$PHASE_S:$((4 * CAP))"
@@ -209,12 +224,11 @@ STEP_OFF=$((4 * PHASE_S + STEP_AT_S))
 RESTORE_OFF=$((4 * PHASE_S + STEP_PHASE_S))
 TOTAL_S=$((RESTORE_OFF + RECOVER_S))
 
-# run_mode MODE
+# run_mode MODE ROUND: its files are $OUT/MODE.rROUND.*
 run_mode() {
-	local mode=$1 pol="$OUT/$1.policy.yaml" daemon=0 dpid= lpid spid t0 ts_step ts_restore
-	local stop="$OUT/$mode.sampler.stop" err p args=()
-	rm -f "$OUT/$mode".* 2>/dev/null || true
-	gateway_start "$mode"
+	local mode=$1 round=$2 tag="$1.r$2" daemon=0 dpid= lpid spid t0 ts_step ts_restore
+	local pol="$OUT/$tag.policy.yaml" stop="$OUT/$tag.sampler.stop" err p args=()
+	gateway_start "$tag"
 	case $mode in
 	static) policy_write "$pol" "" ;;
 	step | gradient)
@@ -224,13 +238,13 @@ run_mode() {
 	esac
 	if [ "$mode" != none ]; then
 		if ! err=$(rw "$GW" policy check "$pol" 2>&1 >/dev/null); then
-			mode_fail "$mode" "ratewall policy check refuses $pol: $err"
+			mode_fail "$mode" "$round" "ratewall policy check refuses $pol: $err"
 			gateway_stop
 			return 0
 		fi
 		# Not in $(...): rw_attach registers the detach for the exit trap.
-		if ! rw_attach "$GW" rwa0 mode skb policy "$pol" >/dev/null 2>"$OUT/$mode.attach.err"; then
-			mode_fail "$mode" "link attach: $(cat "$OUT/$mode.attach.err")"
+		if ! rw_attach "$GW" rwa0 mode skb policy "$pol" >/dev/null 2>"$OUT/$tag.attach.err"; then
+			mode_fail "$mode" "$round" "link attach: $(cat "$OUT/$tag.attach.err")"
 			gateway_stop
 			return 0
 		fi
@@ -239,24 +253,20 @@ run_mode() {
 	fi
 	if [ "$daemon" = 1 ]; then
 		nsenter --net="/run/netns/$GW" "$RATEWALL" daemon dev rwa0 policy "$pol" \
-			metrics "$METRICS" events "$OUT/$mode.events.jsonl" 2>>"$OUT/$mode.daemon.err" &
+			metrics "$METRICS" events "$OUT/$tag.events.jsonl" 2>>"$OUT/$tag.daemon.err" &
 		dpid=$!
 		RUNNING[$dpid]=daemon
 		if ! wait_healthy "$GW" "$METRICS" || ! kill -0 "$dpid" 2>/dev/null; then
-			mode_fail "$mode" "ratewall daemon did not come up with the control section: $(tail -n 3 "$OUT/$mode.daemon.err" | tr '\n' ' ')"
+			mode_fail "$mode" "$round" "ratewall daemon did not come up with the control section: $(tail -n 3 "$OUT/$tag.daemon.err" | tr '\n' ' ')"
 			bg_stop "$dpid"
 			rw "$GW" link detach dev rwa0 >/dev/null 2>&1 || true
 			gateway_stop
 			return 0
 		fi
-		if ! in_ns "$GW" curl -s --max-time 2 "http://$METRICS/metrics" |
-			grep -q '^ratewall_class_live_rate{class="api",limit="class_syn"}'; then
-			log "warning: $mode: the daemon exposes no ratewall_class_live_rate{class=\"api\",limit=\"class_syn\"}; sampling ratewall_class_rate{class=\"api\",scope=\"global\",limit=\"syn\"} instead"
-		fi
 	fi
 
-	: >"$OUT/$mode.samples.jsonl"
-	sampler "$OUT/$mode.samples.jsonl" "$daemon" "$stop" $(((TOTAL_S + TIMEOUT_MS / 1000 + 5) * 4)) &
+	: >"$OUT/$tag.samples.jsonl"
+	sampler "$OUT/$tag.samples.jsonl" "$daemon" "$stop" $(((TOTAL_S + TIMEOUT_MS / 1000 + 5) * 4)) &
 	spid=$!
 	RUNNING[$spid]=sampler
 
@@ -264,8 +274,8 @@ run_mode() {
 	t0=$(now)
 	nsenter --net="/run/netns/$CL" "$LOAD_GEN" --target "$SVC" "${args[@]}" \
 		--objective-ms "$OBJECTIVE_MS" --connect-timeout-ms "$CONNECT_TIMEOUT_MS" \
-		--timeout-ms "$TIMEOUT_MS" --max-open 8192 --out "$OUT/$mode.load.jsonl" \
-		2>"$OUT/$mode.load.err" &
+		--timeout-ms "$TIMEOUT_MS" --max-open 8192 --out "$OUT/$tag.load.jsonl" \
+		2>"$OUT/$tag.load.err" &
 	lpid=$!
 	RUNNING[$lpid]=load_gen
 	sleep_until "$(awk -v a="$t0" -v b="$STEP_OFF" 'BEGIN { printf "%.3f", a + b }')"
@@ -276,7 +286,7 @@ run_mode() {
 	ts_restore=$(now)
 	if ! wait "$lpid"; then
 		unset "RUNNING[$lpid]"
-		mode_fail "$mode" "load_gen failed: $(cat "$OUT/$mode.load.err")"
+		mode_fail "$mode" "$round" "load_gen failed: $(cat "$OUT/$tag.load.err")"
 	else
 		unset "RUNNING[$lpid]"
 	fi
@@ -284,26 +294,29 @@ run_mode() {
 	wait "$spid" || true
 	unset "RUNNING[$spid]"
 	rm -f "$stop"
-	in_ns "$GW" curl -s --max-time 2 "http://$ADMIN/metrics" >"$OUT/$mode.gateway.metrics" || true
+	in_ns "$GW" curl -s --max-time 2 "http://$ADMIN/metrics" >"$OUT/$tag.gateway.metrics" || true
 	if [ -n "$dpid" ]; then
-		in_ns "$GW" curl -s --max-time 2 "http://$METRICS/metrics" >"$OUT/$mode.daemon.metrics" || true
+		in_ns "$GW" curl -s --max-time 2 "http://$METRICS/metrics" >"$OUT/$tag.daemon.metrics" || true
 		bg_stop "$dpid"
 	fi
 	[ "$mode" = none ] || rw "$GW" link detach dev rwa0 >/dev/null
 	gateway_stop
-	jq -cn --arg mode "$mode" --argjson t0 "$t0" --argjson step "$ts_step" \
+	jq -cn --arg mode "$mode" --argjson round "$round" --argjson t0 "$t0" --argjson step "$ts_step" \
 		--argjson restore "$ts_restore" --argjson cap "$CAP" --argjson objective "$OBJECTIVE_MS" \
 		--argjson phase_s "$PHASE_S" --argjson step_phase_s "$STEP_PHASE_S" \
 		--argjson recover_s "$RECOVER_S" --argjson daemon "$daemon" \
-		'{mode: $mode, t0: $t0, step: $step, restore: $restore, cap: $cap,
+		'{mode: $mode, round: $round, t0: $t0, step: $step, restore: $restore, cap: $cap,
 		  objective_ms: $objective, phase_s: $phase_s, step_phase_s: $step_phase_s,
-		  recover_s: $recover_s, daemon: ($daemon == 1)}' >"$OUT/$mode.marks.json"
-	log "$mode: done, offered:good/s by phase: $(jq -s -r '[.[] | select(.summary) | "\(.rate | floor):\(.good | floor)"] | join(" ")' "$OUT/$mode.load.jsonl" 2>/dev/null || echo "no data")"
+		  recover_s: $recover_s, daemon: ($daemon == 1)}' >"$OUT/$tag.marks.json"
+	log "$mode, round $round: done, offered:good/s by phase: $(jq -s -r '[.[] | select(.summary) | "\(.rate | floor):\(.good | floor)"] | join(" ")' "$OUT/$tag.load.jsonl" 2>/dev/null || echo "no data")"
 }
 
 start=$(date +%s)
-log "capacity $WORKERS workers x $SERVICE_MS ms = $CAP/s; phases ${PHASES[*]} (s:rate/s); step at +${STEP_OFF}s, restore at +${RESTORE_OFF}s; modes: $MODES; raw data in $OUT"
-rm -f "$OUT/calibration.jsonl" "$OUT"/*.failed.json
+log "capacity $WORKERS workers x $SERVICE_MS ms = $CAP/s; phases ${PHASES[*]} (s:rate/s); step at +${STEP_OFF}s, restore at +${RESTORE_OFF}s; modes: $MODES; $ROUNDS rounds; raw data in $OUT"
+# Every earlier file of these modes goes, whatever its round: the report
+# takes the rounds it finds, and a stale round would count in the medians.
+rm -f "$OUT/calibration.jsonl" "$OUT"/*.failed.json "$OUT"/report.r*.md
+for m in $MODES; do rm -f "$OUT/$m".*; done
 # served_total: the gateway's count of 200 answers.
 served_total() {
 	in_ns "$GW" curl -s --max-time 1 "http://$ADMIN/metrics" | awk '$1 == "gw_requests_total{code=\"200\"}" { print $2 }'
@@ -313,7 +326,6 @@ if [ "$CALIBRATE_S" -gt 0 ]; then
 	# second's work the workers never idle, and what the gateway answers per
 	# second (its own counter, late answers to clients that gave up
 	# included) is its capacity.
-	[ "$CALIBRATE_S" -ge 3 ] || die "CALIBRATE_S must be 0 or at least 3"
 	gateway_start calibration
 	in_ns "$CL" "$LOAD_GEN" --target "$SVC" --phase "$CALIBRATE_S:$((2 * CAP))" \
 		--objective-ms "$OBJECTIVE_MS" --connect-timeout-ms "$CONNECT_TIMEOUT_MS" \
@@ -334,12 +346,17 @@ if [ "$CALIBRATE_S" -gt 0 ]; then
 		seconds: ($t2 - $t1), capacity: (($c2 - $c1) / ($t2 - $t1))}' >>"$OUT/calibration.jsonl"
 	log "calibration: the gateway served $(jq -s -r '.[] | select(.calibration) | .capacity * 10 | round / 10' "$OUT/calibration.jsonl") requests/s saturated (nominal $CAP/s)"
 fi
-for m in $MODES; do
-	log "mode $m ($TOTAL_S s of load)"
-	run_mode "$m"
+for ((r = 1; r <= ROUNDS; r++)); do
+	for m in $MODES; do
+		log "round $r/$ROUNDS, mode $m ($TOTAL_S s of load)"
+		run_mode "$m" "$r"
+	done
+done
+for ((r = 1; r <= ROUNDS; r++)); do
+	"$RW_ROOT/bench/summarize_adaptive.sh" "$OUT" $MODES "$r" >"$OUT/report.r$r.md"
 done
 "$RW_ROOT/bench/summarize_adaptive.sh" "$OUT" $MODES | tee "$OUT/report.md"
-log "done in $(($(date +%s) - start)) s; raw data in $OUT"
+log "done in $(($(date +%s) - start)) s; raw data in $OUT, each round's report in $OUT/report.rK.md"
 if [ ${#FAILED[@]} -gt 0 ]; then
-	die "modes that failed: ${FAILED[*]} (see above and $OUT/MODE.failed.json)"
+	die "mode-runs that failed: ${FAILED[*]} (see above and $OUT/MODE.rK.failed.json)"
 fi

@@ -24,9 +24,10 @@
  * 35 s at 500 ms to close half of it): a gateway that became slower for
  * good is eventually accepted, a load-induced rise barely moves it. */
 #define GRAD_BASELINE_CREEP 0.01
-/* Steer to this share of the objective: p95 scatters around the
- * smoothed value, and the objective is a ceiling, not the aim. */
-#define GRAD_SETPOINT 0.8
+/* Steer to CONTROL_SETPOINT of the objective: p95 scatters around the
+ * smoothed value (near the capacity the queue comes and goes), and the
+ * objective is a ceiling, not the aim. */
+#define GRAD_SETPOINT CONTROL_SETPOINT
 /* Without an objective: latency up to this many times the no-load
  * baseline is queueing we accept. */
 #define GRAD_TOLERANCE 2.0
@@ -57,6 +58,9 @@
  * rises: the queue is not growing but still there; cut by at most this,
  * enough to drain it within a few intervals. */
 #define DRAIN_CUT 0.7
+/* ... "still rising" means by more than this: a queue at the capacity
+ * wanders by a few percent without growing. */
+#define GRAD_RISE 1.25
 /* Samples to wait for a cut's effect: about one latency, at most this. */
 #define SETTLE_MAX 4
 /* The other signals' cuts: 5xx by their ratio (at least 10 %, at most
@@ -260,7 +264,7 @@ static void gradient(struct control_state *s, const struct signal_sample *in, do
 				s->settle--;
 				settling = true;
 			} else {
-				if (s->congested && !(l > s->cut_latency_ms * (1 + GRAD_BAND)))
+				if (s->congested && !(l > s->cut_latency_ms * GRAD_RISE))
 					f = fmax(f, DRAIN_CUT);
 				cut_by(v, f, CONTROL_LATENCY);
 			}

@@ -15,6 +15,9 @@
 #include "ratewall.h"
 #include "signals.h"
 
+/* The gradient steers latency to this share of the objective. */
+#define CONTROL_SETPOINT 0.7
+
 enum controller_kind {
 	CONTROLLER_OFF = 0, /* no control section: multipliers stay 1, no shedding */
 	CONTROLLER_GRADIENT, /* the default */

@@ -20,12 +20,14 @@
 #define EPS 1e-9
 
 /* One adaptive class 0 in [floor, ceiling], class 1 written but not
- * adaptive, objective in ms (0: the learned baseline). */
+ * adaptive, and the objective whose setpoint (CONTROL_SETPOINT x it) is
+ * `target` ms, the latency the gradient steers to (0: no objective, the
+ * learned baseline). */
 static void policy(struct control_policy *p, enum controller_kind kind, double floor,
-		   double ceiling, double objective)
+		   double ceiling, double target)
 {
 	control_policy_defaults(p, kind);
-	p->objective_ms = objective;
+	p->objective_ms = target / CONTROL_SETPOINT;
 	p->n_classes = 2;
 	p->classes[0] = (struct control_class_policy){ .adaptive = true, .floor = floor,
 						       .ceiling = ceiling, .shed = true };
@@ -144,7 +146,7 @@ static void init_clamps_into_bounds(void **state)
 	double pinned[RW_MAX_CLASSES];
 
 	(void)state;
-	policy(&p, CONTROLLER_GRADIENT, 1.5, 4, 100);
+	policy(&p, CONTROLLER_GRADIENT, 1.5, 4, 80);
 	control_init(&s, &p, NULL);
 	assert_true(s.mult[0] == 1.5);
 	assert_true(s.mult[1] == 1.0 && s.mult[RW_MAX_CLASSES - 1] == 1.0);
@@ -184,7 +186,7 @@ static void steady_low_latency_grows_to_ceiling(void **state)
 	int reached = -1;
 
 	(void)state;
-	policy(&p, CONTROLLER_GRADIENT, 0.25, 3, 100);
+	policy(&p, CONTROLLER_GRADIENT, 0.25, 3, 80);
 	control_init(&s, &p, NULL);
 	for (int n = 0; n < 100; n++) {
 		double m = step(&s, &in, true, &p, &d);
@@ -217,7 +219,7 @@ static void steady_in_band_holds(void **state)
 	struct control_decision d;
 
 	(void)state;
-	policy(&p, CONTROLLER_GRADIENT, 0.25, 3, 100);
+	policy(&p, CONTROLLER_GRADIENT, 0.25, 3, 80);
 	for (size_t k = 0; k < sizeof(in_band) / sizeof(in_band[0]); k++) {
 		struct signal_sample in = lat(in_band[k]);
 
@@ -245,7 +247,7 @@ static void steady_overload_shrinks_to_floor(void **state)
 	int since_cut = 0;
 
 	(void)state;
-	policy(&p, CONTROLLER_GRADIENT, 0.25, 3, 100);
+	policy(&p, CONTROLLER_GRADIENT, 0.25, 3, 80);
 	control_init(&s, &p, NULL);
 	for (int n = 0; n < 100; n++) {
 		double m = step(&s, &in, true, &p, &d);
@@ -280,7 +282,7 @@ static void cuts_wait_for_their_effect(void **state)
 	double m;
 
 	(void)state;
-	policy(&p, CONTROLLER_GRADIENT, 0.01, 3, 250); /* target 200 ms */
+	policy(&p, CONTROLLER_GRADIENT, 0.01, 3, 200); /* target 200 ms */
 	p.interval_ms = 500;
 	control_init(&s, &p, NULL);
 	m = step(&s, &hi, true, &p, &d);
@@ -311,7 +313,7 @@ static void a_jump_while_settling_cuts_at_once(void **state)
 	double m;
 
 	(void)state;
-	policy(&p, CONTROLLER_GRADIENT, 0.01, 3, 250); /* target 200 ms */
+	policy(&p, CONTROLLER_GRADIENT, 0.01, 3, 200); /* target 200 ms */
 	p.interval_ms = 500;
 	control_init(&s, &p, NULL);
 	m = step(&s, &hi, true, &p, &d); /* 0.5, then two samples to settle */
@@ -333,7 +335,7 @@ static void growth_is_gentle_past_the_knee(void **state)
 	double knee, prev;
 
 	(void)state;
-	policy(&p, CONTROLLER_GRADIENT, 0.01, 3, 250);
+	policy(&p, CONTROLLER_GRADIENT, 0.01, 3, 200);
 	p.interval_ms = 500;
 	control_init(&s, &p, NULL);
 	knee = step(&s, &hi, true, &p, &d); /* 0.5 */
@@ -362,7 +364,7 @@ static void a_growing_queue_stops_growth(void **state)
 	double m;
 
 	(void)state;
-	policy(&p, CONTROLLER_GRADIENT, 0.1, 3, 250);
+	policy(&p, CONTROLLER_GRADIENT, 0.1, 3, 200);
 	control_init(&s, &p, NULL);
 	in.queue_depth = 5;
 	in.queue_backlog = 128;
@@ -452,7 +454,7 @@ static void spike_cuts_in_the_same_sample(void **state)
 	double before;
 
 	(void)state;
-	policy(&p, CONTROLLER_GRADIENT, 0.1, 3, 100);
+	policy(&p, CONTROLLER_GRADIENT, 0.1, 3, 80);
 	control_init(&s, &p, NULL);
 	for (int n = 0; n < 10; n++)
 		step(&s, &calm, true, &p, &d);
@@ -480,7 +482,7 @@ static void slow_degradation_cuts_before_the_objective(void **state)
 	int since_cut = 0;
 
 	(void)state;
-	policy(&p, CONTROLLER_GRADIENT, 0.1, 3, 100);
+	policy(&p, CONTROLLER_GRADIENT, 0.1, 3, 80);
 	control_init(&s, &p, NULL);
 	for (int n = 0; n < 100; n++, l *= 1.02) {
 		struct signal_sample in = lat(l);
@@ -509,7 +511,7 @@ static void app_limited_does_not_grow(void **state)
 	struct signal_sample in = lat(10);
 
 	(void)state;
-	policy(&p, CONTROLLER_GRADIENT, 0.1, 3, 100);
+	policy(&p, CONTROLLER_GRADIENT, 0.1, 3, 80);
 	control_init(&s, &p, NULL);
 	for (int n = 0; n < 50; n++) {
 		assert_true(step(&s, &in, false, &p, &d) == 1.0);
@@ -543,7 +545,7 @@ static void recovery_ramps_up_gradually(void **state)
 	double factors[8], first = NAN;
 
 	(void)state;
-	policy(&p, CONTROLLER_GRADIENT, 0.01, 100, 100);
+	policy(&p, CONTROLLER_GRADIENT, 0.01, 100, 80);
 	control_init(&s, &p, NULL);
 	step(&s, &hot, true, &p, &d);
 	step(&s, &hot, true, &p, &d);
@@ -596,7 +598,7 @@ static void overcut_returns_fast_to_the_knee(void **state)
 	bool passed_knee = false;
 
 	(void)state;
-	policy(&p, CONTROLLER_GRADIENT, 0.01, 3, 250); /* target 200 ms */
+	policy(&p, CONTROLLER_GRADIENT, 0.01, 3, 200); /* target 200 ms */
 	p.interval_ms = 500;
 	control_init(&s, &p, NULL);
 	m = step(&s, &hi, true, &p, &d); /* 0.5: the knee */
@@ -631,7 +633,7 @@ static void errors_cut_even_with_low_latency(void **state)
 	struct signal_sample in = lat(10);
 
 	(void)state;
-	policy(&p, CONTROLLER_GRADIENT, 0.1, 3, 100);
+	policy(&p, CONTROLLER_GRADIENT, 0.1, 3, 80);
 	control_init(&s, &p, NULL);
 	in.error_ratio = 0.2;
 	step(&s, &in, true, &p, &d);
@@ -655,7 +657,7 @@ static void flapping_health_never_sheds(void **state)
 	struct signal_sample ok = lat(20), bad = failed_probe();
 
 	(void)state;
-	policy(&p, CONTROLLER_GRADIENT, 0.1, 3, 100);
+	policy(&p, CONTROLLER_GRADIENT, 0.1, 3, 80);
 	control_init(&s, &p, NULL);
 	for (int n = 0; n < 40; n++) {
 		step(&s, n % 2 ? &ok : &bad, true, &p, &d);
@@ -675,7 +677,7 @@ static void shed_and_recover_on_exact_runs(void **state)
 	struct signal_sample ok = lat(10), bad = failed_probe();
 
 	(void)state;
-	policy(&p, CONTROLLER_GRADIENT, 0.1, 3, 100);
+	policy(&p, CONTROLLER_GRADIENT, 0.1, 3, 80);
 	p.fail_after = 3;
 	p.recover_after = 4;
 	control_init(&s, &p, NULL);
@@ -724,7 +726,7 @@ static void fail_after_one_sheds_at_the_first_failure(void **state)
 	struct signal_sample ok = lat(10), bad = failed_probe(), slow = lat(900);
 
 	(void)state;
-	policy(&p, CONTROLLER_GRADIENT, 0.1, 3, 100);
+	policy(&p, CONTROLLER_GRADIENT, 0.1, 3, 80);
 	p.fail_after = 1;
 	p.recover_after = 1;
 	p.shed_latency_ms = 500;
@@ -757,7 +759,7 @@ static void missing_signals_change_nothing(void **state)
 
 	(void)state;
 	signal_sample_clear(&none);
-	policy(&p, CONTROLLER_GRADIENT, 0.1, 3, 100);
+	policy(&p, CONTROLLER_GRADIENT, 0.1, 3, 80);
 	control_init(&s, &p, NULL);
 	step(&s, &bad, true, &p, &d); /* one failure of two */
 	for (int n = 0; n < 50; n++) {
@@ -874,7 +876,7 @@ static void cpu_high_long_enough_cuts(void **state)
 	struct signal_sample in = lat(10);
 
 	(void)state;
-	policy(&p, CONTROLLER_GRADIENT, 0.1, 3, 100);
+	policy(&p, CONTROLLER_GRADIENT, 0.1, 3, 80);
 	control_init(&s, &p, NULL);
 	in.cpu = 0.95;
 	for (int n = 1; n <= 6; n++) {
@@ -908,7 +910,7 @@ static void queue_overflow_cuts(void **state)
 	struct signal_sample in = lat(80);
 
 	(void)state;
-	policy(&p, CONTROLLER_GRADIENT, 0.1, 3, 100);
+	policy(&p, CONTROLLER_GRADIENT, 0.1, 3, 80);
 	control_init(&s, &p, NULL);
 	in.listen_drops = 3;
 	step(&s, &in, true, &p, &d);
@@ -937,7 +939,7 @@ static void bounds_clamp_after_a_policy_change(void **state)
 
 	(void)state;
 	signal_sample_clear(&none);
-	policy(&p, CONTROLLER_GRADIENT, 0.1, 3, 100);
+	policy(&p, CONTROLLER_GRADIENT, 0.1, 3, 80);
 	control_init(&s, &p, NULL);
 	p.classes[0].ceiling = 0.6;
 	step(&s, &in, true, &p, &d);
@@ -971,7 +973,7 @@ static void non_adaptive_classes_stay_at_one(void **state)
 	struct signal_sample hot = lat(900), cool = lat(5);
 
 	(void)state;
-	policy(&p, CONTROLLER_GRADIENT, 0.1, 3, 100);
+	policy(&p, CONTROLLER_GRADIENT, 0.1, 3, 80);
 	p.classes[5] = p.classes[0]; /* beyond n_classes: ignored */
 	control_init(&s, &p, NULL);
 	for (int n = 0; n < 30; n++) {
@@ -1032,7 +1034,7 @@ static void probe_latency_is_the_fallback(void **state)
 	struct signal_sample in;
 
 	(void)state;
-	policy(&p, CONTROLLER_GRADIENT, 0.1, 3, 100);
+	policy(&p, CONTROLLER_GRADIENT, 0.1, 3, 80);
 	control_init(&s, &p, NULL);
 	signal_sample_clear(&in);
 	in.health = SIGNAL_HEALTH_OK;
@@ -1054,7 +1056,7 @@ static void controller_off_does_nothing(void **state)
 	struct signal_sample bad = failed_probe(), hot = lat(900);
 
 	(void)state;
-	policy(&p, CONTROLLER_OFF, 0.1, 3, 100);
+	policy(&p, CONTROLLER_OFF, 0.1, 3, 80);
 	p.fail_after = 1;
 	control_init(&s, &p, NULL);
 	for (int n = 0; n < 20; n++) {

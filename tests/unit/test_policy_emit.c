@@ -222,6 +222,25 @@ static void the_gateway_example_round_trips(void **state)
 	policy_free(&p);
 }
 
+static void the_adaptive_example_round_trips(void **state)
+{
+	const char *path = "examples/adaptive-policy.yaml";
+	struct policy p;
+	char *text;
+
+	(void)state;
+	if (policy_parse_file(path, &p, err, sizeof(err)))
+		fail_msg("%s (run from the repository root): %s", path, err);
+	assert_true(p.control.present);
+	assert_true(p.classes[1].adaptive.adaptive && p.classes[1].adaptive.shed);
+	assert_false(p.classes[2].adaptive.adaptive);
+	text = round_trip_model(&p);
+	assert_non_null(strstr(text, "  adaptive: {floor: 20%, ceiling: 200%, shed: true}\n"));
+	assert_non_null(strstr(text, "control:\n  controller: gradient\n  interval: 500ms\n"));
+	free(text);
+	policy_free(&p);
+}
+
 /* Every bucket of every scope, each written in another unit. */
 static const char every_bucket[] =
 	"default:\n"
@@ -793,6 +812,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(the_gateway_example_round_trips),
+		cmocka_unit_test(the_adaptive_example_round_trips),
 		cmocka_unit_test(every_bucket_at_every_scope_round_trips),
 		cmocka_unit_test(rates_keep_the_unit_they_were_written_in),
 		cmocka_unit_test(modes_round_trip),
