@@ -39,7 +39,7 @@ TEST_UNIT := $(BUILD)/tests/unit_args $(BUILD)/tests/unit_limits $(BUILD)/tests/
 	$(BUILD)/tests/unit_policy_emit $(BUILD)/tests/unit_bucket_math \
 	$(BUILD)/tests/unit_accept_queue $(BUILD)/tests/unit_map_count $(BUILD)/tests/unit_client_id \
 	$(BUILD)/tests/unit_controller $(BUILD)/tests/unit_prom_text $(BUILD)/tests/unit_host_signals \
-	$(BUILD)/tests/unit_sampler
+	$(BUILD)/tests/unit_sampler $(BUILD)/tests/unit_live_rates
 TEST_BPF := $(BUILD)/tests/bpf_verdicts $(BUILD)/tests/bpf_new_sources $(BUILD)/tests/bpf_policy \
 	$(BUILD)/tests/bpf_concurrency $(BUILD)/tests/bpf_conn_caps $(BUILD)/tests/bpf_conn_race \
 	$(BUILD)/tests/bpf_explain $(BUILD)/tests/bpf_events

@@ -195,3 +195,62 @@ if [ "$delta" -le 0 ] || [ "$lines" -ne "$delta" ] || [ "$RW_DAEMON_RC" -ne 0 ];
 	echo "demo: unexpected result: the event lines should carry every would_drop" >&2
 	exit 1
 fi
+
+# Fifth act: the control loop. A test gateway (a pool of workers behind
+# tcp/8080, /healthz on the namespace's loopback) gets a class "api" marked
+# adaptive and sheddable, and the daemon probes its health every 500 ms.
+# When the probe starts failing, the next sample sheds: new connections
+# to the class are refused (SYNs dropped as shed), and once the probe
+# passes again they are admitted.
+TEST_GATEWAY=$RW_ROOT/build/tests/test_gateway
+API=8080
+cat >>"$tmp/caps.yaml" <<POLICY
+control:
+  interval: 500ms
+  objective: 250ms
+  health: { url: "http://127.0.0.1:8081/healthz", timeout: 200ms, fail_after: 1, recover_after: 2 }
+POLICY
+sed -i "s|^classes:|classes:\n  - name: api\n    ports: [tcp/$API]\n    global: { syn: { rate: 500/s } }\n    adaptive: { floor: 20%, ceiling: 100%, shed: true }|" \
+	"$tmp/caps.yaml"
+echo
+echo "== ratewall policy apply dev eth0 adaptive.yaml (in the gateway): tcp/$API is class 'api', adaptive and sheddable"
+sed -n '/^  - name: api/,/adaptive:/p;/^control:/,$p' "$tmp/caps.yaml"
+rw "$GW" policy apply dev eth0 "$tmp/caps.yaml" || die "policy apply failed"
+nsenter --net="/run/netns/$GW" "$TEST_GATEWAY" --listen "198.18.0.1:$API" --admin 127.0.0.1:8081 \
+	--workers 2 --service-ms 5 --accept-queue >"$tmp/gw.out" 2>"$tmp/gw.err" &
+gateway=$!
+at_exit "kill $gateway"
+wait_line "$tmp/gw.out" ready || die "test_gateway did not start: $(cat "$tmp/gw.err")"
+echo "== ratewall daemon dev eth0 events control.jsonl (in the gateway)"
+rw_daemon "$GW" "$tmp/daemon2.err" dev eth0 metrics 127.0.0.1:9464 events "$tmp/control.jsonl" \
+	instance-id demo-gw
+wait_healthy "$GW" 127.0.0.1:9464 || die "the daemon did not start: $(cat "$tmp/daemon2.err")"
+connect() { echo "open 1 300" >&"$to_api"; read -r -t 5 line <&"$from_api"; echo "$line"; echo "close 1" >&"$to_api"; read -r -t 5 _ <&"$from_api"; }
+mkfifo "$tmp/api.in" "$tmp/api.out"
+nsenter --net="/run/netns/$STEADY" "$TCP_CLIENTS" 198.18.0.1 "$API" <"$tmp/api.in" >"$tmp/api.out" &
+api_client=$!
+at_exit "kill $api_client"
+exec {to_api}>"$tmp/api.in"
+exec {from_api}<"$tmp/api.out"
+before=$(connect)
+echo "steady opens a connection to the healthy gateway: $before"
+echo "-- the gateway's /healthz starts failing"
+kill -USR1 "$gateway"
+wait_line "$tmp/control.jsonl" '.*"shed_on".*' || die "the loop did not shed: $(cat "$tmp/daemon2.err")"
+during=$(connect)
+echo "steady tries again: $during"
+grep shed_on "$tmp/control.jsonl"
+rw "$GW" stats show dev eth0 | sed -n '/^  control:/,$p'
+echo "-- the gateway's /healthz passes again"
+kill -USR1 "$gateway"
+wait_line "$tmp/control.jsonl" '.*"shed_off".*' || die "the loop did not stop shedding"
+after=$(connect)
+echo "steady tries again: $after"
+shed=$(rw_count "$GW" eth0 shed drop)
+echo "SYNs dropped as shed: $shed"
+rw_daemon_stop "$RW_DAEMON_PID"
+if [ "$before" != "opened 1 of 1" ] || [ "$during" != "opened 0 of 1" ] ||
+	[ "$after" != "opened 1 of 1" ] || [ "$shed" -lt 1 ]; then
+	echo "demo: unexpected result: the loop should refuse new connections only while the probe fails" >&2
+	exit 1
+fi

@@ -202,7 +202,7 @@ static int refresh_policy(struct daemon *d, bool force)
 		return d->policy_err;
 	d->lines.redact = d->model.client_id == POLICY_CLIENT_HASHED;
 	/* a failure is kept in d->control.error and shown in /healthz */
-	daemon_control_configure(&d->control, &d->model, &d->a.maps);
+	daemon_control_configure(&d->control, &d->model, &d->active, &d->a.maps);
 	sync_control_fd(d);
 	/* Until a policy with a readable key comes, lines name no client. */
 	d->key_failed = d->lines.redact && client_key_read(d->model.client_key, &d->lines.key);
@@ -289,6 +289,8 @@ static void tick(struct daemon *d)
 			 strerror(-err));
 	else if (d->control.error[0])
 		snprintf(d->unhealthy, sizeof(d->unhealthy), "%s", d->control.error);
+	else if (d->control.write_error[0])
+		snprintf(d->unhealthy, sizeof(d->unhealthy), "%s", d->control.write_error);
 	else if (d->flush_err)
 		snprintf(d->unhealthy, sizeof(d->unhealthy), "cannot walk the event tables: %s",
 			 strerror(-d->flush_err));
@@ -494,7 +496,11 @@ static void daemon_stop(struct daemon *d)
 			event_stream_flush(&d->stream, monotonic_ns(), 0);
 		event_stream_close(&d->stream);
 	}
-	/* a clean stop gives the classes their written rates back: no loop, no adaptation */
+	/* a clean stop gives the classes their written rates back: no loop, no
+	 * adaptation; the live policy first, so that what it restores is what
+	 * is in force */
+	if (d->opened && !d->detached)
+		refresh_policy(d, false);
 	if (d->opened)
 		daemon_control_stop(&d->control, &d->a.maps, !d->detached);
 	event_sink_close(&d->sink);

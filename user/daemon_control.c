@@ -9,33 +9,36 @@
 #include <json-c/json.h>
 
 #include "clocks.h"
+#include "counters.h"
+#include "event_line.h"
 #include "daemon_control.h"
 #include "live_rates.h"
 #include "log.h"
-#include "percpu.h"
 #include "pins.h"
 #include "policy_control.h"
+#include "policy_show.h"
 
-/* Refusals that mean a rate limit binds (caps, lists and shedding do not). */
-static bool rate_reason(unsigned int r)
+/* Refusals by the limits a multiplier scales: the class's own rates.
+ * Tenants' rates are not scaled, so their refusals say nothing of it. */
+static bool scaled_reason(unsigned int r)
 {
-	return r == RW_REASON_SRC_PKT || r == RW_REASON_SRC_SYN || r == RW_REASON_TENANT_PKT ||
-	       r == RW_REASON_TENANT_SYN || r == RW_REASON_CLASS_PKT || r == RW_REASON_CLASS_SYN;
+	return r == RW_REASON_SRC_PKT || r == RW_REASON_SRC_SYN || r == RW_REASON_CLASS_PKT ||
+	       r == RW_REASON_CLASS_SYN;
 }
 
-/* Each class's rate-limit refusals so far, dropped or would-be. */
+/* Each class's refusals by its scaled limits so far, dropped or would-be. */
 static int read_refused(const struct policy_maps *m, uint64_t out[RW_MAX_CLASSES])
 {
-	uint64_t *sums = calloc((size_t)RW_COUNTER_SLOTS * 2, sizeof(*sums));
-	int err = sums ? percpu_sum(m->counters_fd, RW_COUNTER_SLOTS, 2, sums) : -ENOMEM;
+	struct counter_table *t = malloc(sizeof(*t));
+	int err = t ? counters_read(m->counters_fd, t) : -ENOMEM;
 
 	memset(out, 0, sizeof(uint64_t) * RW_MAX_CLASSES);
 	for (unsigned int c = 0; !err && c < RW_MAX_CLASSES; c++)
 		for (unsigned int r = 0; r < RW_REASON_MAX; r++)
-			if (rate_reason(r))
-				out[c] += sums[rw_counter_index(c, r, RW_VERDICT_DROP) * 2] +
-					  sums[rw_counter_index(c, r, RW_VERDICT_WOULD_DROP) * 2];
-	free(sums);
+			if (scaled_reason(r))
+				out[c] += t->slot[rw_counter_index(c, r, RW_VERDICT_DROP)].packets +
+					  t->slot[rw_counter_index(c, r, RW_VERDICT_WOULD_DROP)].packets;
+	free(t);
 	return err;
 }
 
@@ -81,7 +84,7 @@ static void sampler_config_of(const struct policy *p, struct sampler_config *s)
 
 static int64_t micro(double v, double scale)
 {
-	return isnan(v) ? -1 : (int64_t)llround(v * scale);
+	return !isfinite(v) || v < 0 || v * scale > 9e18 ? -1 : (int64_t)llround(v * scale);
 }
 
 /* The reasons configured signals are unknown, joined; "" when all are known. */
@@ -107,11 +110,11 @@ static void fill_adapt(struct daemon_control *dc, uint64_t now_real)
 	for (uint32_t id = 0; id < RW_MAX_CLASSES; id++) {
 		struct rw_adapt_class *c = &a->classes[id];
 
-		if (id >= dc->n_classes || !dc->law.classes[id].adaptive) {
+		if (id >= dc->base.n_classes || !dc->law.classes[id].adaptive) {
 			memset(c, 0, sizeof(*c));
 			continue;
 		}
-		snprintf(c->name, sizeof(c->name), "%s", dc->names[id]);
+		snprintf(c->name, sizeof(c->name), "%s", dc->base.names[id]);
 		c->mult_ppm = (uint32_t)llround(dc->state.mult[id] * RW_ADAPT_PPM);
 		c->shed = dc->state.shed && dc->law.classes[id].shed;
 		if (dc->decision.changed[id]) {
@@ -144,53 +147,76 @@ static void fill_adapt(struct daemon_control *dc, uint64_t now_real)
  * dirty for the next tick when someone else holds the lock. */
 static void write_now(struct daemon_control *dc, const struct policy_maps *m)
 {
-	struct rw_config cfg;
-	uint32_t zero = 0;
 	int lock = pins_try_lock_exclusive(), err;
 
 	dc->dirty = true;
 	if (lock == -EWOULDBLOCK)
 		return;
-	if (lock < 0) {
-		dc->write_errors++;
-		return;
-	}
-	err = bpf_map_lookup_elem(m->config_fd, &zero, &cfg) ? -errno : 0;
-	if (!err)
-		err = live_rates_write(m, cfg.policy_slot, dc->written, dc->n_classes, &dc->adapt);
+	err = lock < 0 ? lock : live_rates_write(m, &dc->base, &dc->adapt);
 	pins_unlock(lock);
+	/* another policy went live: the daemon reads it at its next tick and
+	 * reconfigures; until then nothing of the old one is written */
+	if (err == -ESTALE)
+		return;
 	if (err) {
 		dc->write_errors++;
-		snprintf(dc->error, sizeof(dc->error), "cannot write the live rates: %s",
+		snprintf(dc->write_error, sizeof(dc->write_error), "cannot write the live rates: %s",
 			 strerror(-err));
 		return;
 	}
+	dc->write_error[0] = 0;
 	dc->dirty = false;
 }
 
+/* Each class's bookkeeping (changes, reason, when) follows its name
+ * across a policy that renumbers classes. */
+static void carry_records(struct rw_adapt *a, const struct live_rates_base *base)
+{
+	struct rw_adapt_class old[RW_MAX_CLASSES];
+
+	memcpy(old, a->classes, sizeof(old));
+	memset(a->classes, 0, sizeof(a->classes));
+	for (uint32_t id = 0; id < base->n_classes && id < RW_MAX_CLASSES; id++)
+		for (int i = 0; base->adaptive[id] && i < RW_MAX_CLASSES; i++)
+			if (old[i].name[0] && !strncmp(old[i].name, base->names[id], RW_NAME_MAX))
+				a->classes[id] = old[i];
+}
+
 int daemon_control_configure(struct daemon_control *dc, const struct policy *p,
-			     const struct policy_maps *m)
+			     const struct rw_policy *active, const struct policy_maps *m)
 {
 	double mult[RW_MAX_CLASSES];
 	struct control_state old = dc->state;
-	bool was_running = dc->running;
+	bool was_running = dc->running, fresh_record = false;
 	struct rw_adapt stored;
 	uint32_t zero = 0;
 	int err = 0;
 
+	dc->error[0] = 0;
 	if (!p->control.present) {
-		daemon_control_stop(dc, m, was_running);
+		/* the install already gave every class its written rates (no
+		 * class can be adaptive without a control section): only the
+		 * record goes */
+		daemon_control_stop(dc, m, false);
+		memset(&dc->adapt, 0, sizeof(dc->adapt));
+		live_rates_record(m, &dc->adapt);
 		return 0;
 	}
-	if (!was_running && bpf_map_lookup_elem(m->adapt_fd, &zero, &stored) == 0)
-		dc->adapt = stored; /* a restarted daemon resumes where the last one was */
+	if (!was_running && bpf_map_lookup_elem(m->adapt_fd, &zero, &stored) == 0) {
+		/* a restarted daemon resumes where the last one was */
+		dc->adapt = stored;
+		fresh_record = live_rates_fresh(&stored, realtime_ns());
+	}
 	policy_control_law(p, &dc->law);
+	live_rates_base_of(p, active, &dc->base);
+	carry_records(&dc->adapt, &dc->base);
 	for (uint32_t id = 0; id < RW_MAX_CLASSES; id++) {
 		bool shed;
 
 		mult[id] = 1.0;
-		if (id < p->n_classes && p->classes[id].adaptive.adaptive)
-			live_rates_stored(&dc->adapt, p->classes[id].name, &mult[id], &shed);
+		/* off: the loop reports, the written rates hold */
+		if (dc->law.kind != CONTROLLER_OFF && dc->base.adaptive[id])
+			live_rates_stored(&dc->adapt, dc->base.names[id], &mult[id], &shed);
 	}
 	control_init(&dc->state, &dc->law, mult);
 	if (was_running) {
@@ -203,11 +229,10 @@ int daemon_control_configure(struct daemon_control *dc, const struct policy *p,
 		dc->state.latency_ms = old.latency_ms;
 		dc->state.baseline_ms = old.baseline_ms;
 		dc->state.ramp = old.ramp;
+	} else if (fresh_record && dc->law.kind != CONTROLLER_OFF) {
+		dc->state.shed = dc->adapt.shed;
+		dc->state.shed_reason = (enum control_shed_reason)dc->adapt.shed_reason;
 	}
-	dc->n_classes = (uint32_t)p->n_classes;
-	for (uint32_t id = 0; id < RW_MAX_CLASSES; id++)
-		snprintf(dc->names[id], RW_NAME_MAX, "%s", id < p->n_classes ? p->classes[id].name : "");
-	live_rates_written(p, dc->written);
 	/* counts by class id: a renumbering apply starts the comparison afresh */
 	dc->have_refused = false;
 	memset(&dc->decision, 0, sizeof(dc->decision));
@@ -219,9 +244,11 @@ int daemon_control_configure(struct daemon_control *dc, const struct policy *p,
 	if (err) {
 		snprintf(dc->error, sizeof(dc->error), "cannot sample the gateway's signals: %s",
 			 strerror(-err));
+		/* no loop, no adaptation: nothing the last one set stays in force */
+		dc->running = true;
+		daemon_control_stop(dc, m, true);
 		return err;
 	}
-	dc->error[0] = 0;
 	dc->running = true;
 	signal_sample_clear(&dc->last);
 	fill_adapt(dc, realtime_ns());
@@ -239,8 +266,8 @@ static json_object *signals_json(const struct signal_sample *s)
 	json_object *o = json_object_new_object();
 	static const char *const health[] = { "none", "ok", "failed" };
 
-#define NUM(key, v) json_object_object_add(o, key, isnan(v) ? NULL : json_object_new_double(v))
-	json_object_object_add(o, "health", json_object_new_string(health[s->health % 3]));
+#define NUM(key, v) json_object_object_add(o, key, isfinite(v) ? json_object_new_double(v) : NULL)
+	json_object_object_add(o, "health", json_object_new_string(health[(unsigned)s->health % 3]));
 	NUM("probe_ms", s->probe_ms);
 	NUM("latency_ms", s->latency_ms);
 	NUM("error_ratio", s->error_ratio);
@@ -256,17 +283,8 @@ static json_object *signals_json(const struct signal_sample *s)
 static json_object *line_head(const char *instance_id, int64_t realtime_offset_ns, uint64_t at_ns)
 {
 	json_object *o = json_object_new_object();
-	char ts[64];
-	time_t secs;
-	struct tm tm;
-	int64_t real = (int64_t)at_ns + realtime_offset_ns;
 
-	secs = (time_t)(real / 1000000000);
-	gmtime_r(&secs, &tm);
-	snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (int)(real % 1000000000 / 1000000));
-	json_object_object_add(o, "ts", json_object_new_string(ts));
+	json_object_object_add(o, "ts", event_line_timestamp((int64_t)at_ns + realtime_offset_ns));
 	json_object_object_add(o, "gateway_instance_id", json_object_new_string(instance_id));
 	return o;
 }
@@ -289,8 +307,7 @@ static void add_rates(json_object *o, const struct rw_class_limits *w, double mu
 
 		if (live)
 			json_object_object_add(r, keys[i], json_object_new_double(
-				round((double)(RW_NS_PER_SEC << RW_TICK_SHIFT) /
-				      (double)rw_limit_interval(live) * 1000) / 1000));
+				round(limit_word_rate(live) * 1000) / 1000));
 	}
 	json_object_object_add(o, "live_rates", r);
 }
@@ -300,13 +317,13 @@ static void report(struct daemon_control *dc, const double before[RW_MAX_CLASSES
 {
 	const struct control_decision *dec = &dc->decision;
 
-	for (uint32_t id = 0; id < dc->n_classes; id++) {
+	for (uint32_t id = 0; id < dc->base.n_classes; id++) {
 		json_object *o;
 
 		if (!dec->changed[id])
 			continue;
 		o = line_head(instance_id, off, dc->last.at_ns);
-		json_object_object_add(o, "route_class", json_object_new_string(dc->names[id]));
+		json_object_object_add(o, "route_class", json_object_new_string(dc->base.names[id]));
 		json_object_object_add(o, "limit_name", json_object_new_string("adaptive"));
 		json_object_object_add(o, "action", json_object_new_string(
 			dec->mult[id] < before[id] ? "rate_down" : "rate_up"));
@@ -316,7 +333,7 @@ static void report(struct daemon_control *dc, const double before[RW_MAX_CLASSES
 				       json_object_new_string(controller_kind_name(dc->law.kind)));
 		json_object_object_add(o, "multiplier_before", json_object_new_double(before[id]));
 		json_object_object_add(o, "multiplier", json_object_new_double(dec->mult[id]));
-		add_rates(o, &dc->written[id], dec->mult[id]);
+		add_rates(o, &dc->base.written[id], dec->mult[id]);
 		json_object_object_add(o, "signals", signals_json(&dc->last));
 		emit(o, line, ctx);
 	}
@@ -324,9 +341,9 @@ static void report(struct daemon_control *dc, const double before[RW_MAX_CLASSES
 		json_object *o = line_head(instance_id, off, dc->last.at_ns), *classes;
 
 		classes = json_object_new_array();
-		for (uint32_t id = 0; id < dc->n_classes; id++)
+		for (uint32_t id = 0; id < dc->base.n_classes; id++)
 			if (dc->law.classes[id].adaptive && dc->law.classes[id].shed)
-				json_object_array_add(classes, json_object_new_string(dc->names[id]));
+				json_object_array_add(classes, json_object_new_string(dc->base.names[id]));
 		json_object_object_add(o, "route_classes", classes);
 		json_object_object_add(o, "limit_name", json_object_new_string("adaptive"));
 		json_object_object_add(o, "action",
@@ -379,6 +396,8 @@ void daemon_control_tick(struct daemon_control *dc, const struct policy_maps *m)
 
 void daemon_control_stop(struct daemon_control *dc, const struct policy_maps *m, bool restore)
 {
+	int lock, err;
+
 	if (dc->sampler) {
 		sampler_stop(dc->sampler);
 		dc->sampler = NULL;
@@ -386,20 +405,15 @@ void daemon_control_stop(struct daemon_control *dc, const struct policy_maps *m,
 	if (restore && dc->running) {
 		/* no loop, no adaptation: the written rates and no shedding */
 		memset(&dc->adapt, 0, sizeof(dc->adapt));
-		write_now(dc, m);
-		if (dc->dirty) {
-			int lock = pins_lock(true);
-
-			if (lock >= 0) {
-				struct rw_config cfg;
-				uint32_t zero = 0;
-
-				if (!bpf_map_lookup_elem(m->config_fd, &zero, &cfg))
-					live_rates_write(m, cfg.policy_slot, dc->written, dc->n_classes,
-							 &dc->adapt);
-				pins_unlock(lock);
-			}
-		}
+		lock = pins_lock(true);
+		err = lock < 0 ? lock : live_rates_write(m, &dc->base, &dc->adapt);
+		/* a newer policy was installed from the record: forget it at least */
+		if (err == -ESTALE)
+			err = live_rates_record(m, &dc->adapt);
+		pins_unlock(lock);
+		if (err)
+			rw_err("control: cannot give the adaptive classes their written rates back: %s",
+			       strerror(-err));
 	}
 	dc->running = false;
 }

@@ -13,17 +13,16 @@
 #include "controller.h"
 #include "policy.h"
 #include "policy_maps.h"
+#include "live_rates.h"
 #include "sampler.h"
 
 struct daemon_control {
-	bool running;                 /* the live policy has a control section */
+	bool running;                 /* the live policy has a control section and it samples */
 	struct sampler *sampler;
 	struct sampler_config scfg;
 	struct control_policy law;
 	struct control_state state;
-	struct rw_class_limits written[RW_MAX_CLASSES]; /* the operator's limits, by class id */
-	char names[RW_MAX_CLASSES][RW_NAME_MAX];
-	uint32_t n_classes;
+	struct live_rates_base base;  /* the policy the loop read: names, written limits */
 	struct signal_sample last;    /* the last sample acted on */
 	struct control_decision decision;
 	struct rw_adapt adapt;        /* what the kernel should hold */
@@ -32,6 +31,7 @@ struct daemon_control {
 	bool have_refused;
 	uint64_t write_errors;
 	char error[256];              /* why the loop cannot run ("" when fine) */
+	char write_error[256];        /* why the last write failed ("" when it did not) */
 	char said_errors[512];        /* the signal errors last said on stderr */
 };
 
@@ -46,7 +46,7 @@ typedef void (*control_line_fn)(void *ctx, const char *line);
  * (said on stderr, and kept in dc->error).
  */
 int daemon_control_configure(struct daemon_control *dc, const struct policy *p,
-			     const struct policy_maps *m);
+			     const struct rw_policy *active, const struct policy_maps *m);
 
 /* The sampler's fd for epoll, or -1 when no loop runs. */
 int daemon_control_fd(const struct daemon_control *dc);
@@ -59,7 +59,9 @@ void daemon_control_on_sample(struct daemon_control *dc, const struct policy_map
 /* At each tick: retries a write the pins' lock held up. */
 void daemon_control_tick(struct daemon_control *dc, const struct policy_maps *m);
 
-/* Stops the sampler. `restore`: give every class its written rates back and stop shedding. */
+/* Stops the sampler. `restore`: give every adaptive class its written
+ * rates back, stop shedding and forget the multipliers (waits for the
+ * pins' lock). */
 void daemon_control_stop(struct daemon_control *dc, const struct policy_maps *m, bool restore);
 
 #endif

@@ -17,7 +17,7 @@ const char *event_action(const struct rw_event_key *key)
 	return key->reason == RW_REASON_SHED ? "shed" : "drop";
 }
 
-static json_object *timestamp(int64_t realtime_ns)
+json_object *event_line_timestamp(int64_t realtime_ns)
 {
 	time_t secs = (time_t)(realtime_ns / 1000000000);
 	char buf[64];
@@ -132,7 +132,7 @@ json_object *event_line_build(struct event_line_ctx *c, const struct event_recor
 		}
 	}
 	depth = queue_depth(c, k->class_id, now_ns);
-	json_object_object_add(o, "ts", timestamp((int64_t)r->ts_ns + c->realtime_offset_ns));
+	json_object_object_add(o, "ts", event_line_timestamp((int64_t)r->ts_ns + c->realtime_offset_ns));
 	json_object_object_add(o, "gateway_instance_id", json_object_new_string(c->instance_id));
 	json_object_object_add(o, "mesh_node_id", mesh);
 	json_object_object_add(o, "tenant", tenant);

@@ -31,6 +31,9 @@ struct event_line_ctx {
 	} queue[RW_MAX_CLASSES];
 };
 
+/* A CLOCK_REALTIME time as the lines write it: 2026-11-23T16:24:24.592Z. */
+json_object *event_line_timestamp(int64_t realtime_ns);
+
 /* The line's object; NULL when out of memory. `now_ns`: CLOCK_MONOTONIC. */
 json_object *event_line_build(struct event_line_ctx *c, const struct event_record *r,
 			      uint64_t now_ns);

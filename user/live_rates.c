@@ -1,13 +1,19 @@
 // SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <bpf/bpf.h>
 
+#include "clocks.h"
 #include "live_rates.h"
 #include "map_mmap.h"
 #include "policy_values.h"
+
+/* A record is fresh for this many of its intervals after its last sample. */
+#define FRESH_INTERVALS 4
+#define FRESH_MIN_NS 2000000000ULL
 
 uint64_t live_rate_word(uint64_t written, double mult)
 {
@@ -16,7 +22,7 @@ uint64_t live_rate_word(uint64_t written, double mult)
 
 	if (!written)
 		return 0;
-	if (!(mult > 0) || mult == 1.0)
+	if (!(mult > 0) || !isfinite(mult) || mult == 1.0)
 		return written;
 	/* rounded up, like the written one: never admits more than the rate */
 	scaled = ceil((double)interval / mult);
@@ -51,13 +57,26 @@ bool live_rates_stored(const struct rw_adapt *a, const char *name, double *mult,
 	return false;
 }
 
+bool live_rates_fresh(const struct rw_adapt *a, uint64_t now_ns)
+{
+	uint64_t span = (uint64_t)a->interval_ms * 1000000ULL * FRESH_INTERVALS;
+
+	if (span < FRESH_MIN_NS)
+		span = FRESH_MIN_NS;
+	int64_t age = (int64_t)(now_ns - a->sampled_at_ns);
+
+	return a->samples && age > -(int64_t)span && age < (int64_t)span;
+}
+
 int live_rates_seed(int adapt_fd, const struct policy_image *img, struct rw_policy *next)
 {
 	struct rw_adapt a;
 	uint32_t zero = 0;
+	bool fresh;
 
 	if (bpf_map_lookup_elem(adapt_fd, &zero, &a))
 		return -errno;
+	fresh = live_rates_fresh(&a, realtime_ns());
 	for (uint32_t id = 0; id < next->n_classes && id < RW_MAX_CLASSES; id++) {
 		const struct control_class_policy *b = &img->adaptive[id];
 		double mult;
@@ -67,32 +86,42 @@ int live_rates_seed(int adapt_fd, const struct policy_image *img, struct rw_poli
 			continue;
 		mult = fmin(fmax(mult, b->floor), b->ceiling);
 		live_rate_scale(&next->classes[id], &img->policy.classes[id], mult);
-		next->classes[id].control_shed = shed && b->shed;
+		next->classes[id].control_shed = shed && b->shed && fresh;
 	}
 	return 0;
 }
 
-int live_rates_write(const struct policy_maps *m, uint32_t slot,
-		     const struct rw_class_limits written[RW_MAX_CLASSES], uint32_t n_classes,
+int live_rates_write(const struct policy_maps *m, const struct live_rates_base *base,
 		     const struct rw_adapt *a)
 {
 	size_t stride = map_mmap_stride(sizeof(struct rw_policy)), len;
-	uint32_t zero = 0;
-	char *base;
+	struct rw_config cfg;
 	struct rw_policy *pol;
+	uint32_t zero = 0, slot;
+	char *maps;
 	int err = 0;
 
-	base = map_mmap(m->policy_fd, stride * RW_POLICY_SLOTS, &len);
-	if (!base)
+	if (bpf_map_lookup_elem(m->config_fd, &zero, &cfg))
 		return -errno;
-	pol = (struct rw_policy *)(base + stride * (slot & (RW_POLICY_SLOTS - 1)));
-	for (uint32_t id = 0; id < n_classes && id < RW_MAX_CLASSES; id++) {
+	slot = cfg.policy_slot & (RW_POLICY_SLOTS - 1);
+	maps = map_mmap(m->policy_fd, stride * RW_POLICY_SLOTS, &len);
+	if (!maps)
+		return -errno;
+	pol = (struct rw_policy *)(maps + stride * slot);
+	if (pol->generation != base->generation || memcmp(pol->hash, base->hash, sizeof(pol->hash))) {
+		munmap(maps, len);
+		return -ESTALE;
+	}
+	for (uint32_t id = 0; id < base->n_classes && id < RW_MAX_CLASSES; id++) {
 		struct rw_class_limits *live = &pol->classes[id], want = *live;
 		double mult = 1.0;
 		bool shed = false;
 
-		live_rates_stored(a, pol->class_names[id], &mult, &shed);
-		live_rate_scale(&want, &written[id], mult);
+		/* only what the loop owns: the adaptive classes it read */
+		if (!base->adaptive[id] || strncmp(pol->class_names[id], base->names[id], RW_NAME_MAX))
+			continue;
+		live_rates_stored(a, base->names[id], &mult, &shed);
+		live_rate_scale(&want, &base->written[id], mult);
 		/* one store per word: a packet sees the old rate or the new, never half */
 		__atomic_store_n(&live->src_pkt, want.src_pkt, __ATOMIC_RELAXED);
 		__atomic_store_n(&live->src_syn, want.src_syn, __ATOMIC_RELAXED);
@@ -100,19 +129,29 @@ int live_rates_write(const struct policy_maps *m, uint32_t slot,
 		__atomic_store_n(&live->class_syn, want.class_syn, __ATOMIC_RELAXED);
 		__atomic_store_n(&live->control_shed, (uint8_t)shed, __ATOMIC_RELEASE);
 	}
-	munmap(base, len);
+	munmap(maps, len);
 	if (bpf_map_update_elem(m->adapt_fd, &zero, a, BPF_ANY))
 		err = -errno;
 	return err;
 }
 
-void live_rates_written(const struct policy *p, struct rw_class_limits out[RW_MAX_CLASSES])
+int live_rates_record(const struct policy_maps *m, const struct rw_adapt *a)
 {
-	memset(out, 0, sizeof(struct rw_class_limits) * RW_MAX_CLASSES);
+	uint32_t zero = 0;
+
+	return bpf_map_update_elem(m->adapt_fd, &zero, a, BPF_ANY) ? -errno : 0;
+}
+
+void live_rates_base_of(const struct policy *p, const struct rw_policy *active,
+			struct live_rates_base *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->generation = active->generation;
+	memcpy(out->hash, active->hash, sizeof(out->hash));
+	out->n_classes = (uint32_t)p->n_classes;
 	for (size_t id = 0; id < p->n_classes && id < RW_MAX_CLASSES; id++) {
-		out[id].src_pkt = policy_limit_word(&p->classes[id].source.packets);
-		out[id].src_syn = policy_limit_word(&p->classes[id].source.syn);
-		out[id].class_pkt = policy_limit_word(&p->classes[id].global.packets);
-		out[id].class_syn = policy_limit_word(&p->classes[id].global.syn);
+		snprintf(out->names[id], RW_NAME_MAX, "%s", p->classes[id].name);
+		out->adaptive[id] = p->classes[id].adaptive.adaptive;
+		policy_class_limits(&p->classes[id], &out->written[id]);
 	}
 }

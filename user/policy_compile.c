@@ -17,7 +17,7 @@ uint64_t policy_limit_word(const struct policy_limit *l)
 	return rw_limit_pack(gcra_interval_ticks_per(l->count, l->period_ns), l->burst);
 }
 
-static void class_limits(const struct policy_class *c, struct rw_class_limits *out)
+void policy_class_limits(const struct policy_class *c, struct rw_class_limits *out)
 {
 	out->src_pkt = policy_limit_word(&c->source.packets);
 	out->src_syn = policy_limit_word(&c->source.syn);
@@ -286,7 +286,7 @@ int policy_compile(const struct policy *p, struct policy_image *img)
 	img->policy.n_classes = (uint32_t)p->n_classes;
 	img->policy.n_tenants = (uint32_t)p->n_tenants;
 	for (size_t c = 0; c < p->n_classes; c++) {
-		class_limits(&p->classes[c], &img->policy.classes[c]);
+		policy_class_limits(&p->classes[c], &img->policy.classes[c]);
 		snprintf(img->policy.class_names[c], RW_NAME_MAX, "%s", p->classes[c].name);
 	}
 	fill_ports(p, img);

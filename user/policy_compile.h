@@ -41,6 +41,9 @@ struct policy_image {
 /* The bucket word of a limit: rw_limit_pack(interval, burst), 0 when absent. */
 uint64_t policy_limit_word(const struct policy_limit *l);
 
+/* A class's limits as the kernel holds them (written, before any multiplier). */
+void policy_class_limits(const struct policy_class *c, struct rw_class_limits *out);
+
 /* The interval the program uses: 0 for `interval: off`, else as written or the default. */
 uint32_t policy_event_interval_ms(const struct policy *p);
 

@@ -53,9 +53,12 @@ static bool parse_duration(struct parse_ctx *c, const yaml_node_t *node, const c
 	return false;
 }
 
-/* A plain decimal number (no sign, no exponent) and what follows it. */
-static bool decimal(const char *text, double *out, const char **rest)
+/* A plain decimal number (no sign, no exponent, at most `places` digits
+ * after the point, so that the emitter writes it back exactly) and what
+ * follows it. */
+static bool decimal(const char *text, int places, double *out, const char **rest)
 {
+	const char *dot;
 	char *end;
 
 	if (!isdigit((unsigned char)text[0]))
@@ -65,6 +68,9 @@ static bool decimal(const char *text, double *out, const char **rest)
 	for (const char *p = text; p < end; p++)
 		if (!isdigit((unsigned char)*p) && *p != '.')
 			return false;
+	dot = memchr(text, '.', (size_t)(end - text));
+	if (dot && end - dot - 1 > places)
+		return false;
 	*rest = end;
 	return !errno && isfinite(*out);
 }
@@ -79,13 +85,15 @@ static bool parse_percent(struct parse_ctx *c, const yaml_node_t *node, const ch
 
 	if (!text)
 		return false;
-	if (decimal(text, &v, &rest) && !strcmp(rest, "%") && v >= min && v <= max) {
+	if (decimal(text, POLICY_PERCENT_PLACES, &v, &rest) && !strcmp(rest, "%") && v >= min &&
+	    v <= max) {
 		*out = v / 100.0;
 		return true;
 	}
 	policy_quote(text, q, sizeof(q));
-	policy_error(c->e, policy_node_line(node), "%s %s must be a percentage from %g%% to %g%%, like 80%%",
-		     what, q, min, max);
+	policy_error(c->e, policy_node_line(node),
+		     "%s %s must be a percentage from %g%% to %g%% with at most %d decimals, like 80%%",
+		     what, q, min, max, POLICY_PERCENT_PLACES);
 	return false;
 }
 
@@ -99,14 +107,15 @@ static bool parse_factor(struct parse_ctx *c, const yaml_node_t *node, const cha
 
 	if (!text)
 		return false;
-	if (decimal(text, &v, &rest) && !*rest &&
+	if (decimal(text, POLICY_FACTOR_PLACES, &v, &rest) && !*rest &&
 	    (open ? v > min && v < max : v >= min && v <= max)) {
 		*out = v;
 		return true;
 	}
 	policy_quote(text, q, sizeof(q));
-	policy_error(c->e, policy_node_line(node), "%s %s must be a number %s %g and %g", what, q,
-		     open ? "strictly between" : "from", min, max);
+	policy_error(c->e, policy_node_line(node),
+		     "%s %s must be a number %s %g and %g with at most %d decimals", what, q,
+		     open ? "strictly between" : "from", min, max, POLICY_FACTOR_PLACES);
 	return false;
 }
 
@@ -211,7 +220,8 @@ static void parse_scrape(struct parse_ctx *c, const yaml_node_t *node)
 		policy_error(c->e, policy_node_line(v[3]), "quantile is only used with latency:");
 }
 
-static void parse_step(struct parse_ctx *c, const yaml_node_t *node)
+/* Returns which of latency_every (1) and errors_every (2) were written. */
+static int parse_step(struct parse_ctx *c, const yaml_node_t *node)
 {
 	static const char *const keys[] = { "fast", "slow", "up", "down", "error_cut",
 					    "latency_every", "errors_every", NULL };
@@ -220,7 +230,7 @@ static void parse_step(struct parse_ctx *c, const yaml_node_t *node)
 	uint32_t ms;
 
 	if (!policy_node_mapping(c, node, "step", keys, v))
-		return;
+		return 0;
 	if (v[0] && parse_duration(c, v[0], "step fast", 1, DURATION_MAX_MS, &ms))
 		st->fast_ms = ms;
 	if (v[1] && parse_duration(c, v[1], "step slow", 1, DURATION_MAX_MS, &ms))
@@ -240,6 +250,7 @@ static void parse_step(struct parse_ctx *c, const yaml_node_t *node)
 	if (st->fast_ms >= st->slow_ms)
 		policy_error(c->e, policy_node_line(node),
 			     "step fast (%gms) must be below step slow (%gms)", st->fast_ms, st->slow_ms);
+	return (v[5] ? 1 : 0) | (v[6] ? 2 : 0);
 }
 
 static void parse_kind(struct parse_ctx *c, const yaml_node_t *node, enum controller_kind *kind)
@@ -272,6 +283,7 @@ void policy_parse_control(struct parse_ctx *c, const yaml_node_t *node)
 	yaml_node_t *v[11];
 	const char *text;
 	uint32_t ms;
+	int every_written = 0;
 
 	pc->present = true;
 	pc->line = policy_node_line(node);
@@ -319,7 +331,7 @@ void policy_parse_control(struct parse_ctx *c, const yaml_node_t *node)
 			snprintf(pc->netns, sizeof(pc->netns), "%s", text);
 	}
 	if (v[10])
-		parse_step(c, v[10]);
+		every_written = parse_step(c, v[10]);
 	/* a probe or scrape that may outlast the interval would make samples late */
 	if (!pc->health_timeout_ms)
 		pc->health_timeout_ms = pc->law.interval_ms * 2 / 5;
@@ -331,13 +343,20 @@ void policy_parse_control(struct parse_ctx *c, const yaml_node_t *node)
 	if (pc->metrics_url[0] && pc->metrics_timeout_ms >= pc->law.interval_ms)
 		policy_error(c->e, pc->line, "metrics timeout %ums must be shorter than the interval %ums",
 			     pc->metrics_timeout_ms, pc->law.interval_ms);
-	if (pc->law.step.latency_every_ms < pc->law.interval_ms ||
-	    pc->law.step.errors_every_ms < pc->law.interval_ms)
-		policy_error(c->e, pc->line, "step latency_every and errors_every must be at least the interval %ums",
-			     pc->law.interval_ms);
+	/* the seeds' periods are the defaults, but never shorter than a sample */
+	if ((every_written & 1) && pc->law.step.latency_every_ms < pc->law.interval_ms)
+		policy_error(c->e, pc->line, "step latency_every %ums must be at least the interval %ums",
+			     pc->law.step.latency_every_ms, pc->law.interval_ms);
+	else if (pc->law.step.latency_every_ms < pc->law.interval_ms)
+		pc->law.step.latency_every_ms = pc->law.interval_ms;
+	if ((every_written & 2) && pc->law.step.errors_every_ms < pc->law.interval_ms)
+		policy_error(c->e, pc->line, "step errors_every %ums must be at least the interval %ums",
+			     pc->law.step.errors_every_ms, pc->law.interval_ms);
+	else if (pc->law.step.errors_every_ms < pc->law.interval_ms)
+		pc->law.step.errors_every_ms = pc->law.interval_ms;
 	/* missing the objective by a wide margin sheds like a failing probe */
 	if (!pc->shed_latency_set && pc->law.objective_ms > 0)
-		pc->law.shed_latency_ms = 4 * pc->law.objective_ms;
+		pc->law.shed_latency_ms = fmin(4 * pc->law.objective_ms, DURATION_MAX_MS);
 	pc->law.cpu_high_samples = (pc->cpu_for_ms + pc->law.interval_ms - 1) / pc->law.interval_ms;
 }
 

@@ -28,6 +28,10 @@ const char *policy_node_scalar(struct parse_ctx *c, const yaml_node_t *node, con
 bool policy_node_mapping(struct parse_ctx *c, const yaml_node_t *node, const char *what,
 			 const char *const keys[], yaml_node_t *values[]);
 
+/* Digits after the point the parser takes, and the emitter writes. */
+#define POLICY_PERCENT_PLACES 2
+#define POLICY_FACTOR_PLACES 4
+
 /* `control: {...}` into c->p->control. */
 void policy_parse_control(struct parse_ctx *c, const yaml_node_t *node);
 /* A class's `adaptive: { floor, ceiling, shed }`. */

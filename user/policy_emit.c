@@ -18,6 +18,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "policy_control.h"
 #include "policy_emit.h"
 #include "policy_values.h"
 
@@ -276,12 +277,29 @@ static void default_class(struct emit_ctx *c, const struct policy_class *cl)
 	map_end(c);
 }
 
-/* Fractions as percentages, durations in ms: what the parser reads back unchanged. */
+/* A decimal with at most `places` digits after the point, trailing zeros
+ * dropped: what the parser reads back unchanged. */
+static void format_decimal(double v, int places, char *buf, size_t len)
+{
+	size_t n;
+
+	snprintf(buf, len, "%.*f", places, v);
+	if (!strchr(buf, '.'))
+		return;
+	n = strlen(buf);
+	while (buf[n - 1] == '0')
+		buf[--n] = 0;
+	if (buf[n - 1] == '.')
+		buf[--n] = 0;
+}
+
+/* Fractions as percentages, durations in ms. */
 static void key_percent(struct emit_ctx *c, const char *key, double fraction)
 {
-	char text[32];
+	char text[48];
 
-	snprintf(text, sizeof(text), "%.6g%%", fraction * 100.0);
+	format_decimal(fraction * 100.0, POLICY_PERCENT_PLACES, text, sizeof(text) - 1);
+	strcat(text, "%");
 	key_text(c, key, text);
 }
 
@@ -295,9 +313,9 @@ static void key_ms(struct emit_ctx *c, const char *key, double ms)
 
 static void key_number(struct emit_ctx *c, const char *key, double v)
 {
-	char text[32];
+	char text[48];
 
-	snprintf(text, sizeof(text), "%.6g", v);
+	format_decimal(v, POLICY_FACTOR_PLACES, text, sizeof(text));
 	key_text(c, key, text);
 }
 

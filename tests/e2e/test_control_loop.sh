@@ -159,8 +159,29 @@ expect_eq "shedding again" "$(rw "$GW" -j stats show dev gw0 | jq -r '.control.s
 sed -i 's/recover_after: 2/recover_after: 3/' "$TMPD/policy.yaml"
 rw "$GW" policy apply dev gw0 "$TMPD/policy.yaml" >/dev/null || die "apply failed"
 expect_eq "the new policy goes on shedding at once" "$(client fresh open 1 300)" "opened 0 of 1"
+# --- the control section removed while the daemon runs: the new policy's
+# own rates go live, and the loop's record goes ----------------------------
+api_syn_rate() {
+	rw "$GW" -j class show dev gw0 api | jq -r '.classes[0].global.syn.rate'
+}
+sed -e '/^control:/,$d' -e '/adaptive:/d' -e 's|syn: { rate: 1000/s, burst: 100 }|syn: { rate: 300/s, burst: 100 }|' \
+	"$TMPD/policy.yaml" >"$TMPD/plain.yaml"
+rw "$GW" policy apply dev gw0 "$TMPD/plain.yaml" >/dev/null || die "apply of the plain policy failed"
+sleep $(((INTERVAL_MS * 3 + 999) / 1000))
+expect_eq "the written rate of the new policy is live" "$(api_syn_rate)" 300
+expect_eq "and stays live while the daemon runs on" "$(rw "$GW" -j stats show dev gw0 | jq -r '.control // "none"')" none
+expect_eq "nothing sheds" "$(client fresh open 1 300)" "opened 1 of 1"
+client fresh close 1 >/dev/null
+rw "$GW" policy apply dev gw0 "$TMPD/policy.yaml" >/dev/null || die "apply of the adaptive policy failed"
+for ((i = 0; i < 40; i++)); do
+	[ "$(rw "$GW" -j stats show dev gw0 | jq -r '.control.shed // empty')" = true ] && break
+	sleep 0.1
+done
+expect_eq "the loop comes back with its section, shedding (the probe still fails)" \
+	"$(rw "$GW" -j stats show dev gw0 | jq -r '.control.shed')" true
 rw_daemon_stop "$DAEMON"
 expect_eq "the daemon stops with 0" "$RW_DAEMON_RC" 0
+expect_eq "a clean stop leaves the written rate" "$(api_syn_rate)" 1000
 expect_eq "after a clean stop the class admits again" "$(client fresh open 1 300)" "opened 1 of 1"
 expect_eq "and no loop state is shown" "$(rw "$GW" -j stats show dev gw0 | jq -r '.control // "none"')" none
 client fresh close 1 >/dev/null

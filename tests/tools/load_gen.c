@@ -141,16 +141,7 @@ static void usage(FILE *f)
 
 static unsigned long parse_num(const char *opt, const char *s, unsigned long lo, unsigned long hi)
 {
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v < lo || v > hi) {
-		fprintf(stderr, "load_gen: bad %s '%s' (want %lu..%lu)\n", opt, s, lo, hi);
-		exit(2);
-	}
-	return v;
+	return tool_parse_num("load_gen", opt, s, lo, hi);
 }
 
 static socklen_t parse_hostport(const char *s, struct sockaddr_storage *ss)

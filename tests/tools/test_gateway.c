@@ -103,16 +103,7 @@ static void usage(FILE *f)
 
 static unsigned long parse_num(const char *opt, const char *s, unsigned long lo, unsigned long hi)
 {
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v < lo || v > hi) {
-		fprintf(stderr, "test_gateway: bad %s '%s' (want %lu..%lu)\n", opt, s, lo, hi);
-		exit(2);
-	}
-	return v;
+	return tool_parse_num("test_gateway", opt, s, lo, hi);
 }
 
 /* ADDR:PORT, or [ADDR]:PORT for IPv6. */

@@ -4,9 +4,11 @@
 #define RW_TOOL_NET_H
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -64,6 +66,22 @@ static inline void tool_raise_nofile(const char *tool, unsigned long want)
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
 		fprintf(stderr, "%s: warning: RLIMIT_NOFILE is %llu, under the %lu it may need\n",
 			tool, (unsigned long long)rl.rlim_cur, want);
+}
+
+/* A whole number option value in [lo, hi]; anything else exits 2 naming it. */
+static inline unsigned long tool_parse_num(const char *tool, const char *opt, const char *s,
+					   unsigned long lo, unsigned long hi)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v < lo || v > hi) {
+		fprintf(stderr, "%s: bad %s '%s' (want %lu..%lu)\n", tool, opt, s, lo, hi);
+		exit(2);
+	}
+	return v;
 }
 
 #endif

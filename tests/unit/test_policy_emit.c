@@ -705,6 +705,9 @@ static void control_section_round_trips(void **state)
 		"control: { objective: 250ms }\n",
 		"control: { objective: 250ms, shed_latency: off }\n",
 		"control: { shed_latency: 3s, cpu_high: off, error_ratio: 0.5% }\n",
+		"control: { error_ratio: 0.01%, interval: 7s, objective: 10m }\n",
+		"control:\n  metrics: { url: http://g/m, latency: l, quantile: 0.9999 }\n"
+		"  step: { up: 1.0001, down: 0.9999, error_cut: 0.0001 }\n",
 		"control:\n  health: { url: \"http://[2001:db8::1]:8081/healthz?full=1#x\" }\n",
 		"control:\n  metrics: { url: https://gw:9100/metrics, requests: http_requests_total }\n",
 		"control:\n  metrics: { url: http://gw/m, latency: lat_milliseconds, quantile: 0.5 }\n",

@@ -707,6 +707,15 @@ static void control_settings(void **state)
 	assert_int_equal(parse("control: { objective: 100ms, shed_latency: off, cpu_high: off }\n"), 0);
 	assert_true(pol.control.law.shed_latency_ms == 0 && pol.control.law.cpu_high == 0);
 	policy_free(&pol);
+	/* an interval past the seeds' 5 s: their periods, unwritten, follow it */
+	assert_int_equal(parse("control: { interval: 6s }\n"), 0);
+	assert_int_equal(pol.control.law.step.latency_every_ms, 6000);
+	assert_int_equal(pol.control.law.step.errors_every_ms, 10000);
+	policy_free(&pol);
+	/* the derived shed latency stays within what a duration may be */
+	assert_int_equal(parse("control: { objective: 10m }\n"), 0);
+	assert_true(pol.control.law.shed_latency_ms == 600000);
+	policy_free(&pol);
 	/* no control section: the loop is off and no class adapts */
 	assert_int_equal(parse("classes: [{ name: a, ports: [tcp/1], global: { syn: { rate: 1/s } } }]\n"), 0);
 	assert_false(pol.control.present);
@@ -743,7 +752,12 @@ static void bad_control_settings(void **state)
 		{ "control:\n  metrics: { url: http://a/, requests: r, quantile: 0.5 }\n", "p.yaml:2: ",
 		  "quantile is only used with latency:" },
 		{ "control:\n  error_ratio: 5\n", "p.yaml:2: ",
-		  "error_ratio \"5\" must be a percentage from 0% to 100%, like 80%" },
+		  "error_ratio \"5\" must be a percentage from 0% to 100% with at most 2 decimals, like 80%" },
+		{ "control:\n  error_ratio: 0.001%\n", "p.yaml:2: ",
+		  "error_ratio \"0.001%\" must be a percentage" },
+		{ "control:\n  metrics: { url: http://a/, latency: h, quantile: 0.99999 }\n", "p.yaml:2: ",
+		  "quantile \"0.99999\" must be a number strictly between 0 and 1 with at most 4 decimals" },
+		{ "control:\n  step: { up: 1e1 }\n", "p.yaml:2: ", "step up \"1e1\" must be a number" },
 		{ "control:\n  cpu_high: 120%\n", "p.yaml:2: ", "cpu_high \"120%\" must be a percentage" },
 		{ "control:\n  netns: gw\n", "p.yaml:2: ", "netns \"gw\" must be an absolute path" },
 		{ "control:\n  step: { up: 0.9 }\n", "p.yaml:2: ",
@@ -751,7 +765,9 @@ static void bad_control_settings(void **state)
 		{ "control:\n  step: { fast: 300ms, slow: 200ms }\n", "p.yaml:2: ",
 		  "step fast (300ms) must be below step slow (200ms)" },
 		{ "control:\n  interval: 2s\n  step: { latency_every: 1s }\n", "p.yaml:2: ",
-		  "step latency_every and errors_every must be at least the interval 2000ms" },
+		  "step latency_every 1000ms must be at least the interval 2000ms" },
+		{ "control:\n  interval: 2s\n  step: { errors_every: 1500ms }\n", "p.yaml:2: ",
+		  "step errors_every 1500ms must be at least the interval 2000ms" },
 		{ "control:\n  intervall: 1s\n", "p.yaml:2: ", "unknown key \"intervall\" in control" },
 		{ "classes:\n  - name: a\n    ports: [tcp/1]\n    global: { syn: { rate: 10/s } }\n"
 		  "    adaptive: { floor: 10% }\n", "p.yaml:5: ",
