@@ -227,7 +227,8 @@ rw_daemon "$GW" "$tmp/daemon2.err" dev eth0 metrics 127.0.0.1:9464 events "$tmp/
 wait_healthy "$GW" 127.0.0.1:9464 || die "the daemon did not start: $(cat "$tmp/daemon2.err")"
 connect() { echo "open 1 300" >&"$to_api"; read -r -t 5 line <&"$from_api"; echo "$line"; echo "close 1" >&"$to_api"; read -r -t 5 _ <&"$from_api"; }
 mkfifo "$tmp/api.in" "$tmp/api.out"
-nsenter --net="/run/netns/$STEADY" "$TCP_CLIENTS" 198.18.0.1 "$API" <"$tmp/api.in" >"$tmp/api.out" &
+nsenter --net="/run/netns/$STEADY" "$TCP_CLIENTS" 198.18.0.1 "$API" <"$tmp/api.in" >"$tmp/api.out" \
+	2>"$tmp/api.err" &
 api_client=$!
 at_exit "kill $api_client"
 exec {to_api}>"$tmp/api.in"

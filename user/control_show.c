@@ -86,7 +86,7 @@ json_object *control_show_json(const struct attachment *a, const struct rw_polic
 
 static void print_value(FILE *f, const char *label, json_object *v, const char *fmt, double scale)
 {
-	fprintf(f, " %s ", label);
+	fprintf(f, "%s ", label);
 	if (v)
 		fprintf(f, fmt, json_object_get_double(v) * scale);
 	else
@@ -114,7 +114,7 @@ void control_show_print(FILE *f, json_object *c)
 	print_value(f, ", listen drops", json_object_object_get(s, "listen_drops"), "%.0f", 1);
 	fprintf(f, "\n");
 	if (json_object_object_get(c, "signal_errors"))
-		fprintf(f, "  unknown: %s\n",
+		fprintf(f, "  signal errors: %s\n",
 			json_object_get_string(json_object_object_get(c, "signal_errors")));
 	classes = json_object_object_get(c, "classes");
 	for (size_t i = 0; i < json_object_array_length(classes); i++) {
