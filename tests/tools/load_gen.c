@@ -144,31 +144,6 @@ static unsigned long parse_num(const char *opt, const char *s, unsigned long lo,
 	return tool_parse_num("load_gen", opt, s, lo, hi);
 }
 
-static socklen_t parse_hostport(const char *s, struct sockaddr_storage *ss)
-{
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *colon = strrchr(s, ':');
-	size_t n;
-	socklen_t len;
-
-	if (!colon || colon == s || (size_t)(colon - s) >= sizeof(host))
-		goto bad;
-	n = (size_t)(colon - s);
-	if (s[0] == '[' && colon[-1] == ']') {
-		memcpy(host, s + 1, n - 2);
-		host[n - 2] = 0;
-	} else {
-		memcpy(host, s, n);
-		host[n] = 0;
-	}
-	len = tool_addr_parse(host, (uint16_t)parse_num("--target port", colon + 1, 1, 65535), ss);
-	if (len)
-		return len;
-bad:
-	fprintf(stderr, "load_gen: bad --target '%s' (want ADDR:PORT)\n", s);
-	exit(2);
-}
-
 static void parse_phase(const char *s)
 {
 	char *end;
@@ -503,7 +478,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		if (!strcmp(o, "--target")) {
-			target_len = parse_hostport(argv[++i], &target);
+			target_len = tool_parse_hostport("load_gen", "--target", argv[++i], &target);
 			have_target = true;
 		} else if (!strcmp(o, "--phase")) {
 			parse_phase(argv[++i]);

@@ -106,36 +106,10 @@ static unsigned long parse_num(const char *opt, const char *s, unsigned long lo,
 	return tool_parse_num("test_gateway", opt, s, lo, hi);
 }
 
-/* ADDR:PORT, or [ADDR]:PORT for IPv6. */
-static socklen_t parse_hostport(const char *opt, const char *s, struct sockaddr_storage *ss)
-{
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *colon = strrchr(s, ':');
-	size_t n;
-	socklen_t len;
-
-	if (!colon || colon == s || (size_t)(colon - s) >= sizeof(host))
-		goto bad;
-	n = (size_t)(colon - s);
-	if (s[0] == '[' && colon[-1] == ']') {
-		memcpy(host, s + 1, n - 2);
-		host[n - 2] = 0;
-	} else {
-		memcpy(host, s, n);
-		host[n] = 0;
-	}
-	len = tool_addr_parse(host, (uint16_t)parse_num(opt, colon + 1, 1, 65535), ss);
-	if (len)
-		return len;
-bad:
-	fprintf(stderr, "test_gateway: bad %s '%s' (want ADDR:PORT)\n", opt, s);
-	exit(2);
-}
-
 static int open_listener(const char *opt, const char *spec, int backlog)
 {
 	struct sockaddr_storage ss;
-	socklen_t len = parse_hostport(opt, spec, &ss);
+	socklen_t len = tool_parse_hostport("test_gateway", opt, spec, &ss);
 	int one = 1;
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 

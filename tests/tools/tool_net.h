@@ -84,4 +84,34 @@ static inline unsigned long tool_parse_num(const char *tool, const char *opt, co
 	return v;
 }
 
+/* ADDR:PORT, or [ADDR]:PORT for IPv6, for option `opt`; anything else
+ * exits 2 naming it. */
+static inline socklen_t tool_parse_hostport(const char *tool, const char *opt, const char *s,
+					    struct sockaddr_storage *ss)
+{
+	char host[INET6_ADDRSTRLEN + 2], port_opt[64];
+	const char *colon = strrchr(s, ':');
+	socklen_t len = 0;
+	size_t n;
+
+	if (colon && colon != s && (size_t)(colon - s) < sizeof(host)) {
+		n = (size_t)(colon - s);
+		if (s[0] == '[' && colon[-1] == ']') {
+			memcpy(host, s + 1, n - 2);
+			host[n - 2] = 0;
+		} else {
+			memcpy(host, s, n);
+			host[n] = 0;
+		}
+		snprintf(port_opt, sizeof(port_opt), "%s port", opt);
+		len = tool_addr_parse(host, (uint16_t)tool_parse_num(tool, port_opt, colon + 1, 1, 65535),
+				      ss);
+	}
+	if (!len) {
+		fprintf(stderr, "%s: bad %s '%s' (want ADDR:PORT)\n", tool, opt, s);
+		exit(2);
+	}
+	return len;
+}
+
 #endif
