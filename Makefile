@@ -83,7 +83,7 @@ $(BUILD)/libratewall.a: $(USER_LIB_OBJS)
 $(BUILD)/ratewall: $(BUILD)/user/main.o $(BUILD)/libratewall.a
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/tests/unit_%: tests/unit/test_%.c $(BUILD)/libratewall.a
+$(BUILD)/tests/unit_%: tests/unit/test_%.c tests/unit/*.h $(BUILD)/libratewall.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< -o $@ $(BUILD)/libratewall.a $(LDLIBS) -lcmocka
 

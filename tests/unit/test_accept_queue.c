@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "accept_queue.h"
+#include "private_netns.h"
 
 #define V4_BACKLOG 8
 #define V6_BACKLOG 4
@@ -36,82 +37,19 @@ static struct {
 	int clients[CLIENTS];
 } t;
 
-static uint16_t local_port(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-		return 0;
-	return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-					      : ((struct sockaddr_in *)&ss)->sin_port);
-}
-
-/* A TCP socket bound to an ephemeral port of addr, listening when backlog >= 0. */
-static int tcp_socket(int family, const char *addr, int backlog, uint16_t *port)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
-	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int ok;
-
-	if (fd < 0)
-		return -1;
-	if (family == AF_INET)
-		ok = inet_pton(AF_INET, addr, &sin.sin_addr) == 1 &&
-		     bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
-	else
-		ok = inet_pton(AF_INET6, addr, &sin6.sin6_addr) == 1 &&
-		     bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)) == 0;
-	if (!ok || (backlog >= 0 && listen(fd, backlog) < 0) || !(*port = local_port(fd))) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* A fresh namespace has lo down, and ::1 only appears once it is up. */
-static int lo_up(void)
-{
-	struct ifreq ifr = { 0 };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	int err = -1;
-
-	if (fd < 0)
-		return -1;
-	strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
-		ifr.ifr_flags |= IFF_UP;
-		err = ioctl(fd, SIOCSIFFLAGS, &ifr);
-	}
-	close(fd);
-	return err;
-}
-
 static int setup(void **state)
 {
-	struct sockaddr_in to = { .sin_family = AF_INET };
-
 	(void)state;
-	if (unshare(CLONE_NEWNET) < 0) {
-		fprintf(stderr, "unshare(CLONE_NEWNET): %s (the test needs root)\n", strerror(errno));
+	if (private_netns() < 0)
 		return -1;
-	}
-	if (lo_up() < 0)
-		return -1;
-	t.v4_listener = tcp_socket(AF_INET, "127.0.0.1", V4_BACKLOG, &t.v4_port);
-	t.v6_listener = tcp_socket(AF_INET6, "::1", V6_BACKLOG, &t.v6_port);
-	t.idle = tcp_socket(AF_INET, "127.0.0.1", -1, &t.idle_port);
+	t.v4_listener = loopback_socket(AF_INET, 0, V4_BACKLOG, &t.v4_port);
+	t.v6_listener = loopback_socket(AF_INET6, 0, V6_BACKLOG, &t.v6_port);
+	t.idle = loopback_socket(AF_INET, 0, -1, &t.idle_port);
 	if (t.v4_listener < 0 || t.v6_listener < 0 || t.idle < 0)
 		return -1;
-
-	to.sin_port = htons(t.v4_port);
-	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	for (int i = 0; i < CLIENTS; i++) {
-		t.clients[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (t.clients[i] < 0 || connect(t.clients[i], (struct sockaddr *)&to, sizeof(to)) < 0)
+	for (int i = 0; i < CLIENTS; i++)
+		if ((t.clients[i] = loopback_connect(t.v4_port)) < 0)
 			return -1;
-	}
 	return 0;
 }
 

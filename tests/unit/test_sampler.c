@@ -34,6 +34,7 @@
 #include <cmocka.h>
 
 #include "clocks.h"
+#include "private_netns.h"
 #include "sampler.h"
 
 #define INTERVAL_MS 100
@@ -141,56 +142,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return ret;
 }
 
-static int lo_up(void)
-{
-	struct ifreq ifr = { 0 };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	int err = -1;
-
-	if (fd < 0)
-		return -1;
-	strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
-		ifr.ifr_flags |= IFF_UP;
-		err = ioctl(fd, SIOCSIFFLAGS, &ifr);
-	}
-	close(fd);
-	return err;
-}
-
-/* A TCP socket on 127.0.0.1:port (0: any), listening when backlog >= 0. */
-static int tcp_socket(uint16_t port, int backlog, uint16_t *bound)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port),
-				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -1;
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
-	    (backlog >= 0 && listen(fd, backlog) < 0) ||
-	    getsockname(fd, (struct sockaddr *)&sin, &len) < 0) {
-		close(fd);
-		return -1;
-	}
-	*bound = ntohs(sin.sin_port);
-	return fd;
-}
-
-static int tcp_connect(uint16_t port)
-{
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port),
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&to, sizeof(to)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* Holds a second namespace with a listener (backlog 5) and two clients in its queue. */
 static void *other_main(void *arg)
 {
@@ -199,12 +150,12 @@ static void *other_main(void *arg)
 
 	(void)arg;
 	other.tid = (pid_t)syscall(SYS_gettid);
-	if (unshare(CLONE_NEWNET) < 0 || lo_up() < 0)
+	if (private_netns() < 0)
 		err = -1;
 	if (!err) {
-		other.listener = tcp_socket(0, 5, &other.port);
+		other.listener = loopback_socket(AF_INET, 0, 5, &other.port);
 		for (int i = 0; i < 2; i++)
-			other.clients[i] = other.listener < 0 ? -1 : tcp_connect(other.port);
+			other.clients[i] = other.listener < 0 ? -1 : loopback_connect(other.port);
 		if (other.listener < 0 || other.clients[0] < 0 || other.clients[1] < 0)
 			err = -1;
 	}
@@ -225,13 +176,9 @@ static int setup(void **state)
 	int lfd;
 
 	(void)state;
-	if (unshare(CLONE_NEWNET) < 0) {
-		fprintf(stderr, "unshare(CLONE_NEWNET): %s (the test needs root)\n", strerror(errno));
+	if (private_netns() < 0)
 		return -1;
-	}
-	if (lo_up() < 0)
-		return -1;
-	lfd = tcp_socket(0, 64, &port);
+	lfd = loopback_socket(AF_INET, 0, 64, &port);
 	if (lfd < 0)
 		return -1;
 	httpd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD,
@@ -364,7 +311,7 @@ static void test_refused_probe(void **state)
 	struct sampler *s;
 	uint16_t port;
 	char want[1100];
-	int idle = tcp_socket(0, -1, &port); /* bound, never listening: refused */
+	int idle = loopback_socket(AF_INET, 0, -1, &port); /* bound, never listening: refused */
 
 	(void)state;
 	assert_true(idle >= 0);
@@ -537,14 +484,15 @@ static void test_accept_queue_depth(void **state)
 	struct signal_sample x;
 	struct sampler *s;
 	uint16_t port, idle_port;
-	int lfd = tcp_socket(0, 16, &port), idle = tcp_socket(0, -1, &idle_port), cl[3];
+	int lfd = loopback_socket(AF_INET, 0, 16, &port);
+	int idle = loopback_socket(AF_INET, 0, -1, &idle_port), cl[3];
 	char want[64];
 	int i;
 
 	(void)state;
 	assert_true(lfd >= 0 && idle >= 0);
 	for (i = 0; i < 3; i++)
-		assert_true((cl[i] = tcp_connect(port)) >= 0);
+		assert_true((cl[i] = loopback_connect(port)) >= 0);
 	base_config(&c);
 	c.ports[0] = port;
 	c.n_ports = 1;
@@ -585,7 +533,7 @@ static void test_netns(void **state)
 
 	(void)state;
 	/* the same port here, with a different backlog and nobody queued */
-	here = tcp_socket(other.port, 7, &port);
+	here = loopback_socket(AF_INET, other.port, 7, &port);
 	assert_true(here >= 0);
 	base_config(&c);
 	c.ports[0] = other.port;
