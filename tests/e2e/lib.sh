@@ -66,8 +66,29 @@ require_env() {
 	for f in "$RATEWALL" "$UDP_BURST" "$UDP_SINK"; do
 		[ -x "$f" ] || die "$f is not built (make build/ratewall build/tests/udp_burst build/tests/udp_sink)"
 	done
-	command -v jq >/dev/null || die "jq is missing (make deps)"
-	command -v nsenter >/dev/null || die "nsenter is missing (make deps)"
+	require_cmds jq nsenter
+}
+
+# require_cmds CMD...: each command must be on PATH.
+require_cmds() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null || die "$c is missing (make deps)"
+	done
+}
+
+# require_built FILE...: each program must be built.
+require_built() {
+	local f
+	for f in "$@"; do
+		[ -x "$f" ] || die "$f is not built (make $f)"
+	done
+}
+
+# test_tmpdir: TMPD, a directory of the test's own, removed on exit.
+test_tmpdir() {
+	TMPD=$(mktemp -d)
+	at_exit "rm -rf '$TMPD'"
 }
 
 # --- namespaces and links ---------------------------------------------------
@@ -130,6 +151,16 @@ gateway_and_client() {
 	ip -n "$cl" addr add 198.18.0.2/24 dev cl0
 	neigh_static "$gw" gw0 198.18.0.2 "$(mac_of "$cl" cl0)"
 	neigh_static "$cl" cl0 198.18.0.1 "$(mac_of "$gw" gw0)"
+}
+
+# daemon_testbed: the usual testbed (GW, CL: gateway_and_client), TMPD,
+# and M, where the daemon's metrics listen on the gateway's loopback.
+daemon_testbed() {
+	GW=$(ns_name gw)
+	CL=$(ns_name cl)
+	gateway_and_client "$GW" "$CL"
+	test_tmpdir
+	M=127.0.0.1:9464
 }
 
 # link_stat NS IF rx|tx FIELD: an interface counter, e.g. tx packets.

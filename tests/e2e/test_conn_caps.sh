@@ -26,9 +26,7 @@
 require_env
 TCP_SERVER=${TCP_SERVER:-$RW_ROOT/build/tests/tcp_server}
 TCP_CLIENTS=${TCP_CLIENTS:-$RW_ROOT/build/tests/tcp_clients}
-for f in "$TCP_SERVER" "$TCP_CLIENTS"; do
-	[ -x "$f" ] || die "$f is not built (make $f)"
-done
+require_built "$TCP_SERVER" "$TCP_CLIENTS"
 
 GW=$(ns_name gw)
 CL=$(ns_name cl)
@@ -46,8 +44,7 @@ neigh_static "$GW" gw0 2001:db8::2 "$(mac_of "$CL" cl0)"
 neigh_static "$CL" cl0 198.18.0.1 "$(mac_of "$GW" gw0)"
 neigh_static "$CL" cl0 2001:db8::1 "$(mac_of "$GW" gw0)"
 
-TMPD=$(mktemp -d)
-at_exit "rm -rf '$TMPD'"
+test_tmpdir
 
 CG_ROOT=$(findmnt -n -t cgroup2 -o TARGET | head -n1)
 [ -n "$CG_ROOT" ] || die "no cgroup2 mount"

@@ -14,20 +14,13 @@
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 require_env
-command -v curl >/dev/null || die "curl is missing (make deps)"
+require_cmds curl
 TCP_SERVER=${TCP_SERVER:-$RW_ROOT/build/tests/tcp_server}
 TCP_CLIENTS=${TCP_CLIENTS:-$RW_ROOT/build/tests/tcp_clients}
 TEST_GATEWAY=${TEST_GATEWAY:-$RW_ROOT/build/tests/test_gateway}
-for f in "$TCP_SERVER" "$TCP_CLIENTS" "$TEST_GATEWAY"; do
-	[ -x "$f" ] || die "$f is not built (make $f)"
-done
+require_built "$TCP_SERVER" "$TCP_CLIENTS" "$TEST_GATEWAY"
 
-GW=$(ns_name gw)
-CL=$(ns_name cl)
-gateway_and_client "$GW" "$CL"
-TMPD=$(mktemp -d)
-at_exit "rm -rf '$TMPD'"
-M=127.0.0.1:9464
+daemon_testbed
 INTERVAL_MS=500
 
 # nsenter itself (not the in_ns function): $! is then the gateway, whose

@@ -8,14 +8,9 @@
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 require_env
-command -v curl >/dev/null || die "curl is missing (make deps)"
+require_cmds curl
 
-GW=$(ns_name gw)
-CL=$(ns_name cl)
-gateway_and_client "$GW" "$CL"
-TMPD=$(mktemp -d)
-at_exit "rm -rf '$TMPD'"
-M=127.0.0.1:9464
+daemon_testbed
 DROPS='ratewall_packets_total{class="web",verdict="drop",reason="src_pkt"}'
 PASSES='ratewall_packets_total{class="web",verdict="pass",reason="admitted"}'
 

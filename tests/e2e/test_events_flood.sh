@@ -8,22 +8,17 @@
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 require_env
-command -v curl >/dev/null || die "curl is missing (make deps)"
+require_cmds curl
 
 INTERVAL_MS=500
 COUNT=150000 # per source; udp_burst stops by itself after 60 s at worst
 SOURCES=(198.18.0.2 198.18.0.3 198.18.0.4)
 
-GW=$(ns_name gw)
-CL=$(ns_name cl)
-gateway_and_client "$GW" "$CL"
+daemon_testbed
 for a in "${SOURCES[@]:1}"; do
 	ip -n "$CL" addr add "$a/24" dev cl0
 	neigh_static "$GW" gw0 "$a" "$(mac_of "$CL" cl0)"
 done
-TMPD=$(mktemp -d)
-at_exit "rm -rf '$TMPD'"
-M=127.0.0.1:9464
 
 cat >"$TMPD/policy.yaml" <<EOF
 classes:

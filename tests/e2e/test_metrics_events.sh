@@ -13,15 +13,9 @@
 require_env
 TCP_SERVER=${TCP_SERVER:-$RW_ROOT/build/tests/tcp_server}
 TCP_CLIENTS=${TCP_CLIENTS:-$RW_ROOT/build/tests/tcp_clients}
-command -v promtool >/dev/null || die "promtool is missing (make deps)"
-command -v curl >/dev/null || die "curl is missing (make deps)"
+require_cmds promtool curl
 
-GW=$(ns_name gw)
-CL=$(ns_name cl)
-gateway_and_client "$GW" "$CL"
-TMPD=$(mktemp -d)
-at_exit "rm -rf '$TMPD'"
-M=127.0.0.1:9464
+daemon_testbed
 
 cat >"$TMPD/policy.yaml" <<'EOF'
 classes:

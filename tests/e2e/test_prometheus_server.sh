@@ -6,15 +6,9 @@
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 require_env
-command -v prometheus >/dev/null || die "prometheus is missing (make deps)"
-command -v curl >/dev/null || die "curl is missing (make deps)"
+require_cmds prometheus curl
 
-GW=$(ns_name gw)
-CL=$(ns_name cl)
-gateway_and_client "$GW" "$CL"
-TMPD=$(mktemp -d)
-at_exit "rm -rf '$TMPD'"
-M=127.0.0.1:9464
+daemon_testbed
 P=127.0.0.1:9090
 
 cat >"$TMPD/policy.yaml" <<'EOF'

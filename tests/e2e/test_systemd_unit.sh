@@ -7,15 +7,13 @@
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 require_env
-command -v systemd-analyze >/dev/null || die "systemd-analyze is missing (make deps)"
-command -v curl >/dev/null || die "curl is missing (make deps)"
+require_cmds systemd-analyze curl
 
 UNIT=$RW_ROOT/systemd/ratewall@.service
 GW=$(ns_name gw)
 CL=$(ns_name cl)
 gateway_and_client "$GW" "$CL"
-TMPD=$(mktemp -d)
-at_exit "rm -rf '$TMPD'"
+test_tmpdir
 
 # The unit as installed would run, with the binary and paths here.
 sed -e "s|/usr/local/sbin/ratewall|$RATEWALL|" -e "s|/etc/ratewall|$TMPD/etc|g" \
