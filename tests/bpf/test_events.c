@@ -339,6 +339,27 @@ static struct ev_list *ring_drain(struct fx *f)
 	return l;
 }
 
+/* The entry table is empty. */
+static void assert_no_entries(struct fx *f)
+{
+	struct ev_entries *all = entries_read(f);
+
+	assert_int_equal(all->n, 0);
+	free(all);
+}
+
+/* Nothing reported at all: no entry, no event in the ring, no stats. */
+static void assert_nothing_reported(struct fx *f)
+{
+	struct ev_list *l;
+
+	assert_no_entries(f);
+	l = ring_drain(f);
+	assert_int_equal(l->n, 0);
+	free(l);
+	assert_stats(f, 0, 0, 0, 0);
+}
+
 static void assert_key_equal(const struct rw_event_key *a, const struct rw_event_key *b)
 {
 	assert_memory_equal(a->addr, b->addr, sizeof(a->addr));
@@ -381,9 +402,7 @@ static void test_refusals_aggregate_in_one_entry(void **state)
 	fx_policy(f, four_per_minute);
 	send_all(f, "198.18.7.7", 1, PASS);
 	/* the admitted packet made no entry */
-	all = entries_read(f);
-	assert_int_equal(all->n, 0);
-	free(all);
+	assert_no_entries(f);
 	t1 = fx_now_ns();
 	send_all(f, "198.18.7.7", n, DROP);
 	t2 = fx_now_ns();
@@ -529,27 +548,17 @@ static void test_admitted_packets_make_no_entry(void **state)
 	struct fx *f = *state;
 	static const char *const srcs[] = { "198.18.9.1", "198.18.9.2", "2001:db8:9::1",
 					    "2001:db8:9:1::2" };
-	struct ev_entries *all;
-	struct ev_list *l;
 
 	/* fx_open installed the generous built-in policy */
 	for (size_t i = 0; i < 4; i++)
 		send_all(f, srcs[i], 20, PASS);
 	assert_int_equal(fx_counter(f, RW_REASON_ADMITTED, RW_VERDICT_PASS).packets, 80);
-	all = entries_read(f);
-	assert_int_equal(all->n, 0);
-	free(all);
-	l = ring_drain(f);
-	assert_int_equal(l->n, 0);
-	free(l);
-	assert_stats(f, 0, 0, 0, 0);
+	assert_nothing_reported(f);
 	/* an allowed source is no refusal either */
 	fx_policy(f, "allow: [198.18.9.0/24]\n"
 		     "default: { source: { packets: { rate: 4/m, burst: 1 } } }\n");
 	send_all(f, "198.18.9.1", 5, PASS);
-	all = entries_read(f);
-	assert_int_equal(all->n, 0);
-	free(all);
+	assert_no_entries(f);
 	assert_stats(f, 0, 0, 0, 0);
 }
 
@@ -654,7 +663,6 @@ static void test_src_new_counts_under_other_sources(void **state)
 	struct rw_global_state g0, g1;
 	struct rw_event_entry e;
 	struct rw_config c;
-	struct ev_entries *all;
 	struct ev_list *l;
 	uint32_t zero = 0;
 	uint64_t t1, t2;
@@ -686,9 +694,7 @@ static void test_src_new_counts_under_other_sources(void **state)
 
 	k = ev_key("198.18.13.3", 0, RW_REASON_SRC_NEW, RW_VERDICT_DROP);
 	assert_false(entry_get(f, &k, &e));
-	all = entries_read(f);
-	assert_int_equal(all->n, 0);
-	free(all);
+	assert_no_entries(f);
 	/* all 14 in this CPU's slot of (class 0, src_new, drop), nothing elsewhere */
 	assert_other_only(f, 0, RW_REASON_SRC_NEW, RW_VERDICT_DROP, home_cpu, 14);
 	e = other_get(f, 0, RW_REASON_SRC_NEW, RW_VERDICT_DROP, home_cpu);
@@ -714,9 +720,7 @@ static void test_src_new_counts_under_other_sources(void **state)
 	e = other_get(f, 0, RW_REASON_SRC_NEW, RW_VERDICT_DROP, away_cpu);
 	assert_int_equal(e.packets, 3);
 	assert_int_equal(e.born_ns, 0);
-	all = entries_read(f);
-	assert_int_equal(all->n, 0);
-	free(all);
+	assert_no_entries(f);
 	l = ring_drain(f);
 	assert_int_equal(l->n, 1);
 	assert_other_event(f, &l->ev[0], 0, RW_REASON_SRC_NEW, RW_VERDICT_DROP, away_cpu);
@@ -731,20 +735,12 @@ static void test_src_new_counts_under_other_sources(void **state)
 static void test_events_off(void **state)
 {
 	struct fx *f = *state;
-	struct ev_entries *all;
-	struct ev_list *l;
 
 	fx_policy(f, "deny: [198.18.14.0/24]\nevents: { interval: off }\n");
 	send_all(f, "198.18.14.1", 5, DROP);
 	send_all(f, "198.18.14.2", 3, DROP);
 	assert_int_equal(fx_counter(f, RW_REASON_DENY, RW_VERDICT_DROP).packets, 8);
-	all = entries_read(f);
-	assert_int_equal(all->n, 0);
-	free(all);
-	l = ring_drain(f);
-	assert_int_equal(l->n, 0);
-	free(l);
-	assert_stats(f, 0, 0, 0, 0);
+	assert_nothing_reported(f);
 	/* and back on: the next refusal reports again */
 	fx_policy(f, "deny: [198.18.14.0/24]\n");
 	send_all(f, "198.18.14.1", 2, DROP);
@@ -1150,7 +1146,6 @@ static void test_stream_counts_other_sources_once(void **state)
 	struct event_stream s, s2;
 	struct event_maps m;
 	struct rw_config c;
-	struct ev_entries *all;
 	uint64_t st[RW_EVSTAT_MAX], born, total = 10, sent = 1;
 	bool found;
 
@@ -1255,9 +1250,7 @@ static void test_stream_counts_other_sources_once(void **state)
 	assert_int_equal(t.other, total);
 	assert_int_equal(other_total(f), total);
 	assert_int_equal(fx_counter(f, RW_REASON_SRC_NEW, RW_VERDICT_DROP).packets, total);
-	all = entries_read(f);
-	assert_int_equal(all->n, 0);
-	free(all);
+	assert_no_entries(f);
 	assert_int_equal(event_stats_read(m.stats_fd, st), 0);
 	assert_int_equal(st[RW_EVSTAT_SENT], sent);
 	assert_int_equal(st[RW_EVSTAT_RING_FULL], 0);
