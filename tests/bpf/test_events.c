@@ -735,6 +735,7 @@ static void test_src_new_counts_under_other_sources(void **state)
 static void test_events_off(void **state)
 {
 	struct fx *f = *state;
+	struct ev_entries *all;
 
 	fx_policy(f, "deny: [198.18.14.0/24]\nevents: { interval: off }\n");
 	send_all(f, "198.18.14.1", 5, DROP);
