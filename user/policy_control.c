@@ -318,18 +318,9 @@ void policy_parse_control(struct parse_ctx *c, const yaml_node_t *node)
 	}
 	if (v[8])
 		parse_duration(c, v[8], "cpu_for", INTERVAL_MIN_MS, DURATION_MAX_MS, &pc->cpu_for_ms);
-	if (v[9] && (text = policy_node_scalar(c, v[9], "netns"))) {
-		char q[POLICY_MSG_MAX / 2];
-
-		policy_quote(text, q, sizeof(q));
-		if (text[0] != '/')
-			policy_error(c->e, policy_node_line(v[9]),
-				     "netns %s must be an absolute path, like /run/netns/gateway", q);
-		else if (strlen(text) >= sizeof(pc->netns))
-			policy_error(c->e, policy_node_line(v[9]), "netns path %s is too long", q);
-		else
-			snprintf(pc->netns, sizeof(pc->netns), "%s", text);
-	}
+	if (v[9])
+		policy_node_path(c, v[9], "netns", ", like /run/netns/gateway", pc->netns,
+				 sizeof(pc->netns));
 	if (v[10])
 		every_written = parse_step(c, v[10]);
 	/* a probe or scrape that may outlast the interval would make samples late */

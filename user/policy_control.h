@@ -24,6 +24,11 @@ yaml_node_t *policy_node_at(struct parse_ctx *c, int id);
 bool policy_node_expect(struct parse_ctx *c, const yaml_node_t *node, yaml_node_type_t type,
 			const char *what);
 const char *policy_node_scalar(struct parse_ctx *c, const yaml_node_t *node, const char *what);
+/* An absolute path into out (len bytes); said at its line when it is not
+ * one ("WHAT ... must be an absolute pathHINT") or too long. False when
+ * the node is not a scalar. */
+bool policy_node_path(struct parse_ctx *c, const yaml_node_t *node, const char *what,
+		      const char *hint, char *out, size_t len);
 /* keys: NULL-terminated, at most 16 */
 bool policy_node_mapping(struct parse_ctx *c, const yaml_node_t *node, const char *what,
 			 const char *const keys[], yaml_node_t *values[]);

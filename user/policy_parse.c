@@ -118,6 +118,25 @@ bool policy_node_mapping(struct parse_ctx *c, const yaml_node_t *node, const cha
 	return true;
 }
 
+bool policy_node_path(struct parse_ctx *c, const yaml_node_t *node, const char *what,
+		      const char *hint, char *out, size_t len)
+{
+	const char *text = policy_node_scalar(c, node, what);
+	char q[POLICY_MSG_MAX / 2];
+
+	if (!text)
+		return false;
+	policy_quote(text, q, sizeof(q));
+	if (text[0] != '/')
+		policy_error(c->e, policy_node_line(node), "%s %s must be an absolute path%s", what, q,
+			     hint);
+	else if (strlen(text) >= len)
+		policy_error(c->e, policy_node_line(node), "%s path %s is too long", what, q);
+	else
+		snprintf(out, len, "%s", text);
+	return true;
+}
+
 static void parse_limit(struct parse_ctx *c, const yaml_node_t *node, const char *what,
 			struct policy_limit *out)
 {
@@ -202,8 +221,6 @@ static void parse_connections(struct parse_ctx *c, const yaml_node_t *node)
 	static const char *const keys[] = { "table", "cgroup", NULL };
 	struct policy *p = c->p;
 	yaml_node_t *v[2];
-	char q[POLICY_MSG_MAX / 2];
-	const char *text;
 	uint64_t n;
 
 	if (!policy_node_mapping(c, node, "connections", keys, v))
@@ -214,17 +231,9 @@ static void parse_connections(struct parse_ctx *c, const yaml_node_t *node)
 		p->conn_table = (uint32_t)n;
 		p->conn_table_line = policy_node_line(v[0]);
 	}
-	if (v[1] && (text = policy_node_scalar(c, v[1], "cgroup"))) {
-		policy_quote(text, q, sizeof(q));
-		if (text[0] != '/')
-			policy_error(c->e, policy_node_line(v[1]),
-				     "cgroup %s must be an absolute path to a cgroup v2 directory", q);
-		else if (strlen(text) >= sizeof(p->cgroup))
-			policy_error(c->e, policy_node_line(v[1]), "cgroup path %s is too long", q);
-		else
-			snprintf(p->cgroup, sizeof(p->cgroup), "%s", text);
+	if (v[1] && policy_node_path(c, v[1], "cgroup", " to a cgroup v2 directory", p->cgroup,
+				     sizeof(p->cgroup)))
 		p->cgroup_line = policy_node_line(v[1]);
-	}
 }
 
 /* `events: { interval: 1s, client_id: address|hashed, client_key: PATH }` */
@@ -252,15 +261,8 @@ static void parse_events(struct parse_ctx *c, const yaml_node_t *node)
 			policy_error(c->e, policy_node_line(v[1]), "client_id %s must be address or hashed", q);
 		}
 	}
-	if (v[2] && (text = policy_node_scalar(c, v[2], "client_key"))) {
-		policy_quote(text, q, sizeof(q));
-		if (text[0] != '/')
-			policy_error(c->e, policy_node_line(v[2]), "client_key %s must be an absolute path", q);
-		else if (strlen(text) >= sizeof(p->client_key))
-			policy_error(c->e, policy_node_line(v[2]), "client_key path %s is too long", q);
-		else
-			snprintf(p->client_key, sizeof(p->client_key), "%s", text);
-	}
+	if (v[2])
+		policy_node_path(c, v[2], "client_key", "", p->client_key, sizeof(p->client_key));
 	/* a hashed id without a key would be a plain hash anyone can reverse */
 	if (p->client_id == POLICY_CLIENT_HASHED && !v[2])
 		policy_error(c->e, policy_node_line(v[1]),
