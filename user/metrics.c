@@ -205,6 +205,16 @@ static void counter1(FILE *f, const char *name, const char *help, uint64_t v)
 	fprintf(f, "%s %llu\n", name, (unsigned long long)v);
 }
 
+void metrics_gauge(FILE *f, const char *name, const char *help, double v)
+{
+	gauge1(f, name, help, v);
+}
+
+void metrics_counter(FILE *f, const char *name, const char *help, uint64_t v)
+{
+	counter1(f, name, help, v);
+}
+
 static void map_fill(FILE *f, const struct attachment *a, const struct rw_config *cfg,
 		     const struct daemon_health *d)
 {

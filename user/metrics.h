@@ -34,6 +34,9 @@ struct daemon_health {
 /* The exposition's pieces, for the sections kept in their own files. */
 void metrics_family(FILE *f, const char *name, const char *type, const char *help);
 void metrics_label(FILE *f, const char *name, const char *value, bool first);
+/* A family of one unlabelled series. */
+void metrics_gauge(FILE *f, const char *name, const char *help, double v);
+void metrics_counter(FILE *f, const char *name, const char *help, uint64_t v);
 
 /* The control loop's section (metrics_control.c): multipliers, shed, signals. */
 void metrics_control(FILE *f, const struct attachment *a);

@@ -11,10 +11,33 @@
 #include "controller.h"
 #include "metrics.h"
 
-static void gauge(FILE *f, const char *name, const char *help, double v)
+/* One family with a series per adaptive class, valued by what(). */
+static void per_class(FILE *f, const struct rw_adapt *ad, const char *name, const char *type,
+		      const char *help, double (*what)(const struct rw_adapt_class *))
 {
-	metrics_family(f, name, "gauge", help);
-	fprintf(f, "%s %.17g\n", name, v);
+	metrics_family(f, name, type, help);
+	for (int i = 0; i < RW_MAX_CLASSES; i++)
+		if (ad->classes[i].name[0]) {
+			fprintf(f, "%s{", name);
+			metrics_label(f, "class", ad->classes[i].name, true);
+			/* 15 digits: a multiplier of 0.35 reads 0.35, counts stay exact */
+			fprintf(f, "} %.15g\n", what(&ad->classes[i]));
+		}
+}
+
+static double multiplier(const struct rw_adapt_class *c)
+{
+	return (double)c->mult_ppm / RW_ADAPT_PPM;
+}
+
+static double changes(const struct rw_adapt_class *c)
+{
+	return (double)c->changes;
+}
+
+static double shedding(const struct rw_adapt_class *c)
+{
+	return c->shed;
 }
 
 /* A signal: its _up series always, its value only when known. */
@@ -43,41 +66,22 @@ void metrics_control(FILE *f, const struct attachment *a)
 	fprintf(f, "ratewall_control_info{");
 	metrics_label(f, "controller", controller_kind_name((enum controller_kind)ad.controller), true);
 	fprintf(f, "} 1\n");
-	metrics_family(f, "ratewall_control_multiplier", "gauge",
-		       "Live rate of each adaptive class as a multiple of its written rates.");
-	for (int i = 0; i < RW_MAX_CLASSES; i++)
-		if (ad.classes[i].name[0]) {
-			fprintf(f, "ratewall_control_multiplier{");
-			metrics_label(f, "class", ad.classes[i].name, true);
-			fprintf(f, "} %.6g\n", (double)ad.classes[i].mult_ppm / RW_ADAPT_PPM);
-		}
-	metrics_family(f, "ratewall_control_rate_changes_total", "counter",
-		       "Changes of each adaptive class's multiplier.");
-	for (int i = 0; i < RW_MAX_CLASSES; i++)
-		if (ad.classes[i].name[0]) {
-			fprintf(f, "ratewall_control_rate_changes_total{");
-			metrics_label(f, "class", ad.classes[i].name, true);
-			fprintf(f, "} %llu\n", (unsigned long long)ad.classes[i].changes);
-		}
-	metrics_family(f, "ratewall_control_class_shed", "gauge",
-		       "1 while the control loop sheds the class's new connections.");
-	for (int i = 0; i < RW_MAX_CLASSES; i++)
-		if (ad.classes[i].name[0]) {
-			fprintf(f, "ratewall_control_class_shed{");
-			metrics_label(f, "class", ad.classes[i].name, true);
-			fprintf(f, "} %d\n", ad.classes[i].shed);
-		}
-	gauge(f, "ratewall_control_shed", "1 while the control loop sheds (failing probes or latency).",
-	      ad.shed);
-	metrics_family(f, "ratewall_control_shed_changes_total", "counter",
-		       "Times the control loop turned shedding on or off.");
-	fprintf(f, "ratewall_control_shed_changes_total %llu\n", (unsigned long long)ad.shed_changes);
-	metrics_family(f, "ratewall_control_samples_total", "counter",
-		       "Samples of the gateway's signals the loop acted on.");
-	fprintf(f, "ratewall_control_samples_total %llu\n", (unsigned long long)ad.samples);
-	gauge(f, "ratewall_control_sample_timestamp_seconds", "When the last sample was taken.",
-	      (double)ad.sampled_at_ns / 1e9);
-	gauge(f, "ratewall_control_interval_seconds", "The sampling interval.", ad.interval_ms / 1e3);
+	per_class(f, &ad, "ratewall_control_multiplier", "gauge",
+		  "Live rate of each adaptive class as a multiple of its written rates.", multiplier);
+	per_class(f, &ad, "ratewall_control_rate_changes_total", "counter",
+		  "Changes of each adaptive class's multiplier.", changes);
+	per_class(f, &ad, "ratewall_control_class_shed", "gauge",
+		  "1 while the control loop sheds the class's new connections.", shedding);
+	metrics_gauge(f, "ratewall_control_shed",
+		      "1 while the control loop sheds (failing probes or latency).", ad.shed);
+	metrics_counter(f, "ratewall_control_shed_changes_total",
+			"Times the control loop turned shedding on or off.", ad.shed_changes);
+	metrics_counter(f, "ratewall_control_samples_total",
+			"Samples of the gateway's signals the loop acted on.", ad.samples);
+	metrics_gauge(f, "ratewall_control_sample_timestamp_seconds", "When the last sample was taken.",
+		      (double)ad.sampled_at_ns / 1e9);
+	metrics_gauge(f, "ratewall_control_interval_seconds", "The sampling interval.",
+		      ad.interval_ms / 1e3);
 	signal_series(f, "ratewall_control_target_latency_seconds",
 	       "The latency the gradient controller steers to.", ad.target_us, 1e-6);
 	signal_series(f, "ratewall_signal_health",

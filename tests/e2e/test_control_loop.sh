@@ -14,7 +14,7 @@
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 require_env
-require_cmds curl
+require_cmds curl promtool
 TCP_SERVER=${TCP_SERVER:-$RW_ROOT/build/tests/tcp_server}
 TCP_CLIENTS=${TCP_CLIENTS:-$RW_ROOT/build/tests/tcp_clients}
 TEST_GATEWAY=${TEST_GATEWAY:-$RW_ROOT/build/tests/test_gateway}
@@ -110,6 +110,7 @@ expect_eq "metrics: shedding" "$(metric "$TMPD/m1.txt" ratewall_control_shed)" 1
 expect_eq "metrics: the class sheds" "$(metric "$TMPD/m1.txt" 'ratewall_control_class_shed{class="api"}')" 1
 expect_eq "metrics: the probe failed" "$(metric "$TMPD/m1.txt" ratewall_signal_health)" 0
 expect_eq "metrics: one flip" "$(metric "$TMPD/m1.txt" ratewall_control_shed_changes_total)" 1
+expect_true "promtool accepts the control loop's metrics" promtool check metrics <"$TMPD/m1.txt"
 st=$(rw "$GW" -j stats show dev gw0)
 expect_eq "stats show: shedding for health" "$(json_get "$st" '.control.shed, .control.shed_reason' | paste -sd' ')" "true health"
 expect_eq "stats show: the class sheds" "$(json_get "$st" '.control.classes[] | select(.name == "api") | .shed')" true
