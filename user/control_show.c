@@ -4,21 +4,17 @@
 
 #include "control_show.h"
 #include "controller.h"
+#include "policy_show.h"
 
 static json_object *known(int64_t v, double scale)
 {
 	return v < 0 ? NULL : json_object_new_double((double)v * scale);
 }
 
-static double word_rate(uint64_t word)
-{
-	return word ? (double)(RW_NS_PER_SEC << RW_TICK_SHIFT) / (double)rw_limit_interval(word) : 0;
-}
-
 static void add_rate(json_object *o, const char *key, uint64_t word)
 {
 	if (word)
-		json_object_object_add(o, key, json_object_new_double(word_rate(word)));
+		json_object_object_add(o, key, json_object_new_double(limit_word_rate(word)));
 }
 
 json_object *control_show_json(const struct attachment *a, const struct rw_policy *pol)

@@ -23,28 +23,15 @@
 static bool parse_duration(struct parse_ctx *c, const yaml_node_t *node, const char *what,
 			   uint32_t min_ms, uint32_t max_ms, uint32_t *out)
 {
-	static const struct {
-		const char *unit;
-		uint64_t ms;
-	} units[] = { { "ms", 1 }, { "s", 1000 }, { "m", 60000 } };
 	const char *text = policy_node_scalar(c, node, what);
 	char q[POLICY_MSG_MAX / 2];
-	size_t digits;
+	uint64_t ms;
 
 	if (!text)
 		return false;
-	digits = strspn(text, "0123456789");
-	for (size_t i = 0; digits && digits <= 9 && i < sizeof(units) / sizeof(units[0]); i++) {
-		uint64_t ms;
-
-		if (strcmp(text + digits, units[i].unit))
-			continue;
-		ms = strtoull(text, NULL, 10) * units[i].ms;
-		if (ms >= min_ms && ms <= max_ms) {
-			*out = (uint32_t)ms;
-			return true;
-		}
-		break;
+	if (policy_duration_ms(text, &ms) && ms >= min_ms && ms <= max_ms) {
+		*out = (uint32_t)ms;
+		return true;
 	}
 	policy_quote(text, q, sizeof(q));
 	policy_error(c->e, policy_node_line(node),

@@ -188,27 +188,37 @@ bool policy_parse_count(const char *what, const char *text, uint64_t min, uint64
 	return true;
 }
 
-bool policy_parse_interval(const char *text, uint32_t *ms, char *msg, size_t len)
+bool policy_duration_ms(const char *text, uint64_t *ms)
 {
 	static const struct {
 		const char *unit;
 		uint64_t ms;
 	} units[] = { { "ms", 1 }, { "s", 1000 }, { "m", 60000 } };
 	size_t digits = strspn(text, "0123456789");
-	char q[POLICY_MSG_MAX / 2];
 	uint64_t n;
 	bool overflow;
 
 	for (size_t i = 0; digits && i < sizeof(units) / sizeof(units[0]); i++) {
 		if (strcmp(text + digits, units[i].unit))
 			continue;
-		if (parse_decimal(text, digits, &n, &overflow) &&
-		    n <= RW_EVENT_INTERVAL_MAX_MS / units[i].ms &&
-		    n * units[i].ms >= RW_EVENT_INTERVAL_MIN_MS) {
-			*ms = (uint32_t)(n * units[i].ms);
-			return true;
-		}
-		break;
+		if (!parse_decimal(text, digits, &n, &overflow) || overflow ||
+		    n > UINT64_MAX / units[i].ms)
+			return false;
+		*ms = n * units[i].ms;
+		return true;
+	}
+	return false;
+}
+
+bool policy_parse_interval(const char *text, uint32_t *ms, char *msg, size_t len)
+{
+	char q[POLICY_MSG_MAX / 2];
+	uint64_t n;
+
+	if (policy_duration_ms(text, &n) && n <= RW_EVENT_INTERVAL_MAX_MS &&
+	    n >= RW_EVENT_INTERVAL_MIN_MS) {
+		*ms = (uint32_t)n;
+		return true;
 	}
 	policy_quote(text, q, sizeof(q));
 	snprintf(msg, len, "interval %s must be off or a duration like 500ms, 1s or 2m, from %ums to %um", q,

@@ -48,6 +48,8 @@ bool policy_parse_cidr(const char *text, struct policy_cidr *out, char *msg, siz
 void policy_format_cidr(const struct policy_cidr *cidr, char *buf, size_t len);
 
 /* "500ms", "1s" or "2m", from RW_EVENT_INTERVAL_MIN_MS to _MAX_MS; and back. */
+/* A duration written N ms, N s or N m, in *ms; false when it is not one. */
+bool policy_duration_ms(const char *text, uint64_t *ms);
 bool policy_parse_interval(const char *text, uint32_t *ms, char *msg, size_t len);
 void policy_format_interval(uint32_t ms, char *buf, size_t len);
 
