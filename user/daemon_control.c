@@ -159,7 +159,6 @@ static void write_now(struct daemon_control *dc, const struct policy_maps *m)
 	if (err == -ESTALE)
 		return;
 	if (err) {
-		dc->write_errors++;
 		snprintf(dc->write_error, sizeof(dc->write_error), "cannot write the live rates: %s",
 			 strerror(-err));
 		return;
@@ -188,6 +187,7 @@ int daemon_control_configure(struct daemon_control *dc, const struct policy *p,
 	double mult[RW_MAX_CLASSES];
 	struct control_state old = dc->state;
 	bool was_running = dc->running, fresh_record = false;
+	struct sampler_config scfg;
 	struct rw_adapt stored;
 	uint32_t zero = 0;
 	int err = 0;
@@ -236,14 +236,15 @@ int daemon_control_configure(struct daemon_control *dc, const struct policy *p,
 	/* counts by class id: a renumbering apply starts the comparison afresh */
 	dc->have_refused = false;
 	memset(&dc->decision, 0, sizeof(dc->decision));
-	sampler_config_of(p, &dc->scfg);
+	sampler_config_of(p, &scfg);
 	if (dc->sampler)
-		err = sampler_reconfigure(dc->sampler, &dc->scfg);
+		err = sampler_reconfigure(dc->sampler, &scfg);
 	else
-		err = sampler_start(&dc->sampler, &dc->scfg);
+		err = sampler_start(&dc->sampler, &scfg);
 	if (err) {
 		snprintf(dc->error, sizeof(dc->error), "cannot sample the gateway's signals: %s",
 			 strerror(-err));
+		rw_err("control: %s; the adaptive classes keep their written rates", dc->error);
 		/* no loop, no adaptation: nothing the last one set stays in force */
 		dc->running = true;
 		daemon_control_stop(dc, m, true);

@@ -19,7 +19,6 @@
 struct daemon_control {
 	bool running;                 /* the live policy has a control section and it samples */
 	struct sampler *sampler;
-	struct sampler_config scfg;
 	struct control_policy law;
 	struct control_state state;
 	struct live_rates_base base;  /* the policy the loop read: names, written limits */
@@ -29,7 +28,6 @@ struct daemon_control {
 	bool dirty;                   /* adapt not yet written (the pins were busy) */
 	uint64_t refused[RW_MAX_CLASSES]; /* rate-limit refusals at the last sample */
 	bool have_refused;
-	uint64_t write_errors;
 	char error[256];              /* why the loop cannot run ("" when fine) */
 	char write_error[256];        /* why the last write failed ("" when it did not) */
 	char said_errors[512];        /* the signal errors last said on stderr */
