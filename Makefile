@@ -10,7 +10,7 @@ BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
 	-Iinclude -Iuser -I$(BUILD)
-LDLIBS  := -lbpf -lelf -lz -ljson-c -lyaml -lcrypto -lm -lmnl -lmicrohttpd -lcurl -lpthread
+LDLIBS  := -lbpf -lelf -lz -ljson-c -lyaml -lcrypto -lm -lmnl -lmicrohttpd -lcurl -lhiredis -lpthread
 
 USER_LIB_SRCS := user/args.c user/limits.c user/pins.c user/counters.c \
 	user/attachment.c user/loader.c user/status.c user/netns.c \
@@ -30,6 +30,9 @@ USER_LIB_SRCS += user/accept_queue.c user/daemon.c user/daemon_opts.c user/event
 USER_LIB_SRCS += user/controller.c user/signals.c user/daemon_control.c user/metrics_control.c \
 	user/control_show.c
 USER_LIB_SRCS += user/prom_text.c user/http_fetch.c user/host_cpu.c user/listen_stats.c user/sampler.c
+# Quotas shared by several gateways through Redis.
+USER_LIB_SRCS += user/quota_redis.c user/quota_share.c user/policy_quota.c user/daemon_quota.c \
+	user/metrics_quota.c user/quota_show.c user/cli_quota.c
 USER_LIB_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_LIB_SRCS))
 BPF_OBJS := $(BUILD)/ratewall.bpf.o $(BUILD)/conns.bpf.o
 SKELS := $(BUILD)/ratewall.skel.h $(BUILD)/conns.skel.h
@@ -39,7 +42,8 @@ TEST_UNIT := $(BUILD)/tests/unit_args $(BUILD)/tests/unit_limits $(BUILD)/tests/
 	$(BUILD)/tests/unit_policy_emit $(BUILD)/tests/unit_bucket_math \
 	$(BUILD)/tests/unit_accept_queue $(BUILD)/tests/unit_map_count $(BUILD)/tests/unit_client_id \
 	$(BUILD)/tests/unit_controller $(BUILD)/tests/unit_prom_text $(BUILD)/tests/unit_host_signals \
-	$(BUILD)/tests/unit_sampler $(BUILD)/tests/unit_live_rates
+	$(BUILD)/tests/unit_sampler $(BUILD)/tests/unit_live_rates $(BUILD)/tests/unit_quota_redis \
+	$(BUILD)/tests/unit_quota_share
 TEST_BPF := $(BUILD)/tests/bpf_verdicts $(BUILD)/tests/bpf_new_sources $(BUILD)/tests/bpf_policy \
 	$(BUILD)/tests/bpf_concurrency $(BUILD)/tests/bpf_conn_caps $(BUILD)/tests/bpf_conn_race \
 	$(BUILD)/tests/bpf_explain $(BUILD)/tests/bpf_events
@@ -72,6 +76,13 @@ $(BUILD)/bench/%.bpf.o: bench/%.bpf.c bench/*.h include/ratewall.h | $(BUILD)
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst .bpf.o,,$(notdir $<))_bpf > $@.tmp
 	mv $@.tmp $@
+
+# The shared store's Lua script, as a C string the client sends.
+$(BUILD)/quota_script.h: user/quota_script.lua | $(BUILD)
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@.tmp
+	mv $@.tmp $@
+
+$(BUILD)/user/quota_redis.o: $(BUILD)/quota_script.h
 
 $(BUILD)/user/%.o: user/%.c user/*.h include/ratewall.h $(SKELS) | $(BUILD)
 	@mkdir -p $(dir $@)

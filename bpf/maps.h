@@ -124,6 +124,23 @@ struct {
 	__type(value, struct rw_adapt);
 } rw_adapt SEC(".maps");
 
+/* This gateway's shares of the fleet's buckets, by rw_quota_index();
+ * mmapable, so the daemon changes a share or a lease with one store. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, RW_POLICY_SLOTS * RW_MAX_QUOTAS);
+	__type(key, __u32);
+	__type(value, struct rw_quota);
+} rw_quotas SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RW_POLICY_SLOTS * RW_MAX_QUOTAS);
+	__type(key, __u32);
+	__type(value, struct rw_quota_count);
+} rw_quota_counts SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, RW_EVENT_RING_BYTES);

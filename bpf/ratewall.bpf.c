@@ -78,6 +78,43 @@ static __always_inline int take(__u64 *tat, __u64 limit, __u64 now)
 	return gcra_take(tat, now, interval, rw_limit_burst(limit) * interval);
 }
 
+/*
+ * A bucket the fleet shares (rw_quota): this gateway's share while its
+ * lease lives, else the safe share. What reaches it and what it admits
+ * are counted for the daemon, which reports them as demand.
+ */
+static __noinline int take_quota(__u64 *tat, __u32 slot, __u32 id, __u64 now)
+{
+	__u32 idx = rw_quota_index(slot & (RW_POLICY_SLOTS - 1), id & (RW_MAX_QUOTAS - 1));
+	struct rw_quota *q = bpf_map_lookup_elem(&rw_quotas, &idx);
+	struct rw_quota_count *n = bpf_map_lookup_elem(&rw_quota_counts, &idx);
+	__u64 limit, interval;
+	int res;
+
+	if (!q || !tat)
+		return GCRA_REFUSE;
+	limit = now < READ_ONCE_U64(q->lease_until) ? READ_ONCE_U64(q->share)
+						     : READ_ONCE_U64(q->safe);
+	interval = rw_limit_interval(limit);
+	/* a word never written refuses: a share is never "no bucket" */
+	res = interval ? gcra_take(tat, now, interval, rw_limit_burst(limit) * interval)
+		       : GCRA_REFUSE;
+	if (n) {
+		n->reached++;
+		n->admitted += res == GCRA_ADMIT;
+	}
+	return res;
+}
+
+/* A bucket that is either this gateway's own (quota 0) or the fleet's. */
+static __always_inline int take_bucket(__u64 *tat, __u64 limit, __u32 slot, __u8 quota,
+				       __u64 now)
+{
+	if (quota)
+		return take_quota(tat, slot, quota, now);
+	return take(tat, limit, now);
+}
+
 /* The class of a packet by protocol and destination port; 0 without ports. */
 static __always_inline __u32 class_of(const struct rw_policy *pol, const struct packet_info *pi,
 				      __u32 slot)
@@ -169,36 +206,42 @@ static __always_inline __u32 tenant_buckets(__u32 slot, __u32 tenant_id, __u32 c
 	__u32 idx = rw_tenant_index(slot, tenant_id);
 	struct rw_tenant_limits *tl = bpf_map_lookup_elem(&rw_tenants, &idx);
 	struct rw_tenant_state *ts = bpf_map_lookup_elem(&rw_tenant_state, &idx);
+	__u64 limit;
 	__u32 reason;
 
 	if (!tl || !ts)
 		return 0;
 	class_id &= RW_MAX_CLASSES - 1;
-	if (syn) {
-		reason = refusal(take(&ts->class_syn_tat[class_id],
-				      READ_ONCE_U64(tl->class_syn[class_id]), now),
+	if (syn && (limit = READ_ONCE_U64(tl->class_syn[class_id]))) {
+		reason = refusal(take_bucket(&ts->class_syn_tat[class_id], limit, slot,
+					     tl->quota_class_syn[class_id], now),
 				 RW_REASON_TENANT_SYN);
 		if (reason)
 			return reason;
 	}
-	reason = refusal(take(&ts->class_pkt_tat[class_id],
-			      READ_ONCE_U64(tl->class_pkt[class_id]), now),
-			 RW_REASON_TENANT_PKT);
-	if (reason)
-		return reason;
-	if (syn) {
-		reason = refusal(take(&ts->syn_tat, READ_ONCE_U64(tl->syn), now),
+	if ((limit = READ_ONCE_U64(tl->class_pkt[class_id]))) {
+		reason = refusal(take_bucket(&ts->class_pkt_tat[class_id], limit, slot,
+					     tl->quota_class_pkt[class_id], now),
+				 RW_REASON_TENANT_PKT);
+		if (reason)
+			return reason;
+	}
+	if (syn && (limit = READ_ONCE_U64(tl->syn))) {
+		reason = refusal(take_bucket(&ts->syn_tat, limit, slot, tl->quota_syn, now),
 				 RW_REASON_TENANT_SYN);
 		if (reason)
 			return reason;
 	}
-	return refusal(take(&ts->pkt_tat, READ_ONCE_U64(tl->pkt), now), RW_REASON_TENANT_PKT);
+	if ((limit = READ_ONCE_U64(tl->pkt)))
+		return refusal(take_bucket(&ts->pkt_tat, limit, slot, tl->quota_pkt, now),
+			       RW_REASON_TENANT_PKT);
+	return 0;
 }
 
 /* The class-wide buckets that every source of the class shares; a class
  * without them costs no lookup. */
-static __always_inline __u32 class_buckets(const struct rw_class_limits *cl, __u32 class_id,
-					   bool syn, __u64 now)
+static __always_inline __u32 class_buckets(const struct rw_class_limits *cl, __u32 slot,
+					   __u32 class_id, bool syn, __u64 now)
 {
 	__u64 syn_limit = syn ? READ_ONCE_U64(cl->class_syn) : 0;
 	__u64 pkt_limit = READ_ONCE_U64(cl->class_pkt);
@@ -210,10 +253,16 @@ static __always_inline __u32 class_buckets(const struct rw_class_limits *cl, __u
 	cs = bpf_map_lookup_elem(&rw_class_state, &class_id);
 	if (!cs)
 		return 0;
-	reason = refusal(take(&cs->syn_tat, syn_limit, now), RW_REASON_CLASS_SYN);
-	if (reason)
-		return reason;
-	return refusal(take(&cs->pkt_tat, pkt_limit, now), RW_REASON_CLASS_PKT);
+	if (syn_limit) {
+		reason = refusal(take_bucket(&cs->syn_tat, syn_limit, slot, cl->quota_syn, now),
+				 RW_REASON_CLASS_SYN);
+		if (reason)
+			return reason;
+	}
+	if (!pkt_limit)
+		return 0;
+	return refusal(take_bucket(&cs->pkt_tat, pkt_limit, slot, cl->quota_pkt, now),
+		       RW_REASON_CLASS_PKT);
 }
 
 /*
@@ -355,7 +404,7 @@ int ratewall_xdp(struct xdp_md *ctx)
 			{ verdict_reason = r; verdict = refused_as; goto judged; }
 	}
 	{
-		__u32 r = class_buckets(cl, class_id, syn, now);
+		__u32 r = class_buckets(cl, slot, class_id, syn, now);
 
 		if (r)
 			{ verdict_reason = r; verdict = refused_as; goto judged; }

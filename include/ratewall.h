@@ -271,7 +271,9 @@ struct rw_class_limits {
 	__u32 class_conn; /* the whole class: open TCP connections; 0 = no cap */
 	__u8 mode;       /* enum rw_class_mode */
 	__u8 control_shed; /* 1: the control loop sheds the class's new connections */
-	__u8 pad[6];
+	__u8 quota_pkt;  /* class_pkt is shared by the fleet: its rw_quota id; 0: local */
+	__u8 quota_syn;  /* the same for class_syn */
+	__u8 pad[4];
 };
 
 /*
@@ -324,6 +326,12 @@ struct rw_tenant_limits {
 	__u64 syn;
 	__u64 class_pkt[RW_MAX_CLASSES]; /* all its sources, one class */
 	__u64 class_syn[RW_MAX_CLASSES];
+	/* buckets shared by the fleet: their rw_quota ids; 0: local */
+	__u8 quota_pkt;
+	__u8 quota_syn;
+	__u8 quota_class_pkt[RW_MAX_CLASSES];
+	__u8 quota_class_syn[RW_MAX_CLASSES];
+	__u8 pad[6];
 	char name[RW_NAME_MAX];          /* userspace only */
 };
 
@@ -358,7 +366,7 @@ struct rw_class_state {
  * reads another build's attachment as its own (the config's size alone
  * misses changes that keep it).
  */
-#define RW_CONFIG_LAYOUT 9
+#define RW_CONFIG_LAYOUT 10
 
 /*
  * Live configuration, one entry in an array map. The program reads the
@@ -614,5 +622,47 @@ struct rw_adapt {
 	__s64 target_us;         /* the latency the controller steers to */
 	char signal_errors[512]; /* why configured signals are unknown, "; "-separated */
 };
+
+/*
+ * Buckets that several gateways share (`scope: global`, README "Several
+ * gateways, one quota"). The policy's word of such a bucket holds the
+ * whole fleet's limit, for display; the program judges by this gateway's
+ * share of it instead, which the daemon writes after each sync with the
+ * shared store, under a lease. Without a live lease (no daemon, a store
+ * that does not answer, a daemon that died) the safe share is in force,
+ * so a lost coordinator can never leave a share running unbounded.
+ * Indexed by rw_quota_index(slot, id); ids are 1..RW_MAX_QUOTAS-1.
+ */
+#define RW_MAX_QUOTAS 64
+#define RW_QUOTA_NAME_MAX 80 /* "tenant/NAME/CLASS/packets" and its NUL */
+
+struct rw_quota {
+	/* read by the fast path; never 0 for a bucket in use */
+	__u64 share;       /* rw_limit_pack() of this gateway's share, while now < lease_until */
+	__u64 lease_until; /* bucket clock (ticks, like a TAT); 0: no lease */
+	__u64 safe;        /* rw_limit_pack() of the safe share, in force without a lease */
+	/* read by userspace only */
+	__u64 limit;       /* rw_limit_pack() of the fleet's bucket, as written */
+	__u32 safe_ppm;    /* the safe share, parts per million of the fleet's rate and burst */
+	__u32 replicas;    /* gateways in the fleet at the last sync; 0: never synced */
+	__u64 synced_at_ns;  /* CLOCK_REALTIME of the last sync that answered */
+	__u64 safe_since_ns; /* CLOCK_REALTIME the daemon put it in safe share; 0: shared */
+	__u64 degraded_ns;   /* time spent in safe share while a daemon ran */
+	__u64 to_safe;       /* switches from shared to safe */
+	__u64 share_mrate;   /* the share's rate, in thousandths a second */
+	char name[RW_QUOTA_NAME_MAX]; /* "" : unused */
+};
+
+/* What reached a shared bucket and what it admitted, per CPU and per
+ * rw_quota_index(): the daemon's measure of this gateway's demand. */
+struct rw_quota_count {
+	__u64 reached;
+	__u64 admitted;
+};
+
+static inline __u32 rw_quota_index(__u32 slot, __u32 id)
+{
+	return slot * RW_MAX_QUOTAS + id;
+}
 
 #endif /* RATEWALL_H */

@@ -9,7 +9,8 @@ packages=(
 	make gcc clang llvm pkg-config
 	libbpf-dev bpftool libelf-dev zlib1g-dev
 	libjson-c-dev libcmocka-dev libyaml-dev libssl-dev libmnl-dev
-	libmicrohttpd-dev libcurl4-openssl-dev prometheus curl systemd
+	libmicrohttpd-dev libcurl4-openssl-dev libhiredis-dev redis-server redis-tools
+	prometheus curl systemd
 	iproute2 util-linux jq
 )
 if [ "${1:-}" = bench ]; then

@@ -45,6 +45,8 @@ static const struct {
 	{ RW_PIN_EVENT_STATS, offsetof(struct attachment, maps.events.stats_fd) },
 	{ RW_PIN_EVENT_OTHER, offsetof(struct attachment, maps.events.other_fd) },
 	{ RW_PIN_ADAPT, offsetof(struct attachment, maps.adapt_fd) },
+	{ RW_PIN_QUOTAS, offsetof(struct attachment, maps.quotas_fd) },
+	{ RW_PIN_QUOTA_COUNTS, offsetof(struct attachment, maps.quota_counts_fd) },
 };
 #define N_PINS (sizeof(pins) / sizeof(pins[0]))
 

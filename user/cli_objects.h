@@ -13,6 +13,7 @@ int cli_deny(struct arg_cursor *cur);
 int cli_client(struct arg_cursor *cur);
 int cli_stats(struct arg_cursor *cur);
 int cli_policy(struct arg_cursor *cur);
+int cli_quota(struct arg_cursor *cur);
 int cli_daemon(struct arg_cursor *cur);
 
 #endif

@@ -23,6 +23,7 @@
 #include "clocks.h"
 #include "daemon_control.h"
 #include "daemon_opts.h"
+#include "daemon_quota.h"
 #include "event_line.h"
 #include "event_sink.h"
 #include "event_stream.h"
@@ -65,7 +66,11 @@ struct daemon {
 	uint64_t acct_errors_seen; /* at the flush before the last */
 	int flush_err;             /* the last flush failed: -errno */
 	struct daemon_control control;        /* the adaptive loop */
-	int ep, control_fd;                   /* the loop's epoll; the sampler's fd in it */
+	struct daemon_quota quota;            /* the buckets shared with the fleet */
+	char member[128];                     /* this gateway in the fleet: instance/interface */
+	/* the loop's epoll, and the fds of the sampler, the quota sync timer
+	 * and the quota client in it (-1: none) */
+	int ep, control_fd, quota_timer_fd, quota_fd;
 	struct map_count counts[COUNTED_MAX]; /* counting the large tables */
 	uint64_t counted_ns[COUNTED_MAX];     /* when each pass ended */
 	bool opened, stop, detached;
@@ -129,25 +134,42 @@ static int ensure_attached(const struct daemon_opts *o, bool *attached_here)
 	return err;
 }
 
-enum { TAG_SIGNAL = 1, TAG_RING, TAG_HTTP, TAG_CONTROL };
+enum { TAG_SIGNAL = 1, TAG_RING, TAG_HTTP, TAG_CONTROL, TAG_QUOTA_TIMER, TAG_QUOTA };
 
-/* The sampler's fd in the loop's epoll follows the sampler (started,
- * restarted or stopped by a policy change). */
+/* An fd in the loop's epoll follows its module (started, restarted or
+ * stopped by a policy change); a failure goes to `error`. */
+static void follow_fd(struct daemon *d, int *polled, int fd, uint32_t tag, const char *what,
+		      char *error, size_t len)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
+
+	if (d->ep < 0 || fd == *polled)
+		return;
+	if (*polled >= 0)
+		epoll_ctl(d->ep, EPOLL_CTL_DEL, *polled, NULL);
+	*polled = -1;
+	if (fd >= 0 && epoll_ctl(d->ep, EPOLL_CTL_ADD, fd, &ev) == 0)
+		*polled = fd;
+	else if (fd >= 0)
+		snprintf(error, len, "cannot poll %s: %s", what, strerror(errno));
+}
+
 static void sync_control_fd(struct daemon *d)
 {
-	int fd = daemon_control_fd(&d->control);
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TAG_CONTROL };
+	follow_fd(d, &d->control_fd, daemon_control_fd(&d->control), TAG_CONTROL,
+		  "the signal sampler", d->control.error, sizeof(d->control.error));
+	follow_fd(d, &d->quota_timer_fd, daemon_quota_timer_fd(&d->quota), TAG_QUOTA_TIMER,
+		  "the quota sync timer", d->quota.error, sizeof(d->quota.error));
+	follow_fd(d, &d->quota_fd, daemon_quota_client_fd(&d->quota), TAG_QUOTA,
+		  "the quota client", d->quota.error, sizeof(d->quota.error));
+}
 
-	if (d->ep < 0 || fd == d->control_fd)
-		return;
-	if (d->control_fd >= 0)
-		epoll_ctl(d->ep, EPOLL_CTL_DEL, d->control_fd, NULL);
-	d->control_fd = -1;
-	if (fd >= 0 && epoll_ctl(d->ep, EPOLL_CTL_ADD, fd, &ev) == 0)
-		d->control_fd = fd;
-	else if (fd >= 0)
-		snprintf(d->control.error, sizeof(d->control.error),
-			 "cannot poll the signal sampler: %s", strerror(errno));
+static void write_quota_line(void *ctx, const char *line)
+{
+	struct daemon *d = ctx;
+
+	if (d->o->events)
+		event_sink_write(&d->sink, line);
 }
 
 static void write_control_line(void *ctx, const char *line)
@@ -203,6 +225,8 @@ static int refresh_policy(struct daemon *d, bool force)
 	d->lines.redact = d->model.client_id == POLICY_CLIENT_HASHED;
 	/* a failure is kept in d->control.error and shown in /healthz */
 	daemon_control_configure(&d->control, &d->model, &d->active, &d->a.maps);
+	/* likewise in d->quota.error */
+	daemon_quota_configure(&d->quota, &d->model, &d->a.maps, d->member);
 	sync_control_fd(d);
 	/* Until a policy with a readable key comes, lines name no client. */
 	d->key_failed = d->lines.redact && client_key_read(d->model.client_key, &d->lines.key);
@@ -291,6 +315,8 @@ static void tick(struct daemon *d)
 		snprintf(d->unhealthy, sizeof(d->unhealthy), "%s", d->control.error);
 	else if (d->control.write_error[0])
 		snprintf(d->unhealthy, sizeof(d->unhealthy), "%s", d->control.write_error);
+	else if (d->quota.error[0])
+		snprintf(d->unhealthy, sizeof(d->unhealthy), "%s", d->quota.error);
 	else if (d->flush_err)
 		snprintf(d->unhealthy, sizeof(d->unhealthy), "cannot walk the event tables: %s",
 			 strerror(-d->flush_err));
@@ -390,12 +416,18 @@ static int run_loop(struct daemon *d, int sfd)
 				daemon_control_on_sample(&d->control, &d->a.maps, d->o->instance_id,
 							 d->lines.realtime_offset_ns,
 							 write_control_line, d);
+			else if (evs[i].data.u32 == TAG_QUOTA_TIMER)
+				daemon_quota_on_timer(&d->quota, &d->a.maps);
+			else if (evs[i].data.u32 == TAG_QUOTA)
+				daemon_quota_on_result(&d->quota, &d->a.maps, d->o->instance_id,
+						       d->lines.realtime_offset_ns,
+						       write_quota_line, d);
 		}
 		if (monotonic_ns() - d->last_tick_ns >= (uint64_t)TICK_MS * 1000000)
 			tick(d);
 	}
 	d->ep = -1;
-	d->control_fd = -1;
+	d->control_fd = d->quota_timer_fd = d->quota_fd = -1;
 	close(ep);
 	return 0;
 }
@@ -503,6 +535,8 @@ static void daemon_stop(struct daemon *d)
 		refresh_policy(d, false);
 	if (d->opened)
 		daemon_control_stop(&d->control, &d->a.maps, !d->detached);
+	/* back to the safe share, and the shares left to the fleet at once */
+	daemon_quota_stop(&d->quota);
 	event_sink_close(&d->sink);
 	metrics_http_stop(d->http);
 	policy_free(&d->model);
@@ -545,7 +579,10 @@ int cli_daemon(struct arg_cursor *cur)
 		return CLI_FAIL;
 	}
 	d->o = &o;
-	d->ep = d->control_fd = -1;
+	d->ep = d->control_fd = d->quota_timer_fd = d->quota_fd = -1;
+	daemon_quota_init(&d->quota);
+	d->health.quota = &d->quota.stats;
+	snprintf(d->member, sizeof(d->member), "%.100s/%.15s", o.instance_id, o.ifname);
 	err = open_outputs(d);
 	if (!err)
 		err = ensure_attached(&o, &attached_here);

@@ -8,6 +8,7 @@
 #include "attachment.h"
 #include "explain.h"
 #include "policy_show.h"
+#include "quota_share.h"
 
 /*
  * The program admits a packet when debt + interval <= window, debt being
@@ -171,6 +172,19 @@ static int source_checks(const struct explain_maps *m, const struct rw_config *c
 	return 0;
 }
 
+/* A bucket the fleet shares judges by this gateway's share under a live
+ * lease, else by its safe share (rw_quota), as the program does. */
+static uint64_t bucket_limit(const struct explain_maps *m, uint32_t slot, uint8_t quota,
+			     uint64_t word, uint64_t now)
+{
+	uint32_t idx = rw_quota_index(slot, quota);
+	struct rw_quota q;
+
+	if (!quota || !word || bpf_map_lookup_elem(m->policy.quotas_fd, &idx, &q))
+		return word;
+	return quota_leased(&q, now) ? q.share : q.safe;
+}
+
 static int tenant_checks(const struct explain_maps *m, uint32_t slot,
 			 const struct explain_packet *pkt, uint64_t now, struct explain_result *r)
 {
@@ -184,16 +198,20 @@ static int tenant_checks(const struct explain_maps *m, uint32_t slot,
 	snprintf(r->tenant_name, sizeof(r->tenant_name), "%s", tl.name);
 	if (pkt->syn)
 		bucket_check(r, "tenant syn in class", RW_REASON_TENANT_SYN, ts.class_syn_tat[c],
-			     tl.class_syn[c], now);
-	bucket_check(r, "tenant packets in class", RW_REASON_TENANT_PKT, ts.class_pkt_tat[c], tl.class_pkt[c], now);
+			     bucket_limit(m, slot, tl.quota_class_syn[c], tl.class_syn[c], now), now);
+	bucket_check(r, "tenant packets in class", RW_REASON_TENANT_PKT, ts.class_pkt_tat[c],
+		     bucket_limit(m, slot, tl.quota_class_pkt[c], tl.class_pkt[c], now), now);
 	if (pkt->syn)
-		bucket_check(r, "tenant syn", RW_REASON_TENANT_SYN, ts.syn_tat, tl.syn, now);
-	bucket_check(r, "tenant packets", RW_REASON_TENANT_PKT, ts.pkt_tat, tl.pkt, now);
+		bucket_check(r, "tenant syn", RW_REASON_TENANT_SYN, ts.syn_tat,
+			     bucket_limit(m, slot, tl.quota_syn, tl.syn, now), now);
+	bucket_check(r, "tenant packets", RW_REASON_TENANT_PKT, ts.pkt_tat,
+		     bucket_limit(m, slot, tl.quota_pkt, tl.pkt, now), now);
 	return 0;
 }
 
-static int class_checks(const struct explain_maps *m, const struct rw_class_limits *cl,
-			const struct explain_packet *pkt, uint64_t now, struct explain_result *r)
+static int class_checks(const struct explain_maps *m, uint32_t slot,
+			const struct rw_class_limits *cl, const struct explain_packet *pkt, uint64_t now,
+			struct explain_result *r)
 {
 	struct rw_class_state cs;
 
@@ -202,8 +220,10 @@ static int class_checks(const struct explain_maps *m, const struct rw_class_limi
 	if (bpf_map_lookup_elem(m->policy.class_state_fd, &r->class_id, &cs))
 		return -errno;
 	if (pkt->syn)
-		bucket_check(r, "class syn", RW_REASON_CLASS_SYN, cs.syn_tat, cl->class_syn, now);
-	bucket_check(r, "class packets", RW_REASON_CLASS_PKT, cs.pkt_tat, cl->class_pkt, now);
+		bucket_check(r, "class syn", RW_REASON_CLASS_SYN, cs.syn_tat,
+			     bucket_limit(m, slot, cl->quota_syn, cl->class_syn, now), now);
+	bucket_check(r, "class packets", RW_REASON_CLASS_PKT, cs.pkt_tat,
+		     bucket_limit(m, slot, cl->quota_pkt, cl->class_pkt, now), now);
 	return 0;
 }
 
@@ -303,7 +323,7 @@ int explain(const struct explain_maps *m, const struct explain_packet *pkt, uint
 	if (!err && r->tenant_id)
 		err = tenant_checks(m, slot, pkt, now, r);
 	if (!err)
-		err = class_checks(m, cl, pkt, now, r);
+		err = class_checks(m, slot, cl, pkt, now, r);
 	if (err)
 		return err;
 	conclude(r, cl->mode);

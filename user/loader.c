@@ -44,7 +44,7 @@ static const char *const pin_names[] = {
 	RW_PIN_TENANT_STATE, RW_PIN_CLASS_STATE,  RW_PIN_CONNS,	      RW_PIN_CLASS_CONNS,
 	RW_PIN_CONN_EVENTS,  RW_PIN_CONN_SOCKS,	  RW_PIN_POLICY_TEXT, RW_PIN_TALKERS,	  RW_PIN_GLOBAL,
 	RW_PIN_EVENTS,	     RW_PIN_EVENT_ENTRIES, RW_PIN_EVENT_ACCT, RW_PIN_EVENT_STATS,
-	RW_PIN_EVENT_OTHER,  RW_PIN_ADAPT,
+	RW_PIN_EVENT_OTHER,  RW_PIN_ADAPT,	  RW_PIN_QUOTAS,      RW_PIN_QUOTA_COUNTS,
 	RW_PIN_CONFIG,
 };
 
@@ -332,6 +332,8 @@ static int attach_locked(const char *ifname, unsigned int ifindex, enum rw_attac
 			{ skel->maps.rw_event_stats, RW_PIN_EVENT_STATS },
 			{ skel->maps.rw_event_other, RW_PIN_EVENT_OTHER },
 			{ skel->maps.rw_adapt, RW_PIN_ADAPT },
+			{ skel->maps.rw_quotas, RW_PIN_QUOTAS },
+			{ skel->maps.rw_quota_counts, RW_PIN_QUOTA_COUNTS },
 		};
 
 		for (size_t i = 0; !err && i < sizeof(maps_to_pin) / sizeof(maps_to_pin[0]); i++)

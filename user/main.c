@@ -30,6 +30,7 @@ static void usage(FILE *f)
 		"  client  show | explain | top             one source's state; heaviest sources\n"
 		"  stats   show | watch                     verdict counters and rates\n"
 		"  policy  check | apply | show             the policy file and the live policy\n"
+		"  quota   show [dev IFACE]                 buckets shared with other gateways\n"
 		"  daemon  [dev IFACE] [KEYWORD VALUE]...   metrics endpoint and refusal events\n"
 		"Options:\n"
 		"  -j, --json        JSON output (stable fields, see the man page)\n"
@@ -98,10 +99,10 @@ int main(int argc, char **argv)
 {
 	static const char *const objects[] = { "link",	 "class",  "tenant", "allow",
 					       "deny",	 "client", "stats",  "policy",
-					       "daemon", "help",   "version", NULL };
+					       "quota",  "daemon", "help",   "version", NULL };
 	static int (*const run[])(struct arg_cursor *) = { cli_link,   cli_class, cli_tenant,
 							   cli_allow,  cli_deny,  cli_client,
-							   cli_stats,  cli_policy, cli_daemon,
+							   cli_stats,  cli_policy, cli_quota, cli_daemon,
 							   cmd_help,   cmd_version };
 	struct arg_cursor cur;
 	int rc;

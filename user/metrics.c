@@ -366,6 +366,7 @@ int metrics_render(const struct attachment *a, const struct daemon_health *d, ch
 	event_path(f, a, &lp->policy, d);
 	policy_info(f, &lp->policy, &cfg);
 	metrics_control(f, a);
+	metrics_quota(f, a, d->quota);
 	family(f, "ratewall_build_info", "gauge", "The ratewall version serving these metrics.");
 	fprintf(f, "ratewall_build_info{version=\"%s\"} 1\n", RW_VERSION);
 	gauge1(f, "ratewall_daemon_start_time_seconds", "When the daemon started.", d->start_time);

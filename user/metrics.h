@@ -20,6 +20,8 @@
  * batches per tick (map_count.h), a pass every 15 s. */
 enum counted_table { COUNTED_SOURCES = 0, COUNTED_CONNS, COUNTED_MAX };
 
+struct quota_sync_stats;
+
 /* What only the daemon knows. */
 struct daemon_health {
 	double start_time;         /* CLOCK_REALTIME seconds */
@@ -29,6 +31,7 @@ struct daemon_health {
 					   * second; 0: not yet */
 	const struct event_sink *sink;     /* NULL without an events output */
 	const struct event_stream *stream;
+	const struct quota_sync_stats *quota; /* the store syncs; NULL before the daemon runs */
 };
 
 /* The exposition's pieces, for the sections kept in their own files. */
@@ -40,6 +43,9 @@ void metrics_counter(FILE *f, const char *name, const char *help, uint64_t v);
 
 /* The control loop's section (metrics_control.c): multipliers, shed, signals. */
 void metrics_control(FILE *f, const struct attachment *a);
+
+/* The shared buckets' section (metrics_quota.c): shares, safe shares, syncs. */
+void metrics_quota(FILE *f, const struct attachment *a, const struct quota_sync_stats *s);
 
 /* The exposition as one malloc'd string (*text, *len); 0 or -errno. */
 int metrics_render(const struct attachment *a, const struct daemon_health *d, char **text,

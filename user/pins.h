@@ -48,6 +48,8 @@
 #define RW_PIN_EVENT_STATS "event_stats"
 #define RW_PIN_EVENT_OTHER "event_other"
 #define RW_PIN_ADAPT "adapt"
+#define RW_PIN_QUOTAS "quotas"
+#define RW_PIN_QUOTA_COUNTS "quota_counts"
 
 /* An interface name as its pin directory is named, and back. Decoding
  * refuses (-EINVAL) what encoding a valid interface name cannot produce,

@@ -20,6 +20,7 @@ struct policy_limit {
 	uint64_t period_ns; /* 1e9 for /s, 60e9 for /m, 3600e9 for /h */
 	uint64_t burst;
 	int line;           /* where it was written, 0 when absent */
+	bool shared;        /* `scope: global`: the whole fleet's bucket, shared through the quota store */
 };
 
 /* The two buckets of one scope: packets, and new TCP connections (SYN
@@ -90,6 +91,27 @@ struct policy_control {
 	char netns[4096];          /* the gateway's network namespace; "" the daemon's */
 };
 
+/* `quota:`, the store that gateways share their `scope: global` buckets
+ * through (README "Several gateways, one quota"); present false when absent. */
+#define POLICY_QUOTA_SERVERS 8
+#define POLICY_QUOTA_URL_MAX 300
+#define POLICY_QUOTA_NAME_MAX 64
+
+struct policy_quota {
+	bool present;
+	int line;
+	char redis[POLICY_QUOTA_SERVERS][POLICY_QUOTA_URL_MAX]; /* redis://HOST:PORT or unix:///PATH */
+	size_t n_redis;
+	char username[POLICY_QUOTA_NAME_MAX]; /* "": AUTH with the password alone */
+	char password_file[4096];             /* "": no AUTH */
+	char prefix[POLICY_QUOTA_NAME_MAX];
+	char fleet[POLICY_QUOTA_NAME_MAX];
+	uint32_t sync_ms;
+	uint32_t timeout_ms;
+	uint32_t lease_ms;
+	double safe_share;  /* fraction of the fleet's rate and burst */
+};
+
 /* How events name a client: its address, or a keyed hash of it. */
 enum policy_client_id { POLICY_CLIENT_ADDRESS = 0, POLICY_CLIENT_HASHED };
 
@@ -114,6 +136,7 @@ struct policy {
 	enum policy_client_id client_id;
 	char client_key[4096];      /* the key file of hashed client ids */
 	struct policy_control control;
+	struct policy_quota quota;
 };
 
 /*

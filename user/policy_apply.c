@@ -14,6 +14,7 @@
 #include "map_mmap.h"
 #include "percpu.h"
 #include "policy_apply.h"
+#include "quota_share.h"
 
 /*
  * XDP programs run inside RCU read-side sections. The kernel promises that
@@ -80,6 +81,57 @@ static int write_tenants(int fd, uint32_t slot, const struct policy_image *img)
 	for (uint32_t t = 0; t < RW_MAX_TENANTS; t++)
 		keys[t] = rw_tenant_index(slot, t);
 	return update_batch(fd, keys, img->tenants, RW_MAX_TENANTS, "tenant limits");
+}
+
+/*
+ * The new slot's shared buckets. A bucket the live policy shares under the
+ * same name keeps what the fleet knows of it (gateways, degraded time),
+ * and its share and lease when its limit is unchanged, so an apply does
+ * not drop a gateway to its safe share until the next sync.
+ */
+static int write_quotas(const struct policy_maps *m, uint32_t live_slot, uint32_t slot,
+			const struct policy_image *img, bool fresh)
+{
+	struct rw_quota old[RW_MAX_QUOTAS], next[RW_MAX_QUOTAS];
+	uint32_t keys[RW_MAX_QUOTAS];
+
+	memcpy(next, img->quotas, sizeof(next));
+	for (uint32_t id = 0; id < RW_MAX_QUOTAS; id++) {
+		uint32_t from = rw_quota_index(live_slot, id);
+
+		keys[id] = rw_quota_index(slot, id);
+		if (fresh || !img->n_quotas)
+			old[id].name[0] = 0;
+		else if (bpf_map_lookup_elem(m->quotas_fd, &from, &old[id])) {
+			int err = -errno;
+
+			rw_err("cannot read the live policy's shared buckets: %s", strerror(-err));
+			return err;
+		}
+	}
+	for (uint32_t id = 1; id <= img->n_quotas && id < RW_MAX_QUOTAS; id++) {
+		struct rw_quota *q = &next[id];
+
+		for (uint32_t o = 1; o < RW_MAX_QUOTAS; o++) {
+			const struct rw_quota *was = &old[o];
+
+			if (!was->name[0] || strncmp(was->name, q->name, sizeof(q->name)))
+				continue;
+			q->replicas = was->replicas;
+			q->synced_at_ns = was->synced_at_ns;
+			q->safe_since_ns = was->safe_since_ns;
+			q->degraded_ns = was->degraded_ns;
+			q->to_safe = was->to_safe;
+			q->safe = quota_safe_word(q->limit, q->safe_ppm, q->replicas);
+			if (was->limit == q->limit) {
+				q->share = was->share;
+				q->share_mrate = was->share_mrate;
+				q->lease_until = was->lease_until;
+			}
+			break;
+		}
+	}
+	return update_batch(m->quotas_fd, keys, next, RW_MAX_QUOTAS, "shared buckets");
 }
 
 /* Empties the trie of one slot; the other slot's prefixes stay. */
@@ -340,6 +392,8 @@ int policy_install(const struct policy_maps *m, const struct policy_image *img,
 	err = write_ports(m->ports_fd, target, img);
 	if (!err)
 		err = write_tenants(m->tenants_fd, target, img);
+	if (!err)
+		err = write_quotas(m, active, target, img, fresh);
 	if (!err)
 		err = clear_cidrs(m->cidrs_fd, target);
 	if (!err)

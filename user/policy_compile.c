@@ -9,6 +9,8 @@
 #include "limits.h"
 #include "policy_compile.h"
 #include "policy_emit.h"
+#include "policy_quota.h"
+#include "quota_share.h"
 
 uint64_t policy_limit_word(const struct policy_limit *l)
 {
@@ -209,6 +211,8 @@ static void hash_image(struct policy_image *img)
 		EVP_DigestUpdate(ctx, img->event_settings, strlen(img->event_settings) + 1);
 	if (img->control_settings[0])
 		EVP_DigestUpdate(ctx, img->control_settings, strlen(img->control_settings) + 1);
+	if (img->quota_settings[0])
+		EVP_DigestUpdate(ctx, img->quota_settings, strlen(img->quota_settings) + 1);
 	for (size_t i = 0; i < img->n_cidrs; i++) {
 		const struct policy_image_cidr *c = &img->cidrs[i];
 
@@ -278,6 +282,62 @@ static void control_settings(const struct policy *p, char *buf, size_t len)
 	}
 }
 
+/* What the quota section does, as one string for the hash. */
+static void quota_settings(const struct policy *p, char *buf, size_t len)
+{
+	const struct policy_quota *q = &p->quota;
+	size_t used;
+
+	buf[0] = 0;
+	if (!q->present)
+		return;
+	used = (size_t)snprintf(buf, len, "user=%s pass=%s prefix=%s fleet=%s sync=%u timeout=%u "
+				"lease=%u safe=%.9g redis=",
+				q->username, q->password_file, q->prefix, q->fleet, q->sync_ms,
+				q->timeout_ms, q->lease_ms, q->safe_share);
+	for (size_t i = 0; i < q->n_redis && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s;", q->redis[i]);
+}
+
+/*
+ * Numbers the shared buckets (1.. in policy_quota_buckets order), marks
+ * them in the class and tenant limits the program reads, and fills the
+ * table a fresh install writes: safe share in force until a daemon syncs.
+ */
+static void fill_quotas(const struct policy *p, struct policy_image *img)
+{
+	struct policy_quota_bucket b[RW_MAX_QUOTAS - 1];
+	size_t n = policy_quota_buckets(p, b, RW_MAX_QUOTAS - 1);
+	uint32_t safe_ppm = (uint32_t)(p->quota.safe_share * 1e6 + 0.5);
+
+	if (n > RW_MAX_QUOTAS - 1)
+		n = RW_MAX_QUOTAS - 1; /* refused by policy_check_quota */
+	for (size_t i = 0; i < n; i++) {
+		uint8_t id = (uint8_t)(i + 1);
+		struct rw_quota *q = &img->quotas[id];
+
+		memcpy(q->name, b[i].name, sizeof(q->name));
+		q->limit = policy_limit_word(b[i].limit);
+		q->safe_ppm = safe_ppm;
+		q->safe = quota_safe_word(q->limit, safe_ppm, 0);
+		if (b[i].tenant < 0) {
+			struct rw_class_limits *cl = &img->policy.classes[b[i].class_id];
+
+			*(b[i].syn ? &cl->quota_syn : &cl->quota_pkt) = id;
+		} else {
+			struct rw_tenant_limits *tl = &img->tenants[b[i].tenant + 1];
+
+			if (b[i].class_id < 0)
+				*(b[i].syn ? &tl->quota_syn : &tl->quota_pkt) = id;
+			else if (b[i].syn)
+				tl->quota_class_syn[b[i].class_id] = id;
+			else
+				tl->quota_class_pkt[b[i].class_id] = id;
+		}
+	}
+	img->n_quotas = (uint32_t)n;
+}
+
 int policy_compile(const struct policy *p, struct policy_image *img)
 {
 	int err;
@@ -311,6 +371,8 @@ int policy_compile(const struct policy *p, struct policy_image *img)
 		}
 		snprintf(tl->name, RW_NAME_MAX, "%s", pt->name);
 	}
+	fill_quotas(p, img);
+	quota_settings(p, img->quota_settings, sizeof(img->quota_settings));
 	err = merge_cidrs(p, img);
 	if (err) {
 		policy_image_free(img);

@@ -36,6 +36,11 @@ struct policy_image {
 	char control_settings[2 * POLICY_URL_MAX + 2 * POLICY_METRIC_MAX + 4096 + 2048];
 	/* each class's bounds, so that an install starts it at its live multiplier */
 	struct control_class_policy adaptive[RW_MAX_CLASSES];
+	/* the shared buckets by id (0 unused), as a fresh install writes them */
+	struct rw_quota quotas[RW_MAX_QUOTAS];
+	uint32_t n_quotas;
+	/* quota: the store's settings, for the hash; "" without a quota section */
+	char quota_settings[POLICY_QUOTA_SERVERS * POLICY_QUOTA_URL_MAX + 4096 + 512];
 };
 
 /* The bucket word of a limit: rw_limit_pack(interval, burst), 0 when absent. */

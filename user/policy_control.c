@@ -20,7 +20,7 @@
 #define DURATION_MAX_MS 600000
 
 /* A duration like 250ms, 2s or 1m, within [min_ms, max_ms]. */
-static bool parse_duration(struct parse_ctx *c, const yaml_node_t *node, const char *what,
+bool policy_node_duration(struct parse_ctx *c, const yaml_node_t *node, const char *what,
 			   uint32_t min_ms, uint32_t max_ms, uint32_t *out)
 {
 	const char *text = policy_node_scalar(c, node, what);
@@ -63,7 +63,7 @@ static bool decimal(const char *text, int places, double *out, const char **rest
 }
 
 /* A percentage like 80% within [min, max] percent; *out as a fraction. */
-static bool parse_percent(struct parse_ctx *c, const yaml_node_t *node, const char *what,
+bool policy_node_percent(struct parse_ctx *c, const yaml_node_t *node, const char *what,
 			  double min, double max, double *out)
 {
 	const char *text = policy_node_scalar(c, node, what), *rest;
@@ -172,7 +172,7 @@ static void parse_health(struct parse_ctx *c, const yaml_node_t *node)
 	else
 		parse_url(c, v[0], "health url", pc->health_url);
 	if (v[1])
-		parse_duration(c, v[1], "health timeout", 1, INTERVAL_MAX_MS, &pc->health_timeout_ms);
+		policy_node_duration(c, v[1], "health timeout", 1, INTERVAL_MAX_MS, &pc->health_timeout_ms);
 	if (v[2])
 		parse_count_u32(c, v[2], "fail_after", 1, 100, &pc->law.fail_after);
 	if (v[3])
@@ -193,7 +193,7 @@ static void parse_scrape(struct parse_ctx *c, const yaml_node_t *node)
 	else
 		parse_url(c, v[0], "metrics url", pc->metrics_url);
 	if (v[1])
-		parse_duration(c, v[1], "metrics timeout", 1, INTERVAL_MAX_MS, &pc->metrics_timeout_ms);
+		policy_node_duration(c, v[1], "metrics timeout", 1, INTERVAL_MAX_MS, &pc->metrics_timeout_ms);
 	if (v[2])
 		parse_metric(c, v[2], "latency histogram", pc->latency_metric);
 	if (v[3])
@@ -218,9 +218,9 @@ static int parse_step(struct parse_ctx *c, const yaml_node_t *node)
 
 	if (!policy_node_mapping(c, node, "step", keys, v))
 		return 0;
-	if (v[0] && parse_duration(c, v[0], "step fast", 1, DURATION_MAX_MS, &ms))
+	if (v[0] && policy_node_duration(c, v[0], "step fast", 1, DURATION_MAX_MS, &ms))
 		st->fast_ms = ms;
-	if (v[1] && parse_duration(c, v[1], "step slow", 1, DURATION_MAX_MS, &ms))
+	if (v[1] && policy_node_duration(c, v[1], "step slow", 1, DURATION_MAX_MS, &ms))
 		st->slow_ms = ms;
 	if (v[2])
 		parse_factor(c, v[2], "step up", 1, 10, true, &st->up);
@@ -229,10 +229,10 @@ static int parse_step(struct parse_ctx *c, const yaml_node_t *node)
 	if (v[4])
 		parse_factor(c, v[4], "step error_cut", 0, 1, true, &st->error_cut);
 	if (v[5])
-		parse_duration(c, v[5], "step latency_every", INTERVAL_MIN_MS, DURATION_MAX_MS,
+		policy_node_duration(c, v[5], "step latency_every", INTERVAL_MIN_MS, DURATION_MAX_MS,
 			       &st->latency_every_ms);
 	if (v[6])
-		parse_duration(c, v[6], "step errors_every", INTERVAL_MIN_MS, DURATION_MAX_MS,
+		policy_node_duration(c, v[6], "step errors_every", INTERVAL_MIN_MS, DURATION_MAX_MS,
 			       &st->errors_every_ms);
 	if (st->fast_ms >= st->slow_ms)
 		policy_error(c->e, policy_node_line(node),
@@ -282,13 +282,13 @@ void policy_parse_control(struct parse_ctx *c, const yaml_node_t *node)
 	pc->cpu_for_ms = 2000;
 	pc->quantile = 0.95;
 	if (v[1])
-		parse_duration(c, v[1], "control interval", INTERVAL_MIN_MS, INTERVAL_MAX_MS,
+		policy_node_duration(c, v[1], "control interval", INTERVAL_MIN_MS, INTERVAL_MAX_MS,
 			       &pc->law.interval_ms);
-	if (v[2] && parse_duration(c, v[2], "objective", 1, DURATION_MAX_MS, &ms))
+	if (v[2] && policy_node_duration(c, v[2], "objective", 1, DURATION_MAX_MS, &ms))
 		pc->law.objective_ms = ms;
 	if (v[3] && (text = policy_node_scalar(c, v[3], "shed_latency"))) {
 		pc->shed_latency_set = true;
-		if (strcmp(text, "off") && parse_duration(c, v[3], "shed_latency", 1, DURATION_MAX_MS, &ms))
+		if (strcmp(text, "off") && policy_node_duration(c, v[3], "shed_latency", 1, DURATION_MAX_MS, &ms))
 			pc->law.shed_latency_ms = ms;
 	}
 	if (v[4])
@@ -296,15 +296,15 @@ void policy_parse_control(struct parse_ctx *c, const yaml_node_t *node)
 	if (v[5])
 		parse_scrape(c, v[5]);
 	if (v[6])
-		parse_percent(c, v[6], "error_ratio", 0, 100, &pc->law.error_ratio);
+		policy_node_percent(c, v[6], "error_ratio", 0, 100, &pc->law.error_ratio);
 	if (v[7] && (text = policy_node_scalar(c, v[7], "cpu_high"))) {
 		if (!strcmp(text, "off"))
 			pc->law.cpu_high = 0;
 		else
-			parse_percent(c, v[7], "cpu_high", 1, 100, &pc->law.cpu_high);
+			policy_node_percent(c, v[7], "cpu_high", 1, 100, &pc->law.cpu_high);
 	}
 	if (v[8])
-		parse_duration(c, v[8], "cpu_for", INTERVAL_MIN_MS, DURATION_MAX_MS, &pc->cpu_for_ms);
+		policy_node_duration(c, v[8], "cpu_for", INTERVAL_MIN_MS, DURATION_MAX_MS, &pc->cpu_for_ms);
 	if (v[9])
 		policy_node_path(c, v[9], "netns", ", like /run/netns/gateway", pc->netns,
 				 sizeof(pc->netns));
@@ -353,9 +353,9 @@ void policy_parse_adaptive(struct parse_ctx *c, const yaml_node_t *node, int cla
 	a->floor = 1.0;
 	a->ceiling = 1.0;
 	if (v[0])
-		parse_percent(c, v[0], "adaptive floor", 1, 100, &a->floor);
+		policy_node_percent(c, v[0], "adaptive floor", 1, 100, &a->floor);
 	if (v[1])
-		parse_percent(c, v[1], "adaptive ceiling", 100, 1000, &a->ceiling);
+		policy_node_percent(c, v[1], "adaptive ceiling", 100, 1000, &a->ceiling);
 	if (!v[0] && !v[1])
 		policy_error(c->e, cl->adaptive_line,
 			     "adaptive needs a floor or a ceiling, like { floor: 20%%, ceiling: 200%% }");

@@ -33,6 +33,14 @@ bool policy_node_path(struct parse_ctx *c, const yaml_node_t *node, const char *
 bool policy_node_mapping(struct parse_ctx *c, const yaml_node_t *node, const char *what,
 			 const char *const keys[], yaml_node_t *values[]);
 
+/* A duration like 250ms or 2s within [min_ms, max_ms] into *out; said at
+ * its line otherwise (false). */
+bool policy_node_duration(struct parse_ctx *c, const yaml_node_t *node, const char *what,
+			  uint32_t min_ms, uint32_t max_ms, uint32_t *out);
+/* A percentage like 80% within [min, max] percent, as a fraction. */
+bool policy_node_percent(struct parse_ctx *c, const yaml_node_t *node, const char *what,
+			 double min, double max, double *out);
+
 /* Digits after the point the parser takes, and the emitter writes. */
 #define POLICY_PERCENT_PLACES 2
 #define POLICY_FACTOR_PLACES 4

@@ -19,6 +19,7 @@
 #include <yaml.h>
 
 #include "policy_control.h"
+#include "policy_quota.h"
 #include "policy_emit.h"
 #include "policy_values.h"
 
@@ -220,6 +221,8 @@ static void limit(struct emit_ctx *c, const char *key, const struct policy_limit
 	map_start(c, true);
 	key_text(c, "rate", rate);
 	key_u64(c, "burst", l->burst);
+	if (l->shared)
+		key_text(c, "scope", "global");
 	map_end(c);
 }
 
@@ -484,6 +487,39 @@ static void control(struct emit_ctx *c, const struct policy *p)
 	map_end(c);
 }
 
+/* The quota section with every setting resolved, defaults included. */
+static void quota(struct emit_ctx *c, const struct policy *p)
+{
+	const struct policy_quota *q = &p->quota;
+
+	if (!q->present)
+		return;
+	scalar(c, "quota");
+	map_start(c, false);
+	if (q->n_redis == 1) {
+		key_text(c, "redis", q->redis[0]);
+	} else {
+		scalar(c, "redis");
+		seq_start(c, false);
+		for (size_t i = 0; i < q->n_redis; i++)
+			scalar(c, q->redis[i]);
+		seq_end(c);
+	}
+	if (q->username[0])
+		key_text(c, "username", q->username);
+	if (q->password_file[0])
+		key_text(c, "password_file", q->password_file);
+	scalar(c, "prefix");
+	quoted_scalar(c, q->prefix);
+	scalar(c, "fleet");
+	quoted_scalar(c, q->fleet);
+	key_ms(c, "sync", q->sync_ms);
+	key_ms(c, "timeout", q->timeout_ms);
+	key_ms(c, "lease", q->lease_ms);
+	key_percent(c, "safe_share", q->safe_share);
+	map_end(c);
+}
+
 static void connections(struct emit_ctx *c, const struct policy *p)
 {
 	if (!p->conn_table && !p->cgroup[0])
@@ -527,6 +563,7 @@ static void document(struct emit_ctx *c, const struct policy *p)
 	connections(c, p);
 	events(c, p);
 	control(c, p);
+	quota(c, p);
 	map_end(c);
 	emit(c, &ev, yaml_document_end_event_initialize(&ev, 1));
 	emit(c, &ev, yaml_stream_end_event_initialize(&ev));

@@ -21,4 +21,6 @@ void policy_maps_of_skeleton(struct ratewall_bpf *skel, struct policy_maps *m)
 	m->events.stats_fd = bpf_map__fd(skel->maps.rw_event_stats);
 	m->events.other_fd = bpf_map__fd(skel->maps.rw_event_other);
 	m->adapt_fd = bpf_map__fd(skel->maps.rw_adapt);
+	m->quotas_fd = bpf_map__fd(skel->maps.rw_quotas);
+	m->quota_counts_fd = bpf_map__fd(skel->maps.rw_quota_counts);
 }

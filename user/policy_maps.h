@@ -17,6 +17,8 @@ struct policy_maps {
 	int text_fd; /* the slots' policy text (rw_policy_text) */
 	struct event_maps events; /* refusal events, reset with a renamed class */
 	int adapt_fd;             /* the control loop's multipliers (rw_adapt) */
+	int quotas_fd;            /* this gateway's shares of the fleet's buckets (rw_quota) */
+	int quota_counts_fd;      /* what reached them (rw_quota_count, per CPU) */
 };
 
 struct ratewall_bpf;

@@ -19,6 +19,7 @@
 #include "policy.h"
 #include "policy_checks.h"
 #include "policy_control.h"
+#include "policy_quota.h"
 #include "policy_errors.h"
 #include "policy_values.h"
 
@@ -137,11 +138,31 @@ bool policy_node_path(struct parse_ctx *c, const yaml_node_t *node, const char *
 	return true;
 }
 
-static void parse_limit(struct parse_ctx *c, const yaml_node_t *node, const char *what,
-			struct policy_limit *out)
+/* `scope: local|global`; only buckets that all sources share may be global. */
+static bool parse_limit_scope(struct parse_ctx *c, const yaml_node_t *node, bool shareable)
 {
-	static const char *const keys[] = { "rate", "burst", NULL };
-	yaml_node_t *v[2];
+	const char *text = policy_node_scalar(c, node, "scope");
+	char q[POLICY_MSG_MAX / 2];
+
+	if (!text || !strcmp(text, "local"))
+		return false;
+	policy_quote(text, q, sizeof(q));
+	if (strcmp(text, "global"))
+		policy_error(c->e, policy_node_line(node), "scope %s must be local or global", q);
+	else if (!shareable)
+		policy_error(c->e, policy_node_line(node),
+			     "scope: global is for buckets every source shares (a class's global: "
+			     "buckets, a tenant's); per-source buckets stay on each gateway");
+	else
+		return true;
+	return false;
+}
+
+static void parse_limit(struct parse_ctx *c, const yaml_node_t *node, const char *what,
+			bool shareable, struct policy_limit *out)
+{
+	static const char *const keys[] = { "rate", "burst", "scope", NULL };
+	yaml_node_t *v[3];
 	char msg[POLICY_MSG_MAX];
 	struct policy_limit limit = { .line = policy_node_line(node) };
 	const char *text;
@@ -163,6 +184,8 @@ static void parse_limit(struct parse_ctx *c, const yaml_node_t *node, const char
 		policy_error(c->e, policy_node_line(v[1]), "%s", msg);
 	if (!ok || (v[1] && !limit.burst))
 		return;
+	if (v[2])
+		limit.shared = parse_limit_scope(c, v[2], shareable);
 	if (!limit.burst)
 		limit.burst = policy_default_burst(limit.count, limit.period_ns);
 	if (gcra_interval_ticks_per(limit.count, limit.period_ns) > RW_WINDOW_MAX / limit.burst) {
@@ -177,12 +200,12 @@ static void parse_limit(struct parse_ctx *c, const yaml_node_t *node, const char
 
 /* The optional `packets` and `syn` buckets of one scope, already looked up by the caller. */
 static void parse_buckets(struct parse_ctx *c, const yaml_node_t *packets, const yaml_node_t *syn,
-			  struct policy_buckets *out)
+			  bool shareable, struct policy_buckets *out)
 {
 	if (packets)
-		parse_limit(c, packets, "the packets bucket", &out->packets);
+		parse_limit(c, packets, "the packets bucket", shareable, &out->packets);
 	if (syn)
-		parse_limit(c, syn, "the syn bucket", &out->syn);
+		parse_limit(c, syn, "the syn bucket", shareable, &out->syn);
 }
 
 /* A whole-number setting; 0 in *out when it does not parse. */
@@ -207,7 +230,7 @@ static void parse_scope(struct parse_ctx *c, const yaml_node_t *node, const char
 
 	if (!policy_node_mapping(c, node, what, keys, v))
 		return;
-	parse_buckets(c, v[0], v[1], out);
+	parse_buckets(c, v[0], v[1], !strcmp(what, "global"), out);
 	if (v[2]) {
 		parse_count(c, v[2], "connections", 1, RW_CONN_CAP_MAX, &cap);
 		out->connections = (uint32_t)cap;
@@ -456,7 +479,7 @@ static void parse_tenant_classes(struct parse_ctx *c, const yaml_node_t *node,
 		} else {
 			first_line[id] = policy_node_line(key);
 			if (policy_node_mapping(c, policy_node_at(c, pair->value), "a tenant's class", keys, v))
-				parse_buckets(c, v[0], v[1], &t->per_class[id]);
+				parse_buckets(c, v[0], v[1], true, &t->per_class[id]);
 		}
 	}
 }
@@ -496,7 +519,7 @@ static void parse_tenant(struct parse_ctx *c, const yaml_node_t *node, size_t in
 		    v[1]->data.sequence.items.top == v[1]->data.sequence.items.start)
 			policy_error(c->e, policy_node_line(v[1]), "cidrs must list at least one CIDR");
 	}
-	parse_buckets(c, v[2], v[3], &t->all);
+	parse_buckets(c, v[2], v[3], true, &t->all);
 	if (v[4])
 		parse_tenant_classes(c, v[4], t);
 	if (v[5] && (name = policy_node_scalar(c, v[5], "mesh_node_id"))) {
@@ -548,9 +571,10 @@ static void parse_version(struct parse_ctx *c, const yaml_node_t *node)
 static void parse_policy(struct parse_ctx *c, const yaml_node_t *root)
 {
 	static const char *const keys[] = { "version", "default", "classes", "tenants",
-					    "allow",   "deny",    "connections", "events", "control", NULL };
+					    "allow",   "deny",    "connections", "events", "control",
+					    "quota",   NULL };
 	struct policy *p = c->p;
-	yaml_node_t *v[9];
+	yaml_node_t *v[10];
 	char seen[POLICY_MSG_MAX / 2];
 
 	if (root->type != YAML_MAPPING_NODE) {
@@ -581,11 +605,14 @@ static void parse_policy(struct parse_ctx *c, const yaml_node_t *root)
 		parse_events(c, v[7]);
 	if (v[8])
 		policy_parse_control(c, v[8]);
+	if (v[9])
+		policy_parse_quota(c, v[9]);
 	/* bad entries were not stored, so these see only what parsed */
 	if (!policy_errors_stopped(c->e)) {
 		policy_check_ports(p, c->e);
 		policy_check_cidrs(p, c->e);
 		policy_check_control(p, c->e);
+		policy_check_quota(p, c->e);
 	}
 }
 

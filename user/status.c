@@ -227,9 +227,11 @@ static int show_all(enum output_format fmt, json_object *arr)
 
 void output_json(json_object *o, enum output_format fmt)
 {
-	printf("%s\n", json_object_to_json_string_ext(o, fmt == OUTPUT_JSON_PRETTY
-							       ? JSON_C_TO_STRING_PRETTY
-							       : JSON_C_TO_STRING_PLAIN));
+	/* bucket names and paths keep their slashes as written */
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_NOSLASHESCAPE |
+							       (fmt == OUTPUT_JSON_PRETTY
+								? JSON_C_TO_STRING_PRETTY
+								: JSON_C_TO_STRING_PLAIN)));
 }
 
 int status_show(const char *ifname, enum output_format fmt)
