@@ -216,7 +216,7 @@ fail:
 	/* nothing syncs: every shared bucket at its safe share, now */
 	leases_end(dq);
 	dq->stats.mode = QUOTA_SAFE;
-	dq->mode_since_ns = monotonic_ns();
+	dq->mode_since_ns = dq->safe_at_ns = monotonic_ns();
 	snprintf(dq->error, sizeof(dq->error), "%s", why);
 	rw_err("%s; the shared buckets keep their safe share", why);
 	return err;
@@ -366,7 +366,7 @@ static void go_safe(struct daemon_quota *dq, const struct quota_batch *b, const 
 	}
 	dq->stats.mode = QUOTA_SAFE;
 	dq->stats.to_safe++;
-	dq->mode_since_ns = monotonic_ns();
+	dq->mode_since_ns = dq->safe_at_ns = monotonic_ns();
 	rw_err("quota: %s; every shared bucket is at its safe share until the store answers",
 	       b->error);
 	o = line_head(instance_id, off, "quota_safe");
@@ -379,7 +379,7 @@ static void go_shared(struct daemon_quota *dq, const struct quota_batch *b,
 		      const char *instance_id, int64_t off, quota_line_fn line, void *ctx)
 {
 	uint64_t now = monotonic_ns();
-	double degraded = dq->stats.mode == QUOTA_SAFE ? (double)(now - dq->mode_since_ns) / 1e9 : 0;
+	double degraded = dq->stats.mode == QUOTA_SAFE ? (double)(now - dq->safe_at_ns) / 1e9 : 0;
 	json_object *o;
 
 	count_degraded(dq, now);

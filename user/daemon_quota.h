@@ -60,7 +60,8 @@ struct daemon_quota {
 	uint8_t out_ids[RW_MAX_QUOTAS];   /* the id of each of its buckets */
 	uint32_t out_slot;
 	uint64_t out_generation;
-	uint64_t mode_since_ns;           /* CLOCK_MONOTONIC */
+	uint64_t mode_since_ns;           /* CLOCK_MONOTONIC; degraded time is counted up to here */
+	uint64_t safe_at_ns;              /* CLOCK_MONOTONIC of the last switch to safe share */
 	struct quota_sync_stats stats;
 	char error[256];                  /* why the shares cannot be synced ("" when fine) */
 };

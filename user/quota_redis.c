@@ -761,7 +761,8 @@ static void *client_main(void *arg)
 	for (;;) {
 		while (!qc->stopping && !qc->submitted)
 			pthread_cond_wait(&qc->wake, &qc->lock);
-		if (qc->stopping)
+		/* a submitted batch runs even when a stop follows it */
+		if (!qc->submitted)
 			break;
 		qc->submitted = false;
 		/* work is the thread's alone until done is set */

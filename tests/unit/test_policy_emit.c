@@ -37,6 +37,7 @@ static void assert_limits_equal(const struct policy_limit *a, const struct polic
 	assert_int_equal(a->count, b->count);
 	assert_int_equal(a->period_ns, b->period_ns);
 	assert_int_equal(a->burst, b->burst);
+	assert_int_equal(a->shared, b->shared);
 }
 
 static void assert_buckets_equal(const struct policy_buckets *a, const struct policy_buckets *b)
@@ -104,6 +105,18 @@ static void assert_models_equal(const struct policy *a, const struct policy *b)
 		assert_int_equal(x->adaptive.shed, y->adaptive.shed);
 	}
 	assert_control_equal(&a->control, &b->control);
+	assert_int_equal(a->quota.present, b->quota.present);
+	assert_int_equal(a->quota.n_redis, b->quota.n_redis);
+	for (size_t i = 0; i < a->quota.n_redis; i++)
+		assert_string_equal(a->quota.redis[i], b->quota.redis[i]);
+	assert_string_equal(a->quota.username, b->quota.username);
+	assert_string_equal(a->quota.password_file, b->quota.password_file);
+	assert_string_equal(a->quota.prefix, b->quota.prefix);
+	assert_string_equal(a->quota.fleet, b->quota.fleet);
+	assert_int_equal(a->quota.sync_ms, b->quota.sync_ms);
+	assert_int_equal(a->quota.timeout_ms, b->quota.timeout_ms);
+	assert_int_equal(a->quota.lease_ms, b->quota.lease_ms);
+	assert_true(a->quota.safe_share == b->quota.safe_share);
 	assert_int_equal(a->n_tenants, b->n_tenants);
 	for (size_t t = 0; t < a->n_tenants; t++) {
 		const struct policy_tenant *x = &a->tenants[t], *y = &b->tenants[t];
@@ -737,6 +750,47 @@ static void control_section_round_trips(void **state)
 	assert_memory_not_equal(empty, other, 32);
 }
 
+static void quota_section_round_trips(void **state)
+{
+	static const char cls[] = "classes:\n  - name: a\n    ports: [udp/1]\n"
+				  "    global: { packets: { rate: 3000/s, burst: 300, scope: global } }\n";
+	static const char *const cases[] = {
+		"quota: { redis: unix:///run/redis.sock }\n",
+		"quota:\n  redis: [redis://198.18.0.1:6379, \"redis://[2001:db8::1]:7000\", redis://gw]\n"
+		"  username: rw\n  password_file: /etc/rw/pass\n  prefix: \"\"\n  fleet: '123'\n"
+		"  sync: 10ms\n  timeout: 1ms\n  lease: 20ms\n  safe_share: 0.01%\n",
+		"quota: { redis: redis://r, sync: 1s, safe_share: 100% }\n",
+	};
+	char text[1024];
+	uint8_t local[32], shared[32], spelled[32], other[32];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s", cls, cases[i]);
+		round_trip_free(text);
+	}
+	/* tenants' buckets, per class and across classes */
+	round_trip_free("classes:\n  - name: a\n    ports: [tcp/1]\n"
+			"tenants:\n  - name: t\n    cidrs: [198.18.0.0/24]\n"
+			"    syn: { rate: 20/s, burst: 60, scope: global }\n"
+			"    packets: { rate: 20/s, scope: local }\n"
+			"    classes: { a: { packets: { rate: 5/m, scope: global } } }\n"
+			"quota: { redis: redis://r }\n");
+	/* the scope and the section change the hash; written-out defaults do not */
+	hash_of_text("classes: [{ name: a, ports: [udp/1], global: { packets: { rate: 3000/s } } }]\n"
+		     "quota: { redis: redis://r }\n", local);
+	snprintf(text, sizeof(text), "%squota: { redis: redis://r }\n", cls);
+	hash_of_text(text, shared);
+	snprintf(text, sizeof(text), "%squota: { redis: redis://r, prefix: \"ratewall:\", "
+		 "fleet: default, sync: 100ms, timeout: 50ms, lease: 1s, safe_share: 20%% }\n", cls);
+	hash_of_text(text, spelled);
+	snprintf(text, sizeof(text), "%squota: { redis: redis://r, safe_share: 10%% }\n", cls);
+	hash_of_text(text, other);
+	assert_memory_not_equal(local, shared, 32);
+	assert_memory_equal(shared, spelled, 32);
+	assert_memory_not_equal(shared, other, 32);
+}
+
 static void small_policy_has_this_exact_text(void **state)
 {
 	char *text;
@@ -826,6 +880,7 @@ int main(void)
 		cmocka_unit_test(events_and_mesh_ids_round_trip),
 		cmocka_unit_test(event_settings_in_the_hash_only_when_set),
 		cmocka_unit_test(control_section_round_trips),
+		cmocka_unit_test(quota_section_round_trips),
 		cmocka_unit_test(small_policy_has_this_exact_text),
 		cmocka_unit_test(minimal_policy_is_the_default_class_alone),
 		cmocka_unit_test(models_built_in_code_are_written_as_they_are),

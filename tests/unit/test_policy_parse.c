@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "policy.h"
+#include "policy_quota.h"
 #include "policy_control.h"
 
 static char err[16384];
@@ -723,6 +724,91 @@ static void control_settings(void **state)
 	policy_free(&pol);
 }
 
+static void quota_settings_and_shared_buckets(void **state)
+{
+	struct policy_quota_bucket b[8];
+
+	(void)state;
+	assert_int_equal(parse("classes:\n  - name: api\n    ports: [udp/9000]\n"
+			       "    source: { packets: { rate: 10/s, scope: local } }\n"
+			       "    global:\n      packets: { rate: 3000/s, burst: 300, scope: global }\n"
+			       "      syn: { rate: 100/s }\n"
+			       "tenants:\n  - name: ci\n    cidrs: [198.18.10.0/24]\n"
+			       "    syn: { rate: 20/s, scope: global }\n"
+			       "    classes: { api: { packets: { rate: 5/s, scope: global } } }\n"
+			       "quota:\n  redis: [redis://198.18.0.1, unix:///run/r.sock]\n"
+			       "  password_file: /etc/rw/pass\n"), 0);
+	assert_true(pol.classes[1].global.packets.shared);
+	assert_false(pol.classes[1].global.syn.shared);
+	assert_false(pol.classes[1].source.packets.shared);
+	assert_true(pol.tenants[0].all.syn.shared);
+	/* defaults resolved */
+	assert_true(pol.quota.present);
+	assert_int_equal(pol.quota.n_redis, 2);
+	assert_string_equal(pol.quota.prefix, "ratewall:");
+	assert_string_equal(pol.quota.fleet, "default");
+	assert_int_equal(pol.quota.sync_ms, 100);
+	assert_int_equal(pol.quota.timeout_ms, 50);
+	assert_int_equal(pol.quota.lease_ms, 1000);
+	assert_true(pol.quota.safe_share == 0.2);
+	/* names and ids: classes first, then tenants, each packets before syn */
+	assert_int_equal(policy_quota_buckets(&pol, b, 8), 3);
+	assert_string_equal(b[0].name, "class/api/packets");
+	assert_string_equal(b[1].name, "tenant/ci/syn");
+	assert_string_equal(b[2].name, "tenant/ci/api/packets");
+	assert_int_equal(b[2].tenant, 0);
+	assert_int_equal(b[2].class_id, 1);
+	assert_false(b[2].syn);
+	assert_int_equal(policy_quota_buckets(&pol, NULL, 0), 3);
+	policy_free(&pol);
+	/* a long sync lengthens the default lease to three syncs */
+	assert_int_equal(parse("quota: { redis: redis://r:1, sync: 2s }\n"), 0);
+	assert_int_equal(pol.quota.lease_ms, 6000);
+	assert_int_equal(pol.quota.n_redis, 1);
+	policy_free(&pol);
+}
+
+static void bad_quota_settings(void **state)
+{
+	static const struct {
+		const char *text, *where, *message;
+	} cases[] = {
+		{ "quota: {}\n", "p.yaml:1: ", "quota needs redis: the store the fleet shares" },
+		{ "quota: { redis: http://r }\n", "p.yaml:1: ",
+		  "Redis address \"http://r\": a Redis address is written redis://HOST:PORT or unix:///PATH" },
+		{ "quota: { redis: \"redis://:secret@r\" }\n", "p.yaml:1: ",
+		  "credentials do not go in the address" },
+		{ "quota: { redis: rediss://r }\n", "p.yaml:1: ", "TLS is not available" },
+		{ "quota: { redis: redis://r:0 }\n", "p.yaml:1: ", "the port must be a number from 1 to 65535" },
+		{ "quota: { redis: \"redis://[2001:db8::1\" }\n", "p.yaml:1: ", "in brackets" },
+		{ "quota: { redis: unix://run/r.sock }\n", "p.yaml:1: ", "unix:///PATH, with an absolute path" },
+		{ "quota: { redis: [] }\n", "p.yaml:1: ", "quota redis must list at least one server" },
+		{ "quota:\n  redis: redis://r\n  fleet: \"a{b}\"\n", "p.yaml:3: ",
+		  "quota fleet \"a{b}\" must be 1 to 63 printable characters without spaces or braces" },
+		{ "quota:\n  redis: redis://r\n  password_file: pass\n", "p.yaml:3: ",
+		  "quota password_file \"pass\" must be an absolute path" },
+		{ "quota:\n  redis: redis://r\n  sync: 5ms\n", "p.yaml:3: ",
+		  "quota sync \"5ms\" must be a duration like 250ms or 2s, from 10ms to 10000ms" },
+		{ "quota:\n  redis: redis://r\n  timeout: 100ms\n", "p.yaml:3: ",
+		  "quota timeout 100ms must be shorter than the sync interval 100ms" },
+		{ "quota:\n  redis: redis://r\n  lease: 150ms\n", "p.yaml:3: ",
+		  "quota lease 150ms must be at least two sync intervals (200ms)" },
+		{ "quota:\n  redis: redis://r\n  safe_share: 0%\n", "p.yaml:3: ",
+		  "quota safe_share \"0%\" must be a percentage from 0.01% to 100%" },
+		{ "quota:\n  redis: redis://r\n  servers: []\n", "p.yaml:3: ", "unknown key \"servers\" in quota" },
+		{ "classes:\n  - name: a\n    ports: [udp/1]\n    source: { packets: { rate: 1/s, scope: global } }\n",
+		  "p.yaml:4: ", "per-source buckets stay on each gateway" },
+		{ "classes:\n  - name: a\n    ports: [udp/1]\n    global: { packets: { rate: 1/s, scope: fleet } }\n",
+		  "p.yaml:4: ", "scope \"fleet\" must be local or global" },
+		{ "classes:\n  - name: a\n    ports: [udp/1]\n    global: { packets: { rate: 1/s, scope: global } }\n",
+		  "p.yaml:4: ", "class/a/packets has scope: global, but the policy has no quota: section" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		expect_error(cases[i].text, cases[i].where, cases[i].message);
+}
+
 static void bad_control_settings(void **state)
 {
 	static const char cls[] = "classes:\n  - name: a\n    ports: [tcp/1]\n"
@@ -1141,6 +1227,8 @@ int main(void)
 		cmocka_unit_test(every_error_is_reported_in_line_order),
 		cmocka_unit_test(reporting_stops_after_32_errors),
 		cmocka_unit_test(small_error_buffer_is_cut_and_terminated),
+		cmocka_unit_test(quota_settings_and_shared_buckets),
+		cmocka_unit_test(bad_quota_settings),
 		cmocka_unit_test(error_leaves_nothing_behind),
 		cmocka_unit_test(files_are_read_and_named),
 		cmocka_unit_test(free_is_safe_on_an_empty_policy),
