@@ -46,7 +46,7 @@ TEST_UNIT := $(BUILD)/tests/unit_args $(BUILD)/tests/unit_limits $(BUILD)/tests/
 	$(BUILD)/tests/unit_quota_share
 TEST_BPF := $(BUILD)/tests/bpf_verdicts $(BUILD)/tests/bpf_new_sources $(BUILD)/tests/bpf_policy \
 	$(BUILD)/tests/bpf_concurrency $(BUILD)/tests/bpf_conn_caps $(BUILD)/tests/bpf_conn_race \
-	$(BUILD)/tests/bpf_explain $(BUILD)/tests/bpf_events
+	$(BUILD)/tests/bpf_explain $(BUILD)/tests/bpf_events $(BUILD)/tests/bpf_quota
 TEST_TOOLS := $(BUILD)/tests/udp_burst $(BUILD)/tests/udp_sink $(BUILD)/tests/tcp_server \
 	$(BUILD)/tests/tcp_clients $(BUILD)/tests/test_gateway $(BUILD)/tests/load_gen
 BENCH := $(BUILD)/bench/prog_run_cost $(BUILD)/bench/baseline.bpf.o $(BUILD)/bench/xdp_gen

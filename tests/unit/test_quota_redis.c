@@ -512,6 +512,30 @@ static void test_expiry(void **state)
 	gw_free(&b);
 }
 
+static void test_garbage_records(void **state)
+{
+	char key[256];
+	redisReply *r;
+	struct gw a;
+
+	(void)state;
+	gw_init(&a, shared, "garbage", "gw-a", 5000);
+	key_of(key, sizeof(key), "garbage", BUCKET);
+	/* records nobody can read: they must not hold any of the rate */
+	r = peek_cmd(shared, "HSET %s m:junk %s m:nan %s m:short %s m:neg %s", key, "abc",
+		     "nan 0 0 99999999999999", "1 2 3", "-5 0 0 99999999999999");
+	assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+	freeReplyObject(r);
+	assert_near(gw_sync(&a, 1000, 100, 10), 1000, EPS);
+	assert_int_equal(a.b.grant[0].members, 1);
+	assert_false(has_record(shared, "garbage", "junk"));
+	assert_false(has_record(shared, "garbage", "nan"));
+	assert_false(has_record(shared, "garbage", "short"));
+	assert_false(has_record(shared, "garbage", "neg"));
+	assert_true(has_record(shared, "garbage", "gw-a"));
+	gw_free(&a);
+}
+
 static void test_admitted_and_keys(void **state)
 {
 	char key[256];
@@ -892,6 +916,40 @@ static void test_cluster_moved(void **state)
 	redis_stop(owner);
 }
 
+static void test_connect_timeout(void **state)
+{
+	struct quota_redis_config cfg;
+	struct quota_conn *c;
+	struct quota_batch b;
+	uint16_t port;
+	uint64_t t0, took;
+	int lfd, queued;
+
+	(void)state;
+	if (!in_private_netns())
+		skip();
+	/* a listener whose accept queue is full drops further SYNs */
+	lfd = loopback_socket(AF_INET, 0, 0, &port);
+	assert_true(lfd >= 0);
+	queued = loopback_connect(port);
+	assert_true(queued >= 0);
+	c = quota_conn_new();
+	unix_config(&cfg, "", "timeout", "gw-a", 5000);
+	tcp_server(&cfg.servers[0], port);
+	cfg.timeout_ms = 50;
+	one_bucket(&b, 100, 10, 1, 0);
+	t0 = ms_now();
+	assert_int_equal(quota_conn_sync(c, &cfg, &b), -ETIMEDOUT);
+	took = ms_now() - t0;
+	assert_true(took >= 45 && took <= 150);
+	assert_int_equal(b.err, -ETIMEDOUT);
+	assert_true(strncmp(b.error, "redis 127.0.0.1:", 16) == 0);
+	assert_contains(b.error, "no answer within 50 ms");
+	quota_conn_free(c);
+	close(queued);
+	close(lfd);
+}
+
 static void test_client_thread(void **state)
 {
 	struct quota_batch in, out, direct;
@@ -980,6 +1038,7 @@ int main(void)
 		cmocka_unit_test(test_demand_shift),
 		cmocka_unit_test(test_join_held_bucket),
 		cmocka_unit_test(test_expiry),
+		cmocka_unit_test(test_garbage_records),
 		cmocka_unit_test(test_admitted_and_keys),
 		cmocka_unit_test(test_burst_share),
 		cmocka_unit_test(test_leave),
@@ -991,6 +1050,7 @@ int main(void)
 		cmocka_unit_test(test_client_thread),
 		cmocka_unit_test(test_replica_and_failover),
 		cmocka_unit_test(test_cluster_moved),
+		cmocka_unit_test(test_connect_timeout),
 	};
 
 	return cmocka_run_group_tests_name("unit_quota_redis", tests, setup, teardown);
