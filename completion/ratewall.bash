@@ -13,7 +13,7 @@
 # Words already typed are understood as ratewall understands them: by
 # exact name or unique prefix, global options anywhere.
 
-_ratewall_objects=(link class tenant allow deny client stats policy daemon help version)
+_ratewall_objects=(link class tenant allow deny client stats policy quota daemon help version)
 _ratewall_options=(-j --json -p --pretty -d --dev -h --help -V --version)
 
 # _ratewall_match WORD CANDIDATE...: sets _rw_m to the candidate WORD names,
@@ -332,6 +332,7 @@ _ratewall_line() {
 	client) cmds=(show explain top) ;;
 	stats) cmds=(show watch) ;;
 	policy) cmds=(check apply show) ;;
+	quota) cmds=(show) ;;
 	daemon)
 		# no COMMAND: its keywords follow the object, or `help`
 		_rw_args=("${rest[@]:1}")
@@ -409,6 +410,9 @@ _ratewall_line() {
 		;;
 	stats/watch)
 		_ratewall_keywords dev=iface interval=free count=free
+		;;
+	quota/show)
+		_ratewall_keywords dev=iface
 		;;
 	policy/check)
 		# exactly one FILE, no keyword

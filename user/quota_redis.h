@@ -105,9 +105,10 @@ int quota_client_fd(const struct quota_client *qc);
 bool quota_client_submit(struct quota_client *qc, const struct quota_batch *b);
 /* The finished batch into *out, if there is one (true); drains the fd. */
 bool quota_client_result(struct quota_client *qc, struct quota_batch *out);
-/* Stops the thread (waiting for a batch in flight, at most the timeout
- * twice). `leave`: then removes this member's records for the buckets of
- * *leave (quota_conn_leave); NULL: leaves them to expire. */
+/* Stops the thread, after the batch in flight (bounded by its timeouts:
+ * connect and reply for each server tried, plus one retry). `leave`: then
+ * removes this member's records for the buckets of *leave
+ * (quota_conn_leave); NULL: leaves them to expire. */
 void quota_client_stop(struct quota_client *qc, const struct quota_batch *leave);
 
 #endif

@@ -79,7 +79,7 @@ has() {
 # --- the grammar -------------------------------------------------------------
 expect_eq "ratewall cl<TAB>" "$(comp ratewall cl)" "class client"
 expect_eq "ratewall <TAB>" "$(comp ratewall '')" \
-	"allow class client daemon deny help link policy stats tenant version"
+	"allow class client daemon deny help link policy quota stats tenant version"
 expect_eq "ratewall class <TAB>" "$(comp ratewall class '')" "help set show"
 expect_eq "ratewall cla <TAB> (a prefix)" "$(comp ratewall cla '')" "help set show"
 expect_eq "ratewall link <TAB>" "$(comp ratewall link '')" "attach detach help set show"
