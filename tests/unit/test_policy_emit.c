@@ -235,6 +235,26 @@ static void the_gateway_example_round_trips(void **state)
 	policy_free(&p);
 }
 
+static void the_fleet_example_round_trips(void **state)
+{
+	const char *path = "examples/fleet-policy.yaml";
+	struct policy p;
+	char *text;
+
+	(void)state;
+	if (policy_parse_file(path, &p, err, sizeof(err)))
+		fail_msg("%s (run from the repository root): %s", path, err);
+	assert_true(p.quota.present);
+	assert_int_equal(p.quota.n_redis, 2);
+	assert_true(p.classes[1].global.syn.shared);
+	assert_false(p.classes[1].source.syn.shared);
+	text = round_trip_model(&p);
+	assert_non_null(strstr(text, "    syn: {rate: 600/s, burst: 120, scope: global}\n"));
+	assert_non_null(strstr(text, "quota:\n  redis:\n  - redis://198.18.0.1:6379\n"));
+	free(text);
+	policy_free(&p);
+}
+
 static void the_adaptive_example_round_trips(void **state)
 {
 	const char *path = "examples/adaptive-policy.yaml";
@@ -870,6 +890,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(the_gateway_example_round_trips),
 		cmocka_unit_test(the_adaptive_example_round_trips),
+		cmocka_unit_test(the_fleet_example_round_trips),
 		cmocka_unit_test(every_bucket_at_every_scope_round_trips),
 		cmocka_unit_test(rates_keep_the_unit_they_were_written_in),
 		cmocka_unit_test(modes_round_trip),
