@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,7 +203,18 @@ static void hash_image(struct policy_image *img)
 	EVP_DigestUpdate(ctx, &img->policy.n_classes, sizeof(img->policy.n_classes));
 	EVP_DigestUpdate(ctx, &img->policy.n_tenants, sizeof(img->policy.n_tenants));
 	EVP_DigestUpdate(ctx, img->ports, sizeof(img->ports));
-	EVP_DigestUpdate(ctx, img->tenants, sizeof(img->tenants[0]) * (img->policy.n_tenants + 1));
+	/* limits and name as before shared buckets existed, so that a policy
+	 * without them keeps its hash; their ids only when there are some */
+	for (uint32_t t = 0; t <= img->policy.n_tenants && t < RW_MAX_TENANTS; t++) {
+		const struct rw_tenant_limits *tl = &img->tenants[t];
+
+		EVP_DigestUpdate(ctx, tl, offsetof(struct rw_tenant_limits, quota_pkt));
+		EVP_DigestUpdate(ctx, tl->name, sizeof(tl->name));
+		if (img->n_quotas)
+			EVP_DigestUpdate(ctx, &tl->quota_pkt,
+					 offsetof(struct rw_tenant_limits, pad) -
+						 offsetof(struct rw_tenant_limits, quota_pkt));
+	}
 	EVP_DigestUpdate(ctx, &img->conn_table, sizeof(img->conn_table));
 	EVP_DigestUpdate(ctx, img->cgroup, strlen(img->cgroup) + 1);
 	/* Event settings count only when set, so that policies without them

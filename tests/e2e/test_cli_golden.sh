@@ -128,7 +128,7 @@ golden class_show_edited class show
 help_out() {
 	local o
 	"$RATEWALL" help
-	for o in link class tenant allow deny client stats policy; do
+	for o in link class tenant allow deny client stats policy quota; do
 		echo "== $o"
 		"$RATEWALL" "$o" help
 	done
