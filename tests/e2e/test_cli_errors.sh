@@ -129,6 +129,11 @@ refuse 2 "interval" stats show interval 0
 refuse 2 "count" stats show count 3
 refuse 2 "abc" stats watch interval abc
 
+# --- quota -----------------------------------------------------------------------
+refuse 2 "extra" quota show extra
+refuse 1 "gw9" quota show dev gw9
+refuse 2 "frob" quota frob
+
 # --- policy ----------------------------------------------------------------------
 refuse 2 "exactly one FILE" policy check
 refuse 2 "needs a FILE" policy apply
