@@ -242,7 +242,7 @@ static void count_degraded(struct daemon_quota *dq, uint64_t now)
 
 void daemon_quota_on_timer(struct daemon_quota *dq, const struct policy_maps *m)
 {
-	uint64_t sums[N_ENTRIES * 2], now, expirations;
+	uint64_t sums[2], now, expirations;
 	struct quota_seen next[RW_MAX_QUOTAS] = { 0 };
 	struct rw_policy pol;
 	uint32_t slot;
@@ -260,8 +260,7 @@ void daemon_quota_on_timer(struct daemon_quota *dq, const struct policy_maps *m)
 		dq->stats.skipped++;
 		return;
 	}
-	if (policy_read_active(m, &slot, &pol) ||
-	    percpu_sum(m->quota_counts_fd, N_ENTRIES, 2, sums))
+	if (policy_read_active(m, &slot, &pol))
 		return;
 	same = slot == dq->slot && pol.generation == dq->generation;
 	dt = dq->read_ns ? (double)(now - dq->read_ns) / 1e9 : 0;
@@ -274,11 +273,11 @@ void daemon_quota_on_timer(struct daemon_quota *dq, const struct policy_maps *m)
 		const struct quota_seen *was = NULL;
 		double seen_rate = 0;
 
-		if (!q->name[0])
+		if (!q->name[0] || percpu_sum_key(m->quota_counts_fd, idx, 2, sums))
 			continue;
 		memcpy(s->name, q->name, sizeof(s->name));
-		s->reached = sums[idx * 2];
-		s->admitted = sums[idx * 2 + 1];
+		s->reached = sums[0];
+		s->admitted = sums[1];
 		if (same && !strncmp(dq->seen[id].name, q->name, sizeof(q->name)))
 			was = &dq->seen[id];
 		for (uint32_t o = 1; !same && o < RW_MAX_QUOTAS; o++)

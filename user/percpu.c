@@ -8,7 +8,7 @@
 #include "percpu.h"
 #include "ratewall.h"
 
-int percpu_sum(int fd, uint32_t n_keys, size_t words, uint64_t *sums)
+int percpu_sum_key(int fd, uint32_t key, size_t words, uint64_t *sums)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	uint64_t *percpu;
@@ -16,21 +16,25 @@ int percpu_sum(int fd, uint32_t n_keys, size_t words, uint64_t *sums)
 
 	if (ncpu <= 0)
 		return ncpu ? ncpu : -EINVAL;
-	/* The kernel hands back one value per possible CPU, each 8-byte aligned. */
 	percpu = calloc((size_t)ncpu * words, sizeof(*percpu));
 	if (!percpu)
 		return -ENOMEM;
-	memset(sums, 0, n_keys * words * sizeof(*sums));
-	for (uint32_t key = 0; key < n_keys; key++) {
-		if (bpf_map_lookup_elem(fd, &key, percpu)) {
-			err = -errno;
-			break;
-		}
-		for (int c = 0; c < ncpu; c++)
-			for (size_t w = 0; w < words; w++)
-				sums[key * words + w] += percpu[c * words + w];
-	}
+	memset(sums, 0, words * sizeof(*sums));
+	if (bpf_map_lookup_elem(fd, &key, percpu))
+		err = -errno;
+	for (int c = 0; !err && c < ncpu; c++)
+		for (size_t w = 0; w < words; w++)
+			sums[w] += percpu[c * words + w];
 	free(percpu);
+	return err;
+}
+
+int percpu_sum(int fd, uint32_t n_keys, size_t words, uint64_t *sums)
+{
+	int err = 0;
+
+	for (uint32_t key = 0; key < n_keys && !err; key++)
+		err = percpu_sum_key(fd, key, words, sums + (size_t)key * words);
 	return err;
 }
 

@@ -12,6 +12,9 @@
  */
 int percpu_sum(int fd, uint32_t n_keys, size_t words, uint64_t *sums);
 
+/* The same for one key: its `words` counters summed over CPUs. */
+int percpu_sum_key(int fd, uint32_t key, size_t words, uint64_t *sums);
+
 /*
  * Writes `value` (value_size bytes, a multiple of 8) as every CPU's value
  * of each (reason, verdict) slot of `class_id` in a per-CPU array indexed

@@ -12,14 +12,12 @@
 
 int quota_view_read(const struct policy_maps *m, struct quota_view *v)
 {
-	uint64_t sums[RW_POLICY_SLOTS * RW_MAX_QUOTAS * 2];
+	uint64_t sums[2];
 	struct rw_policy pol;
 	int err;
 
 	memset(v, 0, sizeof(*v));
 	err = policy_read_active(m, &v->slot, &pol);
-	if (!err)
-		err = percpu_sum(m->quota_counts_fd, RW_POLICY_SLOTS * RW_MAX_QUOTAS, 2, sums);
 	if (err)
 		return err;
 	v->now_ticks = monotonic_ns() << RW_TICK_SHIFT;
@@ -30,9 +28,12 @@ int quota_view_read(const struct policy_maps *m, struct quota_view *v)
 			return -errno;
 		if (!v->q[id].name[0])
 			continue;
+		err = percpu_sum_key(m->quota_counts_fd, idx, 2, sums);
+		if (err)
+			return err;
 		v->n++;
-		v->reached[id] = sums[idx * 2];
-		v->admitted[id] = sums[idx * 2 + 1];
+		v->reached[id] = sums[0];
+		v->admitted[id] = sums[1];
 	}
 	return 0;
 }
