@@ -23,6 +23,8 @@ const double quota_rtt_bounds[QUOTA_RTT_BUCKETS] = { 0.0005, 0.001, 0.002, 0.005
 						     0.025, 0.05, 0.1, 0.25 };
 
 #define N_ENTRIES (RW_POLICY_SLOTS * RW_MAX_QUOTAS)
+/* the table is used as a C array of the map's mmapped elements */
+_Static_assert(sizeof(struct rw_quota) % 8 == 0, "rw_quota must need no padding between elements");
 
 void daemon_quota_init(struct daemon_quota *dq)
 {
@@ -50,15 +52,13 @@ static uint64_t now_ticks(void)
 	return monotonic_ns() << RW_TICK_SHIFT;
 }
 
-/* Every shared bucket of the live slot to its safe share: its lease ends now. */
+/* Every shared bucket to its safe share: its lease ends now. Both slots:
+ * a policy applied since the last read has copied the leases over. */
 static void leases_end(struct daemon_quota *dq)
 {
-	for (uint32_t id = 1; dq->table && id < RW_MAX_QUOTAS; id++) {
-		struct rw_quota *q = entry(dq, dq->slot, id);
-
-		if (q->name[0])
-			__atomic_store_n(&q->lease_until, 0, __ATOMIC_RELEASE);
-	}
+	for (uint32_t i = 0; dq->table && i < N_ENTRIES; i++)
+		if (dq->table[i].name[0])
+			__atomic_store_n(&dq->table[i].lease_until, 0, __ATOMIC_RELEASE);
 }
 
 /* The password file's first line; 0 or -errno. */
