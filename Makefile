@@ -51,7 +51,7 @@ TEST_TOOLS := $(BUILD)/tests/udp_burst $(BUILD)/tests/udp_sink $(BUILD)/tests/tc
 	$(BUILD)/tests/tcp_clients $(BUILD)/tests/test_gateway $(BUILD)/tests/load_gen
 BENCH := $(BUILD)/bench/prog_run_cost $(BUILD)/bench/baseline.bpf.o $(BUILD)/bench/xdp_gen
 
-.PHONY: all deps vmlinux test demo bench bench-adaptive clean install
+.PHONY: all deps vmlinux test demo bench bench-adaptive bench-quota clean install
 # A recipe that fails half way must not leave a file that looks finished.
 .DELETE_ON_ERROR:
 # Keep BPF objects: the skeleton embeds them and make would delete them as intermediates.
@@ -152,6 +152,12 @@ bench-adaptive:
 	@./tools/deps.sh bench
 	@$(MAKE) --no-print-directory $(BUILD)/ratewall $(BUILD)/tests/test_gateway $(BUILD)/tests/load_gen
 	@./bench/adaptive.sh
+
+bench-quota:
+	@./tools/deps.sh
+	@$(MAKE) --no-print-directory $(BUILD)/ratewall $(BUILD)/tests/udp_burst \
+		$(BUILD)/bench/prog_run_cost $(BUILD)/bench/baseline.bpf.o
+	@./bench/quota.sh
 
 PREFIX ?= /usr/local
 install: $(BUILD)/ratewall

@@ -17,6 +17,7 @@
 #include <bpf/libbpf.h>
 
 #include "limits.h"
+#include "percpu.h"
 #include "policy_apply.h"
 #include "policy_builtin.h"
 #include "policy.h"
@@ -128,7 +129,7 @@ static struct ratewall_bpf *load_ratewall(unsigned int entries)
 	return NULL;
 }
 
-enum target { TO_TRIVIAL, TO_CLOCK, TO_RATEWALL, TO_POLICY, TO_CAPS };
+enum target { TO_TRIVIAL, TO_CLOCK, TO_RATEWALL, TO_POLICY, TO_CAPS, TO_CLASS, TO_QUOTA };
 
 /*
  * Every check of the chain present and passing: the packet's class by
@@ -162,6 +163,77 @@ enum target { TO_TRIVIAL, TO_CLOCK, TO_RATEWALL, TO_POLICY, TO_CAPS };
 static const char full_policy[] = FULL_POLICY("");
 /* The same with both connection caps, far above the counts the bench holds. */
 static const char caps_policy[] = FULL_POLICY("      connections: 1000000\n");
+
+/*
+ * One class whose only bucket is class-wide, kept here or shared by the
+ * fleet (scope: global): the same packet, the same GCRA, so the difference
+ * is what a shared bucket adds per packet (its share and lease read from
+ * rw_quotas, its per-CPU counts). The store is never contacted here.
+ */
+#define CLASS_POLICY(SCOPE, QUOTA)                                            \
+	"classes:\n"                                                           \
+	"  - name: api\n"                                                      \
+	"    ports: [tcp/8080, udp/8080]\n"                                    \
+	"    global:\n"                                                        \
+	"      packets: { rate: 100000000/s, burst: 10000000" SCOPE " }\n" QUOTA
+static const char class_policy[] = CLASS_POLICY("", "");
+static const char quota_policy[] = CLASS_POLICY(", scope: global",
+						"quota: { redis: \"unix:///nonexistent/ratewall-bench.sock\" }\n");
+
+/* Every shared bucket of the live policy under a lease that never ends,
+ * its share the fleet's whole limit: the daemon's state after a sync. */
+static int lease_shares(struct ratewall_bpf *skel)
+{
+	struct policy_maps m;
+	struct rw_policy pol;
+	uint32_t slot;
+	int err, n = 0;
+
+	policy_maps_of_skeleton(skel, &m);
+	err = policy_read_active(&m, &slot, &pol);
+	if (err)
+		return err;
+	for (uint32_t id = 1; id < RW_MAX_QUOTAS; id++) {
+		uint32_t idx = rw_quota_index(slot, id);
+		struct rw_quota q;
+
+		if (bpf_map_lookup_elem(m.quotas_fd, &idx, &q))
+			return -errno;
+		if (!q.name[0])
+			continue;
+		q.share = q.limit;
+		q.lease_until = UINT64_MAX;
+		if (bpf_map_update_elem(m.quotas_fd, &idx, &q, BPF_ANY))
+			return -errno;
+		n++;
+	}
+	return n ? 0 : -ENOENT;
+}
+
+/* The shared bucket took every packet of its path and admitted them all
+ * (a refusing share would time another path): 0 or -EPROTO. */
+static int check_shared_admitted(struct ratewall_bpf *skel, uint64_t want)
+{
+	struct policy_maps m;
+	struct rw_policy pol;
+	uint64_t sums[2];
+	uint32_t slot;
+	int err;
+
+	policy_maps_of_skeleton(skel, &m);
+	err = policy_read_active(&m, &slot, &pol);
+	if (!err)
+		err = percpu_sum_key(m.quota_counts_fd, rw_quota_index(slot, 1), 2, sums);
+	if (err)
+		return err;
+	if (sums[0] < want || sums[1] != sums[0]) {
+		fprintf(stderr, "class_shared: the shared bucket saw %llu packets and admitted %llu, "
+			"want %llu and all\n", (unsigned long long)sums[0],
+			(unsigned long long)sums[1], (unsigned long long)want);
+		return -EPROTO;
+	}
+	return 0;
+}
 
 /*
  * The bench's SYN source holds 5 connections in class api (id 1), as
@@ -242,6 +314,10 @@ static const struct path paths[] = {
 	  true },
 	{ "new6_quiet", "the new6 path with refusal events off", TO_RATEWALL, 6, 0, OPEN, GUARD,
 	  true },
+	{ "class_local", "one class, UDP: its class-wide packet bucket, local", TO_CLASS, 4, -1,
+	  OPEN, GUARD },
+	{ "class_shared", "the same bucket with scope: global, at a leased share", TO_QUOTA, 4,
+	  -1, OPEN, GUARD },
 };
 #define NPATHS (sizeof(paths) / sizeof(paths[0]))
 #define ROTATOR_PATH 4
@@ -253,6 +329,8 @@ static const struct path paths[] = {
 #define CHAIN_PATH 10
 #define CHAIN_SYN_PATH 11
 #define CHAIN_CAPS_PATH 12
+#define CLASS_LOCAL_PATH 15
+#define CLASS_SHARED_PATH 16
 
 static double path_net(const struct result *res, size_t i)
 {
@@ -268,6 +346,7 @@ int main(int argc, char **argv)
 	int rounds = 7, json = 0, err = 1;
 	struct bpf_object *base = NULL;
 	struct ratewall_bpf *skel = NULL, *skel_lru = NULL, *skel_pol = NULL, *skel_caps = NULL;
+	struct ratewall_bpf *skel_class = NULL, *skel_quota = NULL;
 	struct rotate_bpf *rot = NULL;
 	struct result res[NPATHS];
 	struct frame f4, f6;
@@ -313,7 +392,9 @@ int main(int argc, char **argv)
 	skel_lru = load_ratewall(entries);
 	skel_pol = load_ratewall(entries);
 	skel_caps = load_ratewall(entries);
-	if (!skel || !skel_lru || !skel_pol || !skel_caps) {
+	skel_class = load_ratewall(entries);
+	skel_quota = load_ratewall(entries);
+	if (!skel || !skel_lru || !skel_pol || !skel_caps || !skel_class || !skel_quota) {
 		fprintf(stderr, "cannot load ratewall\n");
 		goto out;
 	}
@@ -321,6 +402,12 @@ int main(int argc, char **argv)
 	    set_limits(skel_caps, OPEN, GUARD, false) || install_full_policy(skel_caps, caps_policy) ||
 	    hold_connections(skel_caps)) {
 		fprintf(stderr, "cannot install the full policy\n");
+		goto out;
+	}
+	if (set_limits(skel_class, OPEN, GUARD, false) || install_full_policy(skel_class, class_policy) ||
+	    set_limits(skel_quota, OPEN, GUARD, false) || install_full_policy(skel_quota, quota_policy) ||
+	    lease_shares(skel_quota)) {
+		fprintf(stderr, "cannot install the class policies\n");
 		goto out;
 	}
 	rot = rotate_bpf__open_and_load();
@@ -334,6 +421,8 @@ int main(int argc, char **argv)
 	int ratewall_lru_fd = bpf_program__fd(skel_lru->progs.ratewall_xdp);
 	int ratewall_pol_fd = bpf_program__fd(skel_pol->progs.ratewall_xdp);
 	int ratewall_caps_fd = bpf_program__fd(skel_caps->progs.ratewall_xdp);
+	int ratewall_class_fd = bpf_program__fd(skel_class->progs.ratewall_xdp);
+	int ratewall_quota_fd = bpf_program__fd(skel_quota->progs.ratewall_xdp);
 	int rot_fd = bpf_program__fd(rot->progs.rotate_source);
 	int target_fd = bpf_map__fd(rot->maps.target);
 	double samples[NPATHS][MAX_ROUNDS];
@@ -364,6 +453,8 @@ int main(int argc, char **argv)
 				 pp->target == TO_CLOCK	  ? clock_fd :
 				 pp->target == TO_POLICY  ? ratewall_pol_fd :
 				 pp->target == TO_CAPS	  ? ratewall_caps_fd :
+				 pp->target == TO_CLASS	  ? ratewall_class_fd :
+				 pp->target == TO_QUOTA	  ? ratewall_quota_fd :
 				 p == NEW6_LRU_PATH	  ? ratewall_lru_fd :
 							    ratewall_fd;
 			const struct frame *fr = pp->family == 6 ? &f6 : &f4;
@@ -390,7 +481,8 @@ int main(int argc, char **argv)
 					rc = run_once(fd, fr, pp->sources > 0 ? pp->sources : 1,
 						      &ignored);
 			}
-			if (!rc && pp->target != TO_POLICY && pp->target != TO_CAPS)
+			if (!rc && (pp->target == TO_TRIVIAL || pp->target == TO_CLOCK ||
+				    pp->target == TO_RATEWALL))
 				rc = set_limits(rw, pp->rate, pp->burst, pp->new_rate, pp->new_burst,
 						pp->events_off);
 			/* New sources must stay new: keep counting across rounds. */
@@ -405,6 +497,8 @@ int main(int argc, char **argv)
 			}
 		}
 	}
+	if (check_shared_admitted(skel_quota, (uint64_t)repeat * rounds))
+		goto out;
 	for (size_t p = 0; p < NPATHS; p++)
 		summarize(paths[p].name, samples[p], rounds, &res[p]);
 
@@ -427,10 +521,11 @@ int main(int argc, char **argv)
 			       i ? "," : "", res[i].name, paths[i].what, res[i].median, res[i].min,
 			       res[i].max, path_net(res, i), path_net(res, i) / trivial);
 		printf("],\"chain_vs_pass\":%.2f,\"chain_syn_vs_pass\":%.2f,"
-		       "\"caps_ns_over_chain_syn\":%.1f,",
+		       "\"caps_ns_over_chain_syn\":%.1f,\"shared_ns_over_local\":%.1f,",
 		       path_net(res, CHAIN_PATH) / path_net(res, PASS_PATH),
 		       path_net(res, CHAIN_SYN_PATH) / path_net(res, PASS_PATH),
-		       path_net(res, CHAIN_CAPS_PATH) - path_net(res, CHAIN_SYN_PATH));
+		       path_net(res, CHAIN_CAPS_PATH) - path_net(res, CHAIN_SYN_PATH),
+		       path_net(res, CLASS_SHARED_PATH) - path_net(res, CLASS_LOCAL_PATH));
 		printf("\"new_source_vs_130k_known\":%.2f,\"new_source_vs_known\":%.2f,\"unguarded_new_vs_known\":%.2f,"
 		       "\"sources_map\":{\"entries\":%u,\"memlock_bytes\":%lld,"
 		       "\"bytes_per_source\":%.1f}}\n",
@@ -457,6 +552,10 @@ int main(int argc, char **argv)
 		printf("connection caps on the SYN path: %+.1f ns (chain_caps - chain_syn, "
 		       "%.2fx)\n", path_net(res, CHAIN_CAPS_PATH) - path_net(res, CHAIN_SYN_PATH),
 		       path_net(res, CHAIN_CAPS_PATH) / path_net(res, CHAIN_SYN_PATH));
+		printf("shared class bucket (scope: global) over the local one: %+.1f ns "
+		       "(class_shared - class_local, %.2fx)\n",
+		       path_net(res, CLASS_SHARED_PATH) - path_net(res, CLASS_LOCAL_PATH),
+		       path_net(res, CLASS_SHARED_PATH) / path_net(res, CLASS_LOCAL_PATH));
 		printf("per-source map and seen-source filter: %u entries, %lld bytes (kernel "
 		       "memlock), %.1f bytes per source\n", entries, mem,
 		       mem > 0 ? (double)mem / entries : -1.0);
@@ -467,6 +566,8 @@ out:
 	ratewall_bpf__destroy(skel_lru);
 	ratewall_bpf__destroy(skel_pol);
 	ratewall_bpf__destroy(skel_caps);
+	ratewall_bpf__destroy(skel_class);
+	ratewall_bpf__destroy(skel_quota);
 	ratewall_bpf__destroy(skel);
 	bpf_object__close(base);
 	return err;

@@ -143,7 +143,7 @@ static void follow_fd(struct daemon *d, int *polled, int fd, uint32_t tag, const
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
 
-	if (d->ep < 0 || fd == *polled)
+	if (d->ep < 0) /* even the same number: a restarted module's fd is a new file */
 		return;
 	if (*polled >= 0)
 		epoll_ctl(d->ep, EPOLL_CTL_DEL, *polled, NULL);

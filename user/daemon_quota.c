@@ -189,6 +189,7 @@ int daemon_quota_configure(struct daemon_quota *dq, const struct policy *p,
 		goto fail;
 	}
 	dq->generation = pol.generation;
+	dq->read_ns = 0; /* dq->seen may hold the old slot's counts: the first sync measures nothing */
 	err = build_config(&p->quota, member, &cfg, why, sizeof(why));
 	if (err)
 		goto fail;
