@@ -136,32 +136,49 @@ static int ensure_attached(const struct daemon_opts *o, bool *attached_here)
 
 enum { TAG_SIGNAL = 1, TAG_RING, TAG_HTTP, TAG_CONTROL, TAG_QUOTA_TIMER, TAG_QUOTA };
 
-/* An fd in the loop's epoll follows its module (started, restarted or
- * stopped by a policy change); a failure goes to `error`. */
-static void follow_fd(struct daemon *d, int *polled, int fd, uint32_t tag, const char *what,
-		      char *error, size_t len)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
-
-	if (d->ep < 0) /* even the same number: a restarted module's fd is a new file */
-		return;
-	if (*polled >= 0)
-		epoll_ctl(d->ep, EPOLL_CTL_DEL, *polled, NULL);
-	*polled = -1;
-	if (fd >= 0 && epoll_ctl(d->ep, EPOLL_CTL_ADD, fd, &ev) == 0)
-		*polled = fd;
-	else if (fd >= 0)
-		snprintf(error, len, "cannot poll %s: %s", what, strerror(errno));
-}
-
+/*
+ * The fds of the modules a policy change may restart (the sampler, the
+ * quota timer and client) follow them in the loop's epoll. A restarted
+ * module's new fds may reuse the old numbers, even crosswise, so every
+ * old registration goes before any new one is made; a failure goes to the
+ * module's error.
+ */
 static void sync_control_fd(struct daemon *d)
 {
-	follow_fd(d, &d->control_fd, daemon_control_fd(&d->control), TAG_CONTROL,
-		  "the signal sampler", d->control.error, sizeof(d->control.error));
-	follow_fd(d, &d->quota_timer_fd, daemon_quota_timer_fd(&d->quota), TAG_QUOTA_TIMER,
-		  "the quota sync timer", d->quota.error, sizeof(d->quota.error));
-	follow_fd(d, &d->quota_fd, daemon_quota_client_fd(&d->quota), TAG_QUOTA,
-		  "the quota client", d->quota.error, sizeof(d->quota.error));
+	struct {
+		int *polled, fd;
+		uint32_t tag;
+		const char *what;
+		char *error;
+		size_t len;
+	} fds[] = {
+		{ &d->control_fd, daemon_control_fd(&d->control), TAG_CONTROL, "the signal sampler",
+		  d->control.error, sizeof(d->control.error) },
+		{ &d->quota_timer_fd, daemon_quota_timer_fd(&d->quota), TAG_QUOTA_TIMER,
+		  "the quota sync timer", d->quota.error, sizeof(d->quota.error) },
+		{ &d->quota_fd, daemon_quota_client_fd(&d->quota), TAG_QUOTA, "the quota client",
+		  d->quota.error, sizeof(d->quota.error) },
+	};
+	size_t n = sizeof(fds) / sizeof(fds[0]);
+
+	if (d->ep < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (*fds[i].polled >= 0)
+			epoll_ctl(d->ep, EPOLL_CTL_DEL, *fds[i].polled, NULL);
+		*fds[i].polled = -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = fds[i].tag };
+
+		if (fds[i].fd < 0)
+			continue;
+		if (epoll_ctl(d->ep, EPOLL_CTL_ADD, fds[i].fd, &ev) == 0)
+			*fds[i].polled = fds[i].fd;
+		else
+			snprintf(fds[i].error, fds[i].len, "cannot poll %s: %s", fds[i].what,
+				 strerror(errno));
+	}
 }
 
 static void write_quota_line(void *ctx, const char *line)

@@ -149,6 +149,24 @@ static int open_timer(struct daemon_quota *dq, uint32_t ms)
 	return 0;
 }
 
+/* Time in safe share, counted here and in the kernel's table (which a
+ * restarted daemon and the CLI read). */
+static void count_degraded(struct daemon_quota *dq, uint64_t now)
+{
+	uint64_t spent = now - dq->mode_since_ns;
+
+	if (dq->stats.mode != QUOTA_SAFE)
+		return;
+	dq->stats.degraded_s += (double)spent / 1e9;
+	for (uint32_t id = 1; dq->table && id < RW_MAX_QUOTAS; id++) {
+		struct rw_quota *q = entry(dq, dq->slot, id);
+
+		if (q->name[0])
+			__atomic_fetch_add(&q->degraded_ns, spent, __ATOMIC_RELAXED);
+	}
+	dq->mode_since_ns = now;
+}
+
 int daemon_quota_configure(struct daemon_quota *dq, const struct policy *p,
 			   const struct policy_maps *m, const char *member)
 {
@@ -156,6 +174,7 @@ int daemon_quota_configure(struct daemon_quota *dq, const struct policy *p,
 	char why[sizeof(dq->error)];
 	size_t n = policy_quota_buckets(p, NULL, 0);
 	struct rw_policy pol;
+	bool same_fleet;
 	int err;
 
 	if (!n || !p->quota.present) {
@@ -171,7 +190,16 @@ int daemon_quota_configure(struct daemon_quota *dq, const struct policy *p,
 	if (dq->running && !memcmp(&dq->section, &p->quota, sizeof(p->quota)) &&
 	    !strcmp(dq->cfg.member, member))
 		return 0;
-	stop_client(dq, true);
+	/* a change of timing or safe share keeps this gateway's place and
+	 * shares (the next sync renews them); another store, fleet or name
+	 * leaves the old fleet first */
+	same_fleet = dq->running && !strcmp(dq->cfg.member, member) &&
+		     !strcmp(dq->section.fleet, p->quota.fleet) &&
+		     !strcmp(dq->section.prefix, p->quota.prefix) &&
+		     !strcmp(dq->section.username, p->quota.username) &&
+		     dq->section.n_redis == p->quota.n_redis &&
+		     !memcmp(dq->section.redis, p->quota.redis, sizeof(p->quota.redis));
+	stop_client(dq, !same_fleet);
 	dq->running = false;
 	dq->stats.configured = true;
 	if (!dq->table) {
@@ -208,8 +236,11 @@ int daemon_quota_configure(struct daemon_quota *dq, const struct policy *p,
 	dq->section = p->quota;
 	dq->running = true;
 	dq->error[0] = 0;
-	dq->stats.mode = QUOTA_STARTING;
-	dq->mode_since_ns = monotonic_ns();
+	if (!same_fleet) {
+		count_degraded(dq, monotonic_ns());
+		dq->stats.mode = QUOTA_STARTING;
+		dq->mode_since_ns = monotonic_ns();
+	}
 	rw_err("quota: %zu shared bucket%s, fleet %s as %s, syncing every %u ms", n, n == 1 ? "" : "s",
 	       cfg.fleet, cfg.member, p->quota.sync_ms);
 	return 0;
@@ -221,24 +252,6 @@ fail:
 	snprintf(dq->error, sizeof(dq->error), "%s", why);
 	rw_err("%s; the shared buckets keep their safe share", why);
 	return err;
-}
-
-/* Time in safe share, counted here and in the kernel's table (which a
- * restarted daemon and the CLI read). */
-static void count_degraded(struct daemon_quota *dq, uint64_t now)
-{
-	uint64_t spent = now - dq->mode_since_ns;
-
-	if (dq->stats.mode != QUOTA_SAFE)
-		return;
-	dq->stats.degraded_s += (double)spent / 1e9;
-	for (uint32_t id = 1; dq->table && id < RW_MAX_QUOTAS; id++) {
-		struct rw_quota *q = entry(dq, dq->slot, id);
-
-		if (q->name[0])
-			__atomic_fetch_add(&q->degraded_ns, spent, __ATOMIC_RELAXED);
-	}
-	dq->mode_since_ns = now;
 }
 
 void daemon_quota_on_timer(struct daemon_quota *dq, const struct policy_maps *m)
@@ -334,9 +347,9 @@ static json_object *buckets_json(struct daemon_quota *dq)
 			continue;
 		o = json_object_new_object();
 		json_object_object_add(o, "bucket", json_object_new_string(q->name));
-		json_object_object_add(o, "global_rate", json_object_new_double(quota_word_rate(q->limit)));
-		json_object_object_add(o, "rate", json_object_new_double(
-			quota_word_rate(quota_leased(q, now) ? q->share : q->safe)));
+		json_object_object_add(o, "global_rate", json_object_new_double(quota_rate_shown(quota_word_rate(q->limit))));
+		json_object_object_add(o, "rate", json_object_new_double(quota_rate_shown(
+			quota_word_rate(quota_leased(q, now) ? q->share : q->safe))));
 		json_object_object_add(o, "replicas", json_object_new_int64(q->replicas));
 		json_object_array_add(a, o);
 	}

@@ -45,6 +45,11 @@ uint64_t quota_safe_word(uint64_t limit, uint32_t safe_ppm, uint32_t replicas)
 	return quota_share_word(quota_word_rate(limit) * part, (double)rw_limit_burst(limit) * part);
 }
 
+double quota_rate_shown(double rate)
+{
+	return round(rate * 1000) / 1000;
+}
+
 double quota_demand(double previous, double seen, double dt_s)
 {
 	if (!(seen >= 0))

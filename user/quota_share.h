@@ -26,6 +26,10 @@ uint64_t quota_safe_word(uint64_t limit, uint32_t safe_ppm, uint32_t replicas);
 /* The rate a share word admits, per second (0 for one that refuses all). */
 double quota_word_rate(uint64_t word);
 
+/* A rate for people and JSON: to the thousandth, so that 3000/s, whose
+ * interval the word rounds up, reads 3000 and not 2999.999906. */
+double quota_rate_shown(double rate);
+
 /* Demand after a sync: `seen` per second over the last `dt_s`. A rise is
  * taken whole, a fall decays with QUOTA_DEMAND_TAU_S, so a burst is not
  * forgotten between two syncs but an idle gateway gives its share up

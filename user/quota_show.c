@@ -64,13 +64,13 @@ json_object *quota_show_json(const struct quota_view *v)
 		o = json_object_new_object();
 		json_object_object_add(o, "bucket", json_object_new_string(q->name));
 		json_object_object_add(o, "mode", json_object_new_string(shared ? "shared" : "safe"));
-		json_object_object_add(o, "global_rate", json_object_new_double(quota_word_rate(q->limit)));
+		json_object_object_add(o, "global_rate", json_object_new_double(quota_rate_shown(quota_word_rate(q->limit))));
 		json_object_object_add(o, "global_burst", json_object_new_uint64(rw_limit_burst(q->limit)));
-		json_object_object_add(o, "rate", json_object_new_double(quota_word_rate(word)));
+		json_object_object_add(o, "rate", json_object_new_double(quota_rate_shown(quota_word_rate(word))));
 		json_object_object_add(o, "burst", json_object_new_uint64(rw_limit_burst(word)));
 		json_object_object_add(o, "lease_left_ms", shared ? json_object_new_uint64(
 			((q->lease_until - v->now_ticks) >> RW_TICK_SHIFT) / 1000000) : NULL);
-		json_object_object_add(o, "safe_rate", json_object_new_double(quota_word_rate(q->safe)));
+		json_object_object_add(o, "safe_rate", json_object_new_double(quota_rate_shown(quota_word_rate(q->safe))));
 		json_object_object_add(o, "safe_burst", json_object_new_uint64(rw_limit_burst(q->safe)));
 		json_object_object_add(o, "replicas", json_object_new_uint64(q->replicas));
 		json_object_object_add(o, "synced_ago_s", q->synced_at_ns && real >= q->synced_at_ns ?
