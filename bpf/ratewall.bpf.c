@@ -91,7 +91,7 @@ static __noinline int take_quota(__u64 *tat, __u32 slot, __u32 id, __u64 now)
 	__u64 limit, interval;
 	int res;
 
-	if (!q || !tat)
+	if (!q)
 		return GCRA_REFUSE;
 	limit = now < READ_ONCE_U64(q->lease_until) ? READ_ONCE_U64(q->share)
 						     : READ_ONCE_U64(q->safe);

@@ -645,6 +645,8 @@ struct rw_quota {
 	__u64 limit;       /* rw_limit_pack() of the fleet's bucket, as written */
 	__u32 safe_ppm;    /* the safe share, parts per million of the fleet's rate and burst */
 	__u32 replicas;    /* gateways in the fleet at the last sync; 0: never synced */
+	__u32 mismatched;  /* gateways declaring another rate or burst for it (a rollout) */
+	__u32 pad;
 	__u64 synced_at_ns;  /* CLOCK_REALTIME of the last sync that answered */
 	__u64 safe_since_ns; /* CLOCK_REALTIME the daemon put it in safe share; 0: shared */
 	__u64 degraded_ns;   /* time spent in safe share while a daemon ran */

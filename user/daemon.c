@@ -143,7 +143,7 @@ enum { TAG_SIGNAL = 1, TAG_RING, TAG_HTTP, TAG_CONTROL, TAG_QUOTA_TIMER, TAG_QUO
  * old registration goes before any new one is made; a failure goes to the
  * module's error.
  */
-static void sync_control_fd(struct daemon *d)
+static void sync_module_fds(struct daemon *d)
 {
 	struct {
 		int *polled, fd;
@@ -244,7 +244,7 @@ static int refresh_policy(struct daemon *d, bool force)
 	daemon_control_configure(&d->control, &d->model, &d->active, &d->a.maps);
 	/* likewise in d->quota.error */
 	daemon_quota_configure(&d->quota, &d->model, &d->a.maps, d->member);
-	sync_control_fd(d);
+	sync_module_fds(d);
 	/* Until a policy with a readable key comes, lines name no client. */
 	d->key_failed = d->lines.redact && client_key_read(d->model.client_key, &d->lines.key);
 	return d->key_failed ? -ENOKEY : 0;
@@ -398,7 +398,7 @@ static int run_loop(struct daemon *d, int sfd)
 	int ep = epoll_create1(EPOLL_CLOEXEC), err;
 
 	d->ep = ep;
-	sync_control_fd(d);
+	sync_module_fds(d);
 	if (ep < 0) {
 		err = -errno;
 		rw_err("cannot poll: %s", strerror(-err));

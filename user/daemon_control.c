@@ -281,15 +281,6 @@ static json_object *signals_json(const struct signal_sample *s)
 	return o;
 }
 
-static json_object *line_head(const char *instance_id, int64_t realtime_offset_ns, uint64_t at_ns)
-{
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "ts", event_line_timestamp((int64_t)at_ns + realtime_offset_ns));
-	json_object_object_add(o, "gateway_instance_id", json_object_new_string(instance_id));
-	return o;
-}
-
 static void emit(json_object *o, control_line_fn line, void *ctx)
 {
 	line(ctx, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
@@ -323,7 +314,7 @@ static void report(struct daemon_control *dc, const double before[RW_MAX_CLASSES
 
 		if (!dec->changed[id])
 			continue;
-		o = line_head(instance_id, off, dc->last.at_ns);
+		o = event_line_head(instance_id, (int64_t)dc->last.at_ns + off);
 		json_object_object_add(o, "route_class", json_object_new_string(dc->base.names[id]));
 		json_object_object_add(o, "limit_name", json_object_new_string("adaptive"));
 		json_object_object_add(o, "action", json_object_new_string(
@@ -339,7 +330,7 @@ static void report(struct daemon_control *dc, const double before[RW_MAX_CLASSES
 		emit(o, line, ctx);
 	}
 	if (dec->shed_changed) {
-		json_object *o = line_head(instance_id, off, dc->last.at_ns), *classes;
+		json_object *o = event_line_head(instance_id, (int64_t)dc->last.at_ns + off), *classes;
 
 		classes = json_object_new_array();
 		for (uint32_t id = 0; id < dc->base.n_classes; id++)

@@ -117,7 +117,9 @@ static void stop_client(struct daemon_quota *dq, bool leave)
 		return;
 	/* the kernel first: once this gateway's shares are given up, it must
 	 * already be back at its safe share */
-	if (leave)
+	/* an answer in flight is lost with the client, and it may have given
+	 * this gateway's share back: the safe share until the next sync */
+	if (leave || dq->in_flight)
 		leases_end(dq);
 	quota_client_stop(dq->client, leave && dq->out.n ? &dq->out : NULL);
 	dq->client = NULL;
@@ -236,6 +238,7 @@ int daemon_quota_configure(struct daemon_quota *dq, const struct policy *p,
 	dq->section = p->quota;
 	dq->running = true;
 	dq->error[0] = 0;
+	dq->refused = false;
 	if (!same_fleet) {
 		count_degraded(dq, monotonic_ns());
 		dq->stats.mode = QUOTA_STARTING;
@@ -323,11 +326,8 @@ void daemon_quota_on_timer(struct daemon_quota *dq, const struct policy_maps *m)
 static json_object *line_head(const char *instance_id, int64_t realtime_offset_ns,
 			      const char *action)
 {
-	json_object *o = json_object_new_object();
+	json_object *o = event_line_head(instance_id, (int64_t)monotonic_ns() + realtime_offset_ns);
 
-	json_object_object_add(o, "ts", event_line_timestamp((int64_t)monotonic_ns() +
-								 realtime_offset_ns));
-	json_object_object_add(o, "gateway_instance_id", json_object_new_string(instance_id));
 	json_object_object_add(o, "limit_name", json_object_new_string("quota"));
 	json_object_object_add(o, "action", json_object_new_string(action));
 	return o;
@@ -420,14 +420,26 @@ static void write_shares(struct daemon_quota *dq, const struct quota_batch *b)
 	for (size_t i = 0; i < b->n; i++) {
 		struct rw_quota *q = entry(dq, dq->out_slot, dq->out_ids[i]);
 		const struct quota_grant *g = &b->grant[i];
+		uint64_t safe = quota_safe_word(q->limit, q->safe_ppm, b->replicas);
+		uint64_t share = quota_share_word(g->rate, g->burst);
 
 		if (strncmp(q->name, b->req[i].name, sizeof(q->name)))
 			continue;
+		/* Just joined (or back from the safe share): the others give their
+		 * parts back only at their own syncs, so for a few syncs a smaller
+		 * grant leaves the safe share in force rather than refusing all. */
+		if (dq->joining && quota_word_rate(share) < quota_word_rate(safe))
+			share = safe;
+		if (g->mismatched && !q->mismatched)
+			rw_err("quota: %u other gateway%s declare%s another rate or burst for %s; "
+			       "the smallest declared is shared until the policies agree",
+			       g->mismatched, g->mismatched == 1 ? "" : "s",
+			       g->mismatched == 1 ? "s" : "", q->name);
+		q->mismatched = g->mismatched;
 		/* share before lease: a reader never takes a new lease with the old share */
-		__atomic_store_n(&q->share, quota_share_word(g->rate, g->burst), __ATOMIC_RELEASE);
+		__atomic_store_n(&q->share, share, __ATOMIC_RELEASE);
 		__atomic_store_n(&q->lease_until, lease, __ATOMIC_RELEASE);
-		__atomic_store_n(&q->safe, quota_safe_word(q->limit, q->safe_ppm, b->replicas),
-				 __ATOMIC_RELEASE);
+		__atomic_store_n(&q->safe, safe, __ATOMIC_RELEASE);
 		q->replicas = b->replicas;
 		q->share_mrate = (uint64_t)(g->rate * 1000 + 0.5);
 		q->synced_at_ns = real;
@@ -448,10 +460,18 @@ void daemon_quota_on_result(struct daemon_quota *dq, const struct policy_maps *m
 	dq->in_flight = false;
 	if (b.err) {
 		dq->stats.failed++;
+		/* refused credentials are the operator's to fix, not an outage */
+		if (b.err == -EACCES) {
+			snprintf(dq->error, sizeof(dq->error), "quota: %.240s", b.error);
+			dq->refused = true;
+		}
 		if (dq->stats.mode != QUOTA_SAFE)
 			go_safe(dq, &b, instance_id, realtime_offset_ns, line, ctx);
 		return;
 	}
+	if (dq->refused)
+		dq->error[0] = 0;
+	dq->refused = false;
 	dq->stats.ok++;
 	dq->stats.replicas = b.replicas;
 	{
@@ -461,11 +481,19 @@ void daemon_quota_on_result(struct daemon_quota *dq, const struct policy_maps *m
 		for (int i = 0; i < QUOTA_RTT_BUCKETS; i++)
 			dq->stats.rtt_le[i] += rtt <= quota_rtt_bounds[i];
 	}
-	/* a policy applied meanwhile: its buckets get their shares at the next sync */
+	/* A policy applied meanwhile: the answer may have given part of a share
+	 * back that the new slot still holds, so the safe share until the
+	 * next sync writes the new slot. */
 	if (policy_read_active(m, &slot, &pol) || slot != dq->out_slot ||
-	    pol.generation != dq->out_generation)
+	    pol.generation != dq->out_generation) {
+		leases_end(dq);
 		return;
+	}
+	if (dq->stats.mode != QUOTA_SHARED)
+		dq->joining = QUOTA_JOIN_SYNCS;
 	write_shares(dq, &b);
+	if (dq->joining)
+		dq->joining--;
 	if (dq->stats.mode != QUOTA_SHARED)
 		go_shared(dq, &b, instance_id, realtime_offset_ns, line, ctx);
 }

@@ -23,6 +23,11 @@ extern const double quota_rtt_bounds[QUOTA_RTT_BUCKETS];
 
 enum quota_mode { QUOTA_STARTING = 0, QUOTA_SHARED, QUOTA_SAFE };
 
+/* Syncs after joining the fleet (or coming back to it) in which the safe
+ * share stays in force while the grant is smaller: the time the others
+ * take to give their parts back. */
+#define QUOTA_JOIN_SYNCS 3
+
 /* What the daemon counts of its syncs, for the metrics. */
 struct quota_sync_stats {
 	bool configured;          /* the live policy shares buckets */
@@ -62,8 +67,11 @@ struct daemon_quota {
 	uint64_t out_generation;
 	uint64_t mode_since_ns;           /* CLOCK_MONOTONIC; degraded time is counted up to here */
 	uint64_t safe_at_ns;              /* CLOCK_MONOTONIC of the last switch to safe share */
+	uint32_t joining;                 /* answered syncs left in which a share below the
+					   * safe share is not written (QUOTA_JOIN_SYNCS) */
 	struct quota_sync_stats stats;
 	char error[256];                  /* why the shares cannot be synced ("" when fine) */
+	bool refused;                     /* error is the store refusing our credentials */
 };
 
 /* A JSON line for the events output (written, or dropped without one). */

@@ -149,3 +149,12 @@ json_object *event_line_build(struct event_line_ctx *c, const struct event_recor
 	json_object_object_add(o, "queue_depth_hint", depth < 0 ? NULL : json_object_new_int64(depth));
 	return o;
 }
+
+json_object *event_line_head(const char *instance_id, int64_t realtime_ns)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "ts", event_line_timestamp(realtime_ns));
+	json_object_object_add(o, "gateway_instance_id", json_object_new_string(instance_id));
+	return o;
+}

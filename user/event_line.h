@@ -34,6 +34,10 @@ struct event_line_ctx {
 /* A CLOCK_REALTIME time as the lines write it: 2026-11-23T16:24:24.592Z. */
 json_object *event_line_timestamp(int64_t realtime_ns);
 
+/* The head of a line the daemon writes itself (control loop, quota):
+ * ts and gateway_instance_id. */
+json_object *event_line_head(const char *instance_id, int64_t realtime_ns);
+
 /* The line's object; NULL when out of memory. `now_ns`: CLOCK_MONOTONIC. */
 json_object *event_line_build(struct event_line_ctx *c, const struct event_record *r,
 			      uint64_t now_ns);

@@ -48,6 +48,11 @@ static double replicas(const struct quota_view *v, uint32_t id)
 	return v->q[id].replicas;
 }
 
+static double mismatched(const struct quota_view *v, uint32_t id)
+{
+	return v->q[id].mismatched;
+}
+
 static double degraded(const struct quota_view *v, uint32_t id)
 {
 	return (double)v->q[id].degraded_ns / 1e9;
@@ -115,6 +120,9 @@ void metrics_quota(FILE *f, const struct attachment *a, const struct quota_sync_
 		   "1 while this gateway's share holds under a live lease, 0 at the safe share.", shared);
 	per_bucket(f, &v, "ratewall_quota_gateways", "gauge",
 		   "Gateways in the fleet when the bucket last synced; 0 before any sync.", replicas);
+	per_bucket(f, &v, "ratewall_quota_mismatched_gateways", "gauge",
+		   "Other gateways declaring another rate or burst for the bucket (the smallest is shared).",
+		   mismatched);
 	per_bucket(f, &v, "ratewall_quota_degraded_seconds_total", "counter",
 		   "Time the bucket spent at its safe share while a daemon ran.", degraded);
 	per_bucket(f, &v, "ratewall_quota_to_safe_total", "counter",

@@ -38,7 +38,8 @@ int percpu_sum(int fd, uint32_t n_keys, size_t words, uint64_t *sums)
 	return err;
 }
 
-int percpu_set_class(int fd, uint32_t class_id, const void *value, size_t value_size)
+/* Writes `value` as every CPU's value of keys[0..n-1]. 0 or -errno. */
+static int set_keys(int fd, const uint32_t *keys, size_t n, const void *value, size_t value_size)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	char *all;
@@ -51,13 +52,35 @@ int percpu_set_class(int fd, uint32_t class_id, const void *value, size_t value_
 		return -ENOMEM;
 	for (int c = 0; c < ncpu; c++)
 		memcpy(all + (size_t)c * value_size, value, value_size);
-	for (uint32_t r = 0; r < RW_REASON_MAX && !err; r++)
-		for (uint32_t v = 0; v < RW_VERDICT_MAX && !err; v++) {
-			uint32_t idx = rw_counter_index(class_id, r, v);
-
-			if (bpf_map_update_elem(fd, &idx, all, BPF_ANY))
-				err = -errno;
-		}
+	for (size_t i = 0; i < n && !err; i++)
+		if (bpf_map_update_elem(fd, &keys[i], all, BPF_ANY))
+			err = -errno;
 	free(all);
+	return err;
+}
+
+int percpu_set_class(int fd, uint32_t class_id, const void *value, size_t value_size)
+{
+	uint32_t keys[RW_REASON_MAX * RW_VERDICT_MAX];
+	size_t n = 0;
+
+	for (uint32_t r = 0; r < RW_REASON_MAX; r++)
+		for (uint32_t v = 0; v < RW_VERDICT_MAX; v++)
+			keys[n++] = rw_counter_index(class_id, r, v);
+	return set_keys(fd, keys, n, value, value_size);
+}
+
+int percpu_set_range(int fd, uint32_t first, uint32_t n, const void *value, size_t value_size)
+{
+	uint32_t keys[256];
+	int err = 0;
+
+	for (uint32_t done = 0; done < n && !err; done += 256) {
+		uint32_t k = n - done < 256 ? n - done : 256;
+
+		for (uint32_t i = 0; i < k; i++)
+			keys[i] = first + done + i;
+		err = set_keys(fd, keys, k, value, value_size);
+	}
 	return err;
 }

@@ -22,4 +22,7 @@ int percpu_sum_key(int fd, uint32_t key, size_t words, uint64_t *sums);
  */
 int percpu_set_class(int fd, uint32_t class_id, const void *value, size_t value_size);
 
+/* The same for keys first..first+n-1 of any per-CPU array. */
+int percpu_set_range(int fd, uint32_t first, uint32_t n, const void *value, size_t value_size);
+
 #endif

@@ -131,6 +131,18 @@ static int write_quotas(const struct policy_maps *m, uint32_t live_slot, uint32_
 			break;
 		}
 	}
+	/* what reached the slot's buckets when it was last live (another
+	 * policy's, maybe other buckets under these ids) is not theirs */
+	{
+		static const struct rw_quota_count zero;
+		int err = percpu_set_range(m->quota_counts_fd, rw_quota_index(slot, 0), RW_MAX_QUOTAS,
+					   &zero, sizeof(zero));
+
+		if (err) {
+			rw_err("cannot reset the shared buckets' counts: %s", strerror(-err));
+			return err;
+		}
+	}
 	return update_batch(m->quotas_fd, keys, next, RW_MAX_QUOTAS, "shared buckets");
 }
 

@@ -258,4 +258,15 @@ void policy_check_quota(const struct policy *p, struct policy_errors *e)
 	if (n > RW_MAX_QUOTAS - 1)
 		policy_error(e, p->quota.line ? p->quota.line : first.limit->line,
 			     "%zu buckets have scope: global, at most %d can", n, RW_MAX_QUOTAS - 1);
+	/* the loop scales a class's written rates; a fleet's share is not one */
+	for (size_t id = 0; id < p->n_classes; id++) {
+		const struct policy_class *cl = &p->classes[id];
+
+		if (cl->adaptive.adaptive && (cl->global.packets.shared || cl->global.syn.shared))
+			policy_error(e, cl->adaptive_line,
+				     "class \"%s\" is adaptive and its global: bucket has scope: "
+				     "global: the control loop cannot scale the fleet's share; keep the "
+				     "bucket local or the class not adaptive",
+				     cl->name);
+	}
 }

@@ -522,25 +522,27 @@ static bool reply_double(const redisReply *r, double *out)
 
 static int read_grants(const redisReply *r, struct quota_batch *b, const char *name, char *msg)
 {
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 1 + 4 * b->n ||
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 1 + 5 * b->n ||
 	    r->element[0]->type != REDIS_REPLY_INTEGER || r->element[0]->integer < 0) {
 		say(msg, "redis %s: the quota script answered %zu elements, want %zu", name,
-		    r->type == REDIS_REPLY_ARRAY ? r->elements : 0, 1 + 4 * b->n);
+		    r->type == REDIS_REPLY_ARRAY ? r->elements : 0, 1 + 5 * b->n);
 		return -EPROTO;
 	}
 	b->replicas = (uint32_t)r->element[0]->integer;
 	for (size_t i = 0; i < b->n; i++) {
-		redisReply *const *e = &r->element[1 + 4 * i];
+		redisReply *const *e = &r->element[1 + 5 * i];
 		struct quota_grant *g = &b->grant[i];
 
 		if (!reply_double(e[0], &g->rate) || !reply_double(e[1], &g->burst) ||
 		    e[2]->type != REDIS_REPLY_INTEGER || e[2]->integer < 1 ||
-		    e[3]->type != REDIS_REPLY_INTEGER || e[3]->integer < 0) {
+		    e[3]->type != REDIS_REPLY_INTEGER || e[3]->integer < 0 ||
+		    e[4]->type != REDIS_REPLY_INTEGER || e[4]->integer < 0) {
 			say(msg, "redis %s: unexpected answer for quota \"%s\"", name, b->req[i].name);
 			return -EPROTO;
 		}
 		g->members = (uint32_t)e[2]->integer;
 		g->admitted = (uint64_t)e[3]->integer;
+		g->mismatched = (uint32_t)e[4]->integer;
 	}
 	return 0;
 }
@@ -876,7 +878,9 @@ void quota_client_stop(struct quota_client *qc, const struct quota_batch *leave)
 	pthread_mutex_unlock(&qc->lock);
 	/* a sync in flight ends by its own timeouts */
 	pthread_join(qc->thread, NULL);
-	if (leave)
+	/* only over a connection that works: a store that is down would hold
+	 * the caller up for its timeouts, and the records expire anyway */
+	if (leave && qc->conn->ctx)
 		quota_conn_leave(qc->conn, &qc->cfg, leave);
 	quota_conn_free(qc->conn);
 	pthread_cond_destroy(&qc->wake);

@@ -56,9 +56,12 @@ struct quota_request {
 /* What the store answers for it. */
 struct quota_grant {
 	double rate;         /* this gateway's share of the rate, per second (0..rate) */
-	double burst;        /* its share of the burst: burst x share / rate (not rounded) */
+	double burst;        /* its share of the burst: burst x share / rate (not rounded),
+			      * of the smallest rate and burst any live gateway declares */
 	uint32_t members;    /* gateways with a live record for the bucket, this one included */
 	uint64_t admitted;   /* the fleet's admissions reported for it while its key lived */
+	uint32_t mismatched; /* other gateways declaring another rate or burst; the
+			      * smallest declared is shared meanwhile */
 };
 
 struct quota_batch {
@@ -108,7 +111,8 @@ bool quota_client_result(struct quota_client *qc, struct quota_batch *out);
 /* Stops the thread, after the batch in flight (bounded by its timeouts:
  * connect and reply for each server tried, plus one retry). `leave`: then
  * removes this member's records for the buckets of *leave
- * (quota_conn_leave); NULL: leaves them to expire. */
+ * (quota_conn_leave) if the connection is open; NULL: leaves them to
+ * expire. */
 void quota_client_stop(struct quota_client *qc, const struct quota_batch *leave);
 
 #endif

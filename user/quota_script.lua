@@ -6,12 +6,14 @@
 --
 -- KEYS[1]    PREFIX{FLEET}:members, ZSET member -> expiry (ms, Redis clock)
 -- KEYS[1+i]  PREFIX{FLEET}:bucket:NAME, HASH: "m:MEMBER" -> "GRANT BURST
---            DEMAND EXPIRES_MS", "admitted" -> every member's admissions,
---            "rate" and "burst" -> what the last caller declared
+--            DEMAND EXPIRES_MS RATE BURST" (the last two as it declared
+--            them), "admitted" -> every member's admissions, "rate" and
+--            "burst" -> what the last caller declared
 -- ARGV       member, ttl_ms, key_ttl_ms, then per bucket: rate, burst,
 --            demand, admitted since this member's last sync (integer)
 -- Reply      { live members, then per bucket: grant and burst share (bulk
---            strings: Redis would truncate Lua numbers), members, admitted }
+--            strings: Redis would truncate Lua numbers), members, admitted,
+--            members declaring another rate or burst }
 
 local member = ARGV[1]
 local ttl = tonumber(ARGV[2])
@@ -40,27 +42,33 @@ for i = 1, nb do
 	end
 end
 
--- One clock for the whole fleet: the server's.
+-- One clock for the whole fleet: the server's, rounded up. A record
+-- outlives the member's own lease (ttl from when it sent this sync) by a
+-- margin, so that no other member takes a grant that a kernel may still
+-- enforce, even with a wall clock that moves a little.
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local expires = string.format('%.0f', now + ttl)
+local now = tonumber(t[1]) * 1000 + math.ceil(tonumber(t[2]) / 1000)
+local margin = math.max(50, math.floor(ttl / 20))
+local expires = string.format('%.0f', now + ttl + margin)
 
 redis.call('ZADD', KEYS[1], expires, member)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now))
 redis.call('PEXPIRE', KEYS[1], key_ttl)
 local reply = { redis.call('ZCARD', KEYS[1]) }
 
--- A member's record: grant, demand and expiry, or nil when it cannot be read.
+-- A member's record: grant, demand, expiry and the rate and burst it
+-- declared, or nil when it cannot be read.
 local function record(v)
-	local g, b, d, e = string.match(v, '^(%S+) (%S+) (%S+) (%S+)$')
+	local g, b, d, e, r, rb = string.match(v, '^(%S+) (%S+) (%S+) (%S+) (%S+) (%S+)$')
 	if not g then
 		return nil
 	end
-	g, b, d, e = tonumber(g), tonumber(b), tonumber(d), tonumber(e)
-	if not (finite(g) and g >= 0 and finite(b) and b >= 0 and finite(d) and d >= 0 and finite(e)) then
+	g, b, d, e, r, rb = tonumber(g), tonumber(b), tonumber(d), tonumber(e), tonumber(r), tonumber(rb)
+	if not (finite(g) and g >= 0 and finite(b) and b >= 0 and finite(d) and d >= 0 and finite(e) and
+		finite(r) and r > 0 and finite(rb) and rb >= 0) then
 		return nil
 	end
-	return g, d, e
+	return g, d, e, r, rb
 end
 
 local mine = 'm:' .. member
@@ -73,16 +81,24 @@ for i = 1, nb do
 	-- member's own record is being replaced, so it counts for nothing.
 	local fields = redis.call('HGETALL', key)
 	local demands = { demand }
-	local held = 0
+	local held, mismatched = 0, 0
+	local declared_rate, declared_burst = rate, burst
 	for j = 1, #fields, 2 do
 		local f = fields[j]
 		if f ~= mine and string.sub(f, 1, 2) == 'm:' then
-			local g, d, e = record(fields[j + 1])
+			local g, d, e, r, rb = record(fields[j + 1])
 			if g == nil or e <= now then
 				redis.call('HDEL', key, f)
 			else
 				demands[#demands + 1] = d
 				held = held + g
+				-- members that declare another budget (a rollout under way):
+				-- everyone shares the smallest, so no declaration is exceeded
+				if r ~= declared_rate or rb ~= declared_burst then
+					mismatched = mismatched + 1
+				end
+				rate = math.min(rate, r)
+				burst = math.min(burst, rb)
 			end
 		end
 	end
@@ -118,8 +134,8 @@ for i = 1, nb do
 
 	-- %.17g reads back as the same double, so the stored grants add up
 	-- exactly as they were computed.
-	redis.call('HSET', key, mine, string.format('%.17g %.17g %.17g %s', grant, gburst, demand, expires),
-		'rate', ARGV[a + 1], 'burst', ARGV[a + 2])
+	redis.call('HSET', key, mine, string.format('%.17g %.17g %.17g %s %.17g %.17g', grant, gburst,
+		demand, expires, declared_rate, declared_burst), 'rate', ARGV[a + 1], 'burst', ARGV[a + 2])
 	local admitted = redis.call('HINCRBY', key, 'admitted', ARGV[a + 4])
 	redis.call('PEXPIRE', key, key_ttl)
 
@@ -127,5 +143,6 @@ for i = 1, nb do
 	reply[#reply + 1] = string.format('%.17g', gburst)
 	reply[#reply + 1] = n
 	reply[#reply + 1] = admitted
+	reply[#reply + 1] = mismatched
 end
 return reply

@@ -73,6 +73,7 @@ json_object *quota_show_json(const struct quota_view *v)
 		json_object_object_add(o, "safe_rate", json_object_new_double(quota_rate_shown(quota_word_rate(q->safe))));
 		json_object_object_add(o, "safe_burst", json_object_new_uint64(rw_limit_burst(q->safe)));
 		json_object_object_add(o, "replicas", json_object_new_uint64(q->replicas));
+		json_object_object_add(o, "mismatched", json_object_new_uint64(q->mismatched));
 		json_object_object_add(o, "synced_ago_s", q->synced_at_ns && real >= q->synced_at_ns ?
 			json_object_new_double((double)(real - q->synced_at_ns) / 1e9) : NULL);
 		json_object_object_add(o, "degraded_s", json_object_new_double((double)q->degraded_ns / 1e9));

@@ -802,6 +802,9 @@ static void bad_quota_settings(void **state)
 		  "p.yaml:4: ", "scope \"fleet\" must be local or global" },
 		{ "classes:\n  - name: a\n    ports: [udp/1]\n    global: { packets: { rate: 1/s, scope: global } }\n",
 		  "p.yaml:4: ", "class/a/packets has scope: global, but the policy has no quota: section" },
+		{ "classes:\n  - name: a\n    ports: [udp/1]\n    global: { packets: { rate: 1/s, scope: global } }\n"
+		  "    adaptive: { floor: 50% }\ncontrol: {}\nquota: { redis: redis://r }\n",
+		  "p.yaml:5: ", "class \"a\" is adaptive and its global: bucket has scope: global" },
 	};
 
 	(void)state;

@@ -613,6 +613,45 @@ static void test_burst_share(void **state)
 	gw_free(&b);
 }
 
+/* One sync with what the gateway declares; the answer for its bucket. */
+static const struct quota_grant *gw_declare(struct gw *g, double rate, double burst, double demand)
+{
+	one_bucket(&g->b, rate, burst, demand, 0);
+	if (quota_conn_sync(g->conn, &g->cfg, &g->b))
+		fail_msg("%s: sync: %s", g->cfg.member, g->b.error);
+	return &g->b.grant[0];
+}
+
+static void test_mismatched_rates(void **state)
+{
+	const struct quota_grant *ga, *gb;
+	struct gw a, b;
+
+	(void)state;
+	gw_init(&a, shared, "rollout", "gw-a", 5000);
+	gw_init(&b, shared, "rollout", "gw-b", 5000);
+	/* a still declares 900/s, b already 300/s: both share the smaller */
+	ga = gw_declare(&a, 900, 90, 600);
+	assert_near(ga->rate, 900, EPS);
+	assert_int_equal(ga->mismatched, 0);
+	gb = gw_declare(&b, 300, 30, 600);
+	assert_near(gb->rate, 0, EPS); /* a holds more than 300 */
+	assert_int_equal(gb->mismatched, 1);
+	ga = gw_declare(&a, 900, 90, 600);
+	assert_near(ga->rate, 150, EPS);
+	assert_near(ga->burst, 15, EPS);
+	assert_int_equal(ga->mismatched, 1);
+	gb = gw_declare(&b, 300, 30, 600);
+	assert_near(gb->rate, 150, EPS);
+	assert_near(gb->burst, 15, EPS);
+	/* both at the new rate: no mismatch, and the grants still add up to it */
+	ga = gw_declare(&a, 300, 30, 600);
+	assert_int_equal(ga->mismatched, 0);
+	assert_near(ga->rate + gb->rate, 300, EPS);
+	gw_free(&a);
+	gw_free(&b);
+}
+
 static void test_leave(void **state)
 {
 	struct gw a, b;
@@ -1041,6 +1080,7 @@ int main(void)
 		cmocka_unit_test(test_garbage_records),
 		cmocka_unit_test(test_admitted_and_keys),
 		cmocka_unit_test(test_burst_share),
+		cmocka_unit_test(test_mismatched_rates),
 		cmocka_unit_test(test_leave),
 		cmocka_unit_test(test_noscript),
 		cmocka_unit_test(test_invalid),
