@@ -21,6 +21,18 @@ static const char class_policy[] =
 	"      packets: { rate: 60/m, burst: 10, scope: global }\n"
 	"quota: { redis: unix:///nonexistent.sock }\n";
 
+/* The same bucket behind another shared one: its id becomes 2. */
+static const char web_and_api_policy[] =
+	"classes:\n"
+	"  - name: web\n"
+	"    ports: [udp/80]\n"
+	"    global: { syn: { rate: 30/m, scope: global } }\n"
+	"  - name: api\n"
+	"    ports: [udp/9000]\n"
+	"    global:\n"
+	"      packets: { rate: 60/m, burst: 10, scope: global }\n"
+	"quota: { redis: unix:///nonexistent.sock }\n";
+
 static int quotas_fd(struct fx *f)
 {
 	return bpf_map__fd(f->skel->maps.rw_quotas);
@@ -242,15 +254,7 @@ static void apply_carries_a_share_only_for_the_same_limit(void **state)
 	q.degraded_ns = 12345;
 	quota_put(f, 1, &q);
 	/* another class before it: the bucket's id moves, its share goes with its name */
-	fx_policy(f, "classes:\n"
-		     "  - name: web\n"
-		     "    ports: [udp/80]\n"
-		     "    global: { syn: { rate: 30/m, scope: global } }\n"
-		     "  - name: api\n"
-		     "    ports: [udp/9000]\n"
-		     "    global:\n"
-		     "      packets: { rate: 60/m, burst: 10, scope: global }\n"
-		     "quota: { redis: unix:///nonexistent.sock }\n");
+	fx_policy(f, web_and_api_policy);
 	assert_string_equal(quota_get(f, 1).name, "class/web/syn");
 	next = quota_get(f, 2);
 	assert_string_equal(next.name, "class/api/packets");
@@ -261,6 +265,18 @@ static void apply_carries_a_share_only_for_the_same_limit(void **state)
 	/* ten gateways: a tenth of the burst is the safe share, smaller than 20 % */
 	assert_int_equal(rw_limit_burst(next.safe), 1);
 	assert_int_equal(quota_get(f, 1).lease_until, 0);
+	/* what reached the bucket in the slot's earlier life does not show up again */
+	{
+		uint64_t reached, admitted;
+
+		send_udp(f, "198.18.0.9", 3);
+		quota_counts(f, 2, &reached, &admitted);
+		assert_int_equal(reached, 3);
+		fx_policy(f, class_policy);
+		fx_policy(f, web_and_api_policy); /* the same slot as the 3 packets */
+		quota_counts(f, 2, &reached, &admitted);
+		assert_int_equal(reached, 0);
+	}
 	/* a new limit: the old share means nothing, safe share until the next sync */
 	snprintf(text, sizeof(text), "%s", class_policy);
 	memcpy(strstr(text, "60/m"), "90/m", 4);
