@@ -138,19 +138,20 @@ veth_pair() {
 	ip -n "$ns2" link set "$if2" up
 }
 
-# gateway_and_client GW CL: the usual testbed. Namespaces GW and CL joined
-# by a veth pair gw0 (198.18.0.1/24) -- cl0 (198.18.0.2/24), IPv4 only, with
+# gateway_and_client GW CL [N]: the usual testbed. Namespaces GW and CL
+# joined by a veth pair gw0 (198.18.N.1/24) -- cl0 (198.18.N.2/24; N is 0
+# unless given, several pairs side by side take 1, 2, ...), IPv4 only, with
 # static neighbours: no ARP, so the only frames on the wire are the test's
 # own (and the gateway's replies, which XDP on gw0 does not see).
 gateway_and_client() {
-	local gw=$1 cl=$2
+	local gw=$1 cl=$2 net=198.18.${3:-0}
 	ns_create "$gw"
 	ns_create "$cl"
 	veth_pair "$gw" gw0 "$cl" cl0
-	ip -n "$gw" addr add 198.18.0.1/24 dev gw0
-	ip -n "$cl" addr add 198.18.0.2/24 dev cl0
-	neigh_static "$gw" gw0 198.18.0.2 "$(mac_of "$cl" cl0)"
-	neigh_static "$cl" cl0 198.18.0.1 "$(mac_of "$gw" gw0)"
+	ip -n "$gw" addr add "$net.1/24" dev gw0
+	ip -n "$cl" addr add "$net.2/24" dev cl0
+	neigh_static "$gw" gw0 "$net.2" "$(mac_of "$cl" cl0)"
+	neigh_static "$cl" cl0 "$net.1" "$(mac_of "$gw" gw0)"
 }
 
 # daemon_testbed: the usual testbed (GW, CL: gateway_and_client), TMPD,

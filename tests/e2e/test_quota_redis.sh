@@ -51,13 +51,7 @@ ns_create "$RD"
 for i in 1 2 3; do
 	gw=$(ns_name "gw$i")
 	cl=$(ns_name "cl$i")
-	ns_create "$gw"
-	ns_create "$cl"
-	veth_pair "$gw" gw0 "$cl" cl0
-	ip -n "$gw" addr add "198.18.$i.1/24" dev gw0
-	ip -n "$cl" addr add "198.18.$i.2/24" dev cl0
-	neigh_static "$gw" gw0 "198.18.$i.2" "$(mac_of "$cl" cl0)"
-	neigh_static "$cl" cl0 "198.18.$i.1" "$(mac_of "$gw" gw0)"
+	gateway_and_client "$gw" "$cl" "$i"
 	printf -v "GW$i" %s "$gw"
 	printf -v "CL$i" %s "$cl"
 done
