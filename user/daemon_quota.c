@@ -349,7 +349,7 @@ static json_object *buckets_json(struct daemon_quota *dq)
 		json_object_object_add(o, "bucket", json_object_new_string(q->name));
 		json_object_object_add(o, "global_rate", json_object_new_double(quota_rate_shown(quota_word_rate(q->limit))));
 		json_object_object_add(o, "rate", json_object_new_double(quota_rate_shown(
-			quota_word_rate(quota_leased(q, now) ? q->share : q->safe))));
+			quota_word_rate(quota_word_in_force(q, now)))));
 		json_object_object_add(o, "replicas", json_object_new_int64(q->replicas));
 		json_object_array_add(a, o);
 	}

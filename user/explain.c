@@ -182,7 +182,7 @@ static uint64_t bucket_limit(const struct explain_maps *m, uint32_t slot, uint8_
 
 	if (!quota || !word || bpf_map_lookup_elem(m->policy.quotas_fd, &idx, &q))
 		return word;
-	return quota_leased(&q, now) ? q.share : q.safe;
+	return quota_word_in_force(&q, now);
 }
 
 static int tenant_checks(const struct explain_maps *m, uint32_t slot,

@@ -23,6 +23,7 @@
 #include <sys/time.h>
 #include <hiredis/hiredis.h>
 
+#include "clocks.h"
 #include "quota_redis.h"
 
 static const char quota_script[] =
@@ -54,14 +55,6 @@ struct call {
 	char nums[3 + 4 * RW_MAX_QUOTAS][NUM_MAX];
 	char numkeys[NUM_MAX];
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void say(char *msg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(char *msg, const char *fmt, ...)
@@ -666,7 +659,7 @@ int quota_conn_sync(struct quota_conn *c, const struct quota_redis_config *cfg,
 	redisReply *r = NULL;
 	int err;
 
-	b->started_ns = mono_ns();
+	b->started_ns = monotonic_ns();
 	b->err = 0;
 	b->error[0] = '\0';
 	b->server[0] = '\0';
@@ -706,7 +699,7 @@ int quota_conn_sync(struct quota_conn *c, const struct quota_redis_config *cfg,
 	b->err = err;
 	if (err)
 		snprintf(b->error, sizeof(b->error), "%s", msg);
-	b->finished_ns = mono_ns();
+	b->finished_ns = monotonic_ns();
 	return err;
 }
 

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
 #include <math.h>
 
+#include "policy_show.h"
+#include "policy_values.h"
 #include "quota_share.h"
 
 #define TICKS_PER_SEC ((double)(RW_NS_PER_SEC << RW_TICK_SHIFT))
-#define INTERVAL_MAX ((1ULL << (64 - RW_LIMIT_BURST_BITS)) - 1)
+#define INTERVAL_MAX (POLICY_INTERVAL_LIMIT - 1)
 
 /* Refuses every packet: a window of no burst is shorter than any interval. */
 static const uint64_t refuse_all = (INTERVAL_MAX << RW_LIMIT_BURST_BITS) | 0;
@@ -29,11 +31,8 @@ uint64_t quota_share_word(double rate, double burst)
 
 double quota_word_rate(uint64_t word)
 {
-	uint64_t interval = rw_limit_interval(word);
-
-	if (!interval || !rw_limit_burst(word))
-		return 0;
-	return TICKS_PER_SEC / (double)interval;
+	/* no burst admits nothing, whatever the interval */
+	return rw_limit_burst(word) ? limit_word_rate(word) : 0;
 }
 
 uint64_t quota_safe_word(uint64_t limit, uint32_t safe_ppm, uint32_t replicas)

@@ -42,4 +42,11 @@ static inline bool quota_leased(const struct rw_quota *q, uint64_t now_ticks)
 	return now_ticks < q->lease_until;
 }
 
+/* The word the program judges by at `now_ticks`: the share under a live
+ * lease, else the safe share (take_quota in the XDP program). */
+static inline uint64_t quota_word_in_force(const struct rw_quota *q, uint64_t now_ticks)
+{
+	return quota_leased(q, now_ticks) ? q->share : q->safe;
+}
+
 #endif

@@ -45,7 +45,7 @@ bool quota_view_shared(const struct quota_view *v, uint32_t id)
 
 uint64_t quota_view_word(const struct quota_view *v, uint32_t id)
 {
-	return quota_view_shared(v, id) ? v->q[id].share : v->q[id].safe;
+	return quota_word_in_force(&v->q[id], v->now_ticks);
 }
 
 json_object *quota_show_json(const struct quota_view *v)
