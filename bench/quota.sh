@@ -95,17 +95,9 @@ at_exit kill_live
 
 # Redis listens on the three store links (TCP) and on a unix socket (the
 # unix transport, and this script's own INFO reads).
-nsenter --net="/run/netns/$RD" redis-server --port 6379 --bind 198.19.1.1 198.19.2.1 198.19.3.1 \
-	--protected-mode no --unixsocket "$SOCK" --unixsocketperm 700 --save '' --appendonly no \
-	--dir "$TMPD" --daemonize no --loglevel warning >"$TMPD/redis.log" 2>&1 &
-REDIS_PID=$!
+redis_run "$RD" "$TMPD" --port 6379 --bind 198.19.1.1 198.19.2.1 198.19.3.1 --protected-mode no
 LIVE[$REDIS_PID]=1
 rcli() { timeout 5 redis-cli -s "$SOCK" "$@"; }
-for ((i = 0; i < 50; i++)); do
-	[ "$(rcli PING 2>/dev/null)" = PONG ] && break
-	sleep 0.1
-done
-[ "$(rcli PING 2>/dev/null)" = PONG ] || die "redis-server did not start: $(cat "$TMPD/redis.log")"
 
 # policy I TRANSPORT|local: gw I's policy file.
 policy() {
@@ -147,11 +139,11 @@ done
 # --- readings -------------------------------------------------------------------
 q_admitted() {
 	local gw="GW$1"
-	rw "${!gw}" -j quota show dev gw0 | jq -r --arg b "$BUCKET" '.buckets[] | select(.bucket == $b) | .admitted'
+	rw_quota "${!gw}" gw0 "$BUCKET" .admitted
 }
 q_mode() {
 	local gw="GW$1"
-	rw "${!gw}" -j quota show dev gw0 | jq -r --arg b "$BUCKET" '.buckets[] | select(.bucket == $b) | "\(.mode) \(.replicas)"'
+	rw_quota "${!gw}" gw0 "$BUCKET" '"\(.mode) \(.replicas)"'
 }
 # class_admitted I: packets class udp admitted at gw I (verdict counters;
 # a policy apply does not reset them).

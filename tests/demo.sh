@@ -273,11 +273,9 @@ ns_create "$GW2"
 veth_pair "$GW2" eth0 "$LAN" to-gw2
 ip -n "$LAN" link set to-gw2 master br0
 ip -n "$GW2" addr add 198.18.0.2/24 dev eth0
-redis-server --port 0 --unixsocket "$tmp/redis.sock" --unixsocketperm 700 --save '' \
-	--appendonly no --dir "$tmp" >"$tmp/redis.log" 2>&1 &
-redis=$!
+redis_run "" "$tmp"
+redis=$REDIS_PID
 at_exit "kill $redis"
-for _ in $(seq 50); do [ -S "$tmp/redis.sock" ] && break; sleep 0.1; done
 cat >"$tmp/fleet.yaml" <<POLICY
 classes:
   - name: uploads
@@ -298,7 +296,7 @@ rw_daemon "$GW2" "$tmp/daemon4.err" dev eth0 policy "$tmp/fleet.yaml" metrics no
 	events "$tmp/quota2.jsonl" instance-id gw-b
 daemon_b=$RW_DAEMON_PID
 # both have synced once the store counts two gateways
-quota_of() { rw "$1" -j quota show dev eth0 | jq -r ".buckets[0].$2"; }
+quota_of() { rw_quota "$1" eth0 class/uploads/packets ".$2"; }
 for _ in $(seq 50); do
 	[ "$(quota_of "$GW" replicas)" = 2 ] && [ "$(quota_of "$GW2" replicas)" = 2 ] && break
 	sleep 0.1

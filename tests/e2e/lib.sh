@@ -274,6 +274,37 @@ rw_daemon() {
 	at_exit "kill $RW_DAEMON_PID; wait $RW_DAEMON_PID"
 }
 
+# redis_run NS DIR [ARGS...]: a redis-server of Debian's, in namespace NS
+# ("" for this one), on the unix socket DIR/redis.sock (and TCP only if
+# ARGS ask: later options win), logging to DIR/redis.log. REDIS_PID is
+# the server itself, the caller's to stop. Dies when it does not answer
+# PING within 5 s.
+redis_run() {
+	local ns=$1 dir=$2 i
+	shift 2
+	local cmd=(redis-server --port 0 --unixsocket "$dir/redis.sock" --unixsocketperm 700 --save ''
+		--appendonly no --dir "$dir" --daemonize no --loglevel warning "$@")
+	if [ -n "$ns" ]; then
+		nsenter --net="/run/netns/$ns" "${cmd[@]}" >>"$dir/redis.log" 2>&1 &
+	else
+		"${cmd[@]}" >>"$dir/redis.log" 2>&1 &
+	fi
+	REDIS_PID=$!
+	for ((i = 0; i < 50; i++)); do
+		[ "$(timeout 5 redis-cli -s "$dir/redis.sock" PING 2>/dev/null)" = PONG ] && return 0
+		sleep 0.1
+	done
+	kill "$REDIS_PID" 2>/dev/null
+	die "redis-server did not start: $(cat "$dir/redis.log")"
+}
+
+# rw_quota NS DEV BUCKET JQ: a field (JQ, like .mode) of one shared bucket
+# in `ratewall -j quota show` of DEV in NS.
+rw_quota() {
+	rw "$1" -j quota show dev "$2" |
+		jq -r --arg b "$3" ".buckets[] | select(.bucket == \$b) | $4"
+}
+
 # rw_daemon_stop PID: SIGTERM, then its exit status in RW_DAEMON_RC (124
 # when it had not stopped after ~5 s). Not in $(...): wait needs the parent.
 rw_daemon_stop() {

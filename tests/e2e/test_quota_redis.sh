@@ -74,17 +74,8 @@ at_exit kill_live
 
 REDIS_PID=
 redis_start() {
-	nsenter --net="/run/netns/$RD" redis-server --port 0 --unixsocket "$SOCK" --unixsocketperm 700 \
-		--save '' --appendonly no --dir "$TMPD" --daemonize no --loglevel warning \
-		>>"$TMPD/redis.log" 2>&1 &
-	REDIS_PID=$!
+	redis_run "$RD" "$TMPD"
 	track "$REDIS_PID"
-	local i
-	for ((i = 0; i < 50; i++)); do
-		[ "$(rcli PING 2>/dev/null)" = PONG ] && return 0
-		sleep 0.1
-	done
-	die "redis-server did not start: $(cat "$TMPD/redis.log")"
 }
 # redis_kill: SIGKILL (a stopped one included) and reap.
 redis_kill() {
@@ -190,7 +181,7 @@ done
 # q I JQ: a field of the shared bucket in gw I's `quota show`.
 q() {
 	local gw="GW$1"
-	rw "${!gw}" -j quota show dev gw0 | jq -r --arg b "$BUCKET" ".buckets[] | select(.bucket == \$b) | $2"
+	rw_quota "${!gw}" gw0 "$BUCKET" "$2"
 }
 # modes: "MODE1 MODE2 MODE3"
 modes() { echo "$(q 1 .mode) $(q 2 .mode) $(q 3 .mode)"; }
